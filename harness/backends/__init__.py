@@ -1,0 +1,50 @@
+"""The registry of backends: name -> constructor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.backends.base import Backend
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    base_image: str | None = None  # container: a registry image instead of scratch
+    cpuset: str | None = None  # container: cpuset matching --pin
+    inherit_env: tuple[str, ...] = ()  # subprocess: host variables passed through
+    run_id: str | None = None  # container: labels every container of this run
+
+
+def _isolate(options: BackendOptions) -> Backend:
+    from harness.backends.isolate import IsolateBackend
+
+    return IsolateBackend()
+
+
+def _subprocess(options: BackendOptions) -> Backend:
+    from harness.backends.node_process import NodeProcessBackend
+
+    return NodeProcessBackend(inherit_env=options.inherit_env)
+
+
+def _container(options: BackendOptions) -> Backend:
+    from harness.backends.container import ContainerBackend
+
+    return ContainerBackend(base_image=options.base_image, cpuset=options.cpuset, session=options.run_id)
+
+
+FACTORIES = {"isolate": _isolate, "subprocess": _subprocess, "container": _container}
+DEFAULT_BACKENDS = ("isolate", "subprocess", "container")
+
+
+def parse_backend_names(text: str) -> list[str]:
+    """'isolate,container' or 'all' -> names; ValueError names the unknown ones."""
+    names = list(FACTORIES) if text.strip() == "all" else [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [name for name in names if name not in FACTORIES]
+    if unknown or not names:
+        raise ValueError(f"unknown backend(s) {', '.join(unknown) or '(none)'}; known: {', '.join(FACTORIES)}, all")
+    return list(dict.fromkeys(names))
+
+
+def create_backend(name: str, options: BackendOptions | None = None) -> Backend:
+    return FACTORIES[name](options or BackendOptions())

@@ -1,0 +1,141 @@
+"""The Backend interface: one isolation technology that can host the worker."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from harness.worker import Worker
+
+
+class BackendError(Exception):
+    """A backend failed while running; the message is one line."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot run on this machine; the message says why."""
+
+
+class WorkerLoadError(BackendError):
+    """The engine rejected the worker bundle (syntax error, missing handler...)."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str = ""
+
+
+@dataclass
+class PhaseClock:
+    """Marks the end of each start-up phase on one monotonic clock.
+
+    `phases` maps a phase name to its duration in milliseconds, in order.
+    """
+
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+    phases: dict[str, float] = field(default_factory=dict)
+    _last_ns: int = 0
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter_ns()
+        previous = self._last_ns or self.started_ns
+        self.phases[phase] = (now - previous) / 1e6
+        self._last_ns = now
+
+    @property
+    def total_ms(self) -> float:
+        return sum(self.phases.values())
+
+
+@dataclass
+class MemoryFigure:
+    """One memory figure for a set of live instances.
+
+    kind names what is counted (uss, pss, rss, cgroup, shim_pss, docker_stats,
+    v8_heap); scope says whose memory it is, in words.
+    """
+
+    kind: str
+    bytes: float
+    scope: str
+
+
+class Instance(ABC):
+    """One live, loaded copy of the worker."""
+
+    _live: set | None = None  # the backend's set of live instances
+
+    def track(self, live: set) -> None:
+        self._live = live
+        live.add(self)
+
+    @abstractmethod
+    def call(self, arg: str) -> str:
+        """Call the worker's handler once and return its answer."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """One round trip through the transport, without calling the handler."""
+
+    @abstractmethod
+    def engine_time(self, arg: str, min_ms: float) -> dict:
+        """In-engine time per handler call, measured by a JS clock in the instance."""
+
+    def stop(self) -> None:
+        """Release everything the instance holds. Safe to call twice."""
+        try:
+            self._release()
+        finally:
+            if self._live is not None:
+                self._live.discard(self)
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Free the instance's process, container or isolate."""
+
+
+class Backend(ABC):
+    """Start instances of a worker, measure them, stop them."""
+
+    name: str = ""
+    summary: str = ""
+
+    @abstractmethod
+    def availability(self) -> Availability:
+        """Whether this backend can run here, and if not, why."""
+
+    def prepare(self, worker: Worker) -> None:
+        """One-time, untimed preparation (build an image, warm caches)."""
+
+    @abstractmethod
+    def start(self, worker: Worker, clock: PhaseClock) -> Instance:
+        """Make a fresh instance with the worker loaded, marking phases on clock."""
+
+    @abstractmethod
+    def memory(self, instances: list[Instance]) -> list[MemoryFigure]:
+        """Memory held by exactly these live instances, by kind."""
+
+    def memory_baseline(self) -> list[MemoryFigure]:
+        """Memory figures with no instance alive, subtracted from memory()."""
+        return []
+
+    @abstractmethod
+    def versions(self) -> dict[str, str]:
+        """Versions of the engine, runtime and tools this backend uses."""
+
+    def transport(self) -> str:
+        """How the harness talks to an instance, in words."""
+        return ""
+
+    def close(self) -> None:
+        """Stop every instance this backend started and free shared resources."""
+        for instance in list(getattr(self, "live", ())):
+            instance.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()

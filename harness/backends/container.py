@@ -1,0 +1,242 @@
+"""`container`: a fresh Docker container per instance (docker SDK), running
+the same node runner over the same NDJSON stdin/stdout protocol as
+`subprocess`, carried by the Docker attach socket.
+
+Every container has `--network none`, the label `isobench` (plus one label per
+session) and logging disabled (the runner's answers are plumbing, not
+isolation). It is removed after use, on error and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from harness.backends.base import (
+    Availability,
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    Instance,
+    MemoryFigure,
+    PhaseClock,
+)
+from harness.backends.container_image import ensure_image
+from harness.backends.ndjson import DockerAttachChannel, RunnerInstance
+from harness.memory import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
+from harness.worker import Worker
+
+LABEL = "isobench"
+SESSION_LABEL = "isobench.session"
+
+try:
+    import docker
+    import docker.errors
+except ImportError as _error:
+    docker = None
+    _IMPORT_ERROR = str(_error)
+else:
+    _IMPORT_ERROR = ""
+
+
+def docker_client(timeout: float = 60.0):
+    """A client for DOCKER_HOST / the current docker context, or BackendUnavailable."""
+    if docker is None:
+        raise BackendUnavailable(f"the docker Python SDK is not importable: {_IMPORT_ERROR}")
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+        return client
+    except docker.errors.DockerException as error:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        reason = str(error).split("\n")[0]
+        raise BackendUnavailable(
+            f"no Docker engine at {where} ({reason}); install docker.io and start it with `dockerd &`"
+        ) from None
+
+
+def remove_labelled_containers(client, session: str | None = None) -> int:
+    """Remove every isobench container (of one session, if given). Returns the count."""
+    label = f"{SESSION_LABEL}={session}" if session else LABEL
+    removed = 0
+    for container in client.containers.list(all=True, filters={"label": label}):
+        try:
+            container.remove(force=True)
+            removed += 1
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+
+class ContainerInstance(RunnerInstance):
+    def __init__(self, container, channel: DockerAttachChannel, timeout: float) -> None:
+        super().__init__(channel, timeout)
+        self.container = container
+        self.pid: int | None = None
+
+    def _release(self) -> None:
+        self.channel.close()
+        try:
+            self.container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            raise BackendError(f"could not remove container {self.container.short_id}: {error}") from None
+
+
+class ContainerBackend(Backend):
+    name = "container"
+    summary = "a fresh Docker container per instance (--network none) running the same node runner"
+
+    def __init__(self, base_image: str | None = None, cpuset: str | None = None,
+                 node: str | None = None, timeout: float = 60.0, log=print, session: str | None = None) -> None:
+        self.base_image = base_image
+        self.cpuset = cpuset
+        self.node = node or shutil.which("node") or "/usr/bin/node"
+        self.timeout = timeout
+        self.log = log
+        self.session = session or uuid.uuid4().hex[:12]
+        self.live: set[Instance] = set()
+        self._client = None
+        self.image: str | None = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
+
+    def availability(self) -> Availability:
+        try:
+            self.client
+        except BackendUnavailable as error:
+            return Availability(False, str(error))
+        if not self.base_image and not os.access(self.node, os.X_OK):
+            return Availability(False, f"node not found at {self.node} (needed for the scratch image)")
+        return Availability(True)
+
+    def prepare(self, worker: Worker) -> None:
+        self.image = ensure_image(self.client, self.node, self.base_image, log=self.log)
+
+    def start(self, worker: Worker, clock: PhaseClock) -> Instance:
+        if self.image is None:
+            self.prepare(worker)
+        try:
+            container = self.client.containers.create(
+                self.image,
+                stdin_open=True,
+                network_mode="none",
+                labels={LABEL: "1", SESSION_LABEL: self.session},
+                log_config={"type": "none"},
+                cpuset_cpus=self.cpuset,
+                detach=True,
+            )
+        except docker.errors.APIError as error:
+            raise BackendError(f"container create failed: {error.explanation or error}") from None
+        clock.mark("create")
+        instance = None
+        try:
+            sock = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            raw = getattr(sock, "_sock", sock)
+            instance = ContainerInstance(container, DockerAttachChannel(raw), self.timeout)
+            instance.track(self.live)
+            clock.mark("attach")
+            container.start()
+            clock.mark("start")
+            instance.await_ready()
+            clock.mark("runtime_ready")
+            instance.load(worker.bundle, worker.path.name)
+            clock.mark("load_worker")
+        except BaseException as error:
+            if instance is not None:
+                instance.stop()
+            else:
+                container.remove(force=True)
+            if isinstance(error, docker.errors.APIError):
+                raise BackendError(f"container start failed: {error.explanation or error}") from None
+            raise
+        return instance
+
+    def memory(self, instances: list[Instance]) -> list[MemoryFigure]:
+        cgroup = shim = 0
+        tree = ZERO
+        cgroup_sources = set()
+        for instance in instances:
+            pid = self._pid(instance)
+            tree = tree + process_tree_memory(pid)
+            measured = cgroup_memory_of_pid(pid)
+            cgroup += measured.bytes
+            cgroup_sources.add(measured.source.split(" /")[0])
+            shim += self._shim_pss(pid)
+        # The engine takes about a second per stats request: ask in parallel.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            docker_stats = sum(pool.map(self._docker_stats_bytes, instances))
+        return [
+            MemoryFigure("cgroup", cgroup, f"sum of each container's memory cgroup ({', '.join(sorted(cgroup_sources))})"),
+            MemoryFigure("shim_pss", shim, "sum of the containerd-shim processes' PSS (outside the cgroup)"),
+            MemoryFigure("uss", tree.uss, "sum of USS over each container's process tree, seen from the host"),
+            MemoryFigure("pss", tree.pss, "sum of PSS over each container's process tree, seen from the host"),
+            MemoryFigure("rss", tree.rss, "sum of RSS over each container's process tree, seen from the host"),
+            MemoryFigure("docker_stats", docker_stats, "sum of `docker stats` memory (usage minus inactive file)"),
+        ]
+
+    def _pid(self, instance: ContainerInstance) -> int:
+        if instance.pid is None:
+            instance.container.reload()
+            instance.pid = int(instance.container.attrs["State"]["Pid"])
+        return instance.pid
+
+    @staticmethod
+    def _shim_pss(pid: int) -> int:
+        import psutil
+
+        try:
+            process = psutil.Process(pid)
+            for ancestor in process.parents():
+                if "shim" in ancestor.name():
+                    return process_memory(ancestor.pid).pss
+        except psutil.Error:
+            pass
+        return 0
+
+    @staticmethod
+    def _docker_stats_bytes(instance: ContainerInstance) -> int:
+        memory = instance.container.stats(stream=False).get("memory_stats", {})
+        stats = memory.get("stats", {})
+        inactive = stats.get("total_inactive_file", stats.get("inactive_file", 0))
+        return max(0, int(memory.get("usage", 0)) - int(inactive))
+
+    def versions(self) -> dict[str, str]:
+        version = self.client.version()
+        info = self.client.info()
+        runtime = info.get("DefaultRuntime", "")
+        runtime_version = ""
+        commit = info.get("RuncCommit", {}) or {}
+        if runtime == "runc":
+            runtime_version = commit.get("ID", "")
+        return {
+            "docker_engine": version.get("Version", ""),
+            "docker_api": version.get("ApiVersion", ""),
+            "containerd": (info.get("ContainerdCommit", {}) or {}).get("ID", ""),
+            "runtime": runtime,
+            "runtime_commit": runtime_version,
+            "cgroup_version": str(info.get("CgroupVersion", "")),
+            "cgroup_driver": info.get("CgroupDriver", ""),
+            "storage_driver": info.get("Driver", ""),
+            "image": self.image or "",
+            "base_image": self.base_image or "scratch (host node and its libraries)",
+        }
+
+    def transport(self) -> str:
+        return "NDJSON over the container's stdin/stdout via the Docker attach socket (dockerd, containerd-shim)"
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._client is not None:
+                remove_labelled_containers(self._client, self.session)
+                self._client.close()
+                self._client = None

@@ -1,0 +1,137 @@
+"""Pure statistics on raw samples (numpy and scipy do the work).
+
+- median CI: distribution-free, from order statistics (binomial), as asv and
+  SeBS (after Le Boudec) do: scipy.stats.quantile_test(...).confidence_interval.
+- outliers: modified Z-score on the median absolute deviation, |z| > 3.5
+  (Iglewicz and Hoaglin; hyperfine does the same).
+- ratio of two medians: percentile bootstrap with a fixed seed, so that a
+  summary is reproducible from the same samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+CONFIDENCE = 0.95
+OUTLIER_Z = 3.5
+BOOTSTRAP_SEED = 20261126
+BOOTSTRAP_RESAMPLES = 4000
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float
+    median: float
+    stdev: float
+    min: float
+    max: float
+    p90: float
+    p99: float
+    q1: float
+    q3: float
+    iqr: float
+    cv: float  # stdev / mean
+    ci95: tuple[float, float] | None  # for the median; None when n is too small
+    outliers: int  # count flagged by MAD
+    mad: float  # median absolute deviation (raw, unscaled)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["ci95"] = list(self.ci95) if self.ci95 else None
+        return out
+
+    def scaled(self, factor: float) -> "Summary":
+        """The same summary in another unit (counts unchanged, cv unchanged)."""
+        ci = (self.ci95[0] * factor, self.ci95[1] * factor) if self.ci95 else None
+        return Summary(
+            n=self.n, mean=self.mean * factor, median=self.median * factor,
+            stdev=self.stdev * factor, min=self.min * factor, max=self.max * factor,
+            p90=self.p90 * factor, p99=self.p99 * factor, q1=self.q1 * factor,
+            q3=self.q3 * factor, iqr=self.iqr * factor, cv=self.cv, ci95=ci,
+            outliers=self.outliers, mad=self.mad * factor,
+        )
+
+
+def median_ci(samples: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """Distribution-free confidence interval for the median, or None if n is too small."""
+    data = np.asarray(samples, dtype=float)
+    if data.size == 0:
+        return None
+    result = scipy_stats.quantile_test(data, q=float(np.median(data)), p=0.5)
+    interval = result.confidence_interval(confidence_level=confidence)
+    low, high = float(interval.low), float(interval.high)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    return (low, high)
+
+
+def modified_z_scores(samples: Sequence[float]) -> np.ndarray:
+    data = np.asarray(samples, dtype=float)
+    mad = scipy_stats.median_abs_deviation(data, scale=1.0)
+    if mad == 0:
+        return np.zeros_like(data)
+    return 0.6745 * (data - np.median(data)) / mad
+
+
+def outlier_indices(samples: Sequence[float], threshold: float = OUTLIER_Z) -> list[int]:
+    return [int(i) for i in np.flatnonzero(np.abs(modified_z_scores(samples)) > threshold)]
+
+
+def summarize(samples: Sequence[float]) -> Summary:
+    data = np.asarray(samples, dtype=float)
+    if data.size == 0:
+        raise ValueError("no samples to summarize")
+    mean = float(np.mean(data))
+    stdev = float(np.std(data, ddof=1)) if data.size > 1 else 0.0
+    q1, median, q3, p90, p99 = (float(v) for v in np.percentile(data, [25, 50, 75, 90, 99]))
+    return Summary(
+        n=int(data.size), mean=mean, median=median, stdev=stdev,
+        min=float(data.min()), max=float(data.max()), p90=p90, p99=p99,
+        q1=q1, q3=q3, iqr=q3 - q1, cv=stdev / mean if mean else float("nan"),
+        ci95=median_ci(data), outliers=len(outlier_indices(data)),
+        mad=float(scipy_stats.median_abs_deviation(data, scale=1.0)),
+    )
+
+
+@dataclass(frozen=True)
+class Ratio:
+    value: float  # median(a) / median(b)
+    ci95: tuple[float, float] | None
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 else None}
+
+
+def median_ratio(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
+    """median(a) / median(b) with a percentile-bootstrap interval."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    value = float(np.median(x) / np.median(y))
+    if x.size < 2 or y.size < 2:
+        return Ratio(value, None)
+    result = scipy_stats.bootstrap(
+        (x, y), lambda s1, s2, axis=-1: np.median(s1, axis=axis) / np.median(s2, axis=axis),
+        n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=confidence, method="percentile",
+        vectorized=True, rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    interval = result.confidence_interval
+    return Ratio(value, (float(interval.low), float(interval.high)))
+
+
+@dataclass(frozen=True)
+class Slope:
+    per_unit: float
+    stderr: float
+    intercept: float
+
+
+def marginal_slope(counts: Sequence[float], totals: Sequence[float]) -> Slope | None:
+    """Least-squares growth of a total per added unit (memory per instance)."""
+    if len(counts) < 2 or len(set(counts)) < 2:
+        return None
+    fit = scipy_stats.linregress(np.asarray(counts, dtype=float), np.asarray(totals, dtype=float))
+    return Slope(float(fit.slope), float(fit.stderr), float(fit.intercept))

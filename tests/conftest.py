@@ -1,0 +1,43 @@
+import os
+
+import psutil
+import pytest
+
+from harness.backends.base import BackendUnavailable
+
+
+def docker_or_skip():
+    """A Docker client, or skip; with ISOBENCH_REQUIRE_DOCKER=1 (CI) a missing engine fails."""
+    from harness.backends.container import docker_client
+
+    try:
+        return docker_client()
+    except BackendUnavailable as error:
+        if os.environ.get("ISOBENCH_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"Docker is required here: {error}")
+        pytest.skip(str(error))
+
+
+def isobench_containers(client):
+    return client.containers.list(all=True, filters={"label": "isobench"})
+
+
+def node_descendants():
+    return [p for p in psutil.Process().children(recursive=True) if _is_node(p)]
+
+
+def _is_node(process):
+    try:
+        return "node" in process.name()
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture
+def no_leftover_processes():
+    """Fails the test if it leaves a node child process behind."""
+    yield
+    leftovers = node_descendants()
+    for process in leftovers:
+        process.kill()
+    assert not leftovers, f"node processes left behind: {[p.pid for p in leftovers]}"

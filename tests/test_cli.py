@@ -1,0 +1,154 @@
+"""The command line end to end: real runs on the smoke profile, bad input,
+and cleanup after failing and interrupted runs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from harness.environment import REPO_ROOT
+
+from .conftest import docker_or_skip, isobench_containers
+
+
+def harness(*args, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, **kwargs)
+
+
+def runner_processes():
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if any("node_runner.js" in part for part in cmdline) and process.status() != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
+
+
+@pytest.mark.slow
+def test_run_smoke_writes_results_and_summary(tmp_path):
+    result = harness("run", "--backends", "isolate,subprocess", "--profile", "smoke", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert "latest.json" in files and len(files) == 2, files
+    assert "| isolate |" in result.stdout and "| subprocess |" in result.stdout
+    raw = json.loads((tmp_path / "latest.json").read_text())
+    assert raw["isobench"]["status"] == "complete"
+    assert raw["machine_info"]["isobench"]["cpu_count"] >= 1
+    names = {b["name"] for b in raw["benchmarks"]}
+    assert names == {f"test_{m}[{b}]" for m in ("cold_start", "warm_call", "transport", "memory")
+                     for b in ("isolate", "subprocess")}
+    cold = next(b for b in raw["benchmarks"] if b["name"] == "test_cold_start[isolate]")
+    assert len(cold["stats"]["data"]) == 3  # smoke rounds; the warmup round is not kept
+    assert len(cold["extra_info"]["phases_ms"]["create_isolate"]) == 3
+    assert cold["extra_info"]["answer"] == "Hello World!"
+
+    summary = harness("summary", str(tmp_path / "latest.json"), "--format", "json")
+    assert summary.returncode == 0, summary.stderr
+    data = json.loads(summary.stdout)
+    for name in ("isolate", "subprocess"):
+        entry = data["backends"][name]
+        assert entry["available"] is True
+        assert set(entry["cold_start_ms"]) >= {"median", "ci95", "p90", "p99", "n"}
+        assert set(entry["warm_call_us"]) >= {"median", "ci95", "p90", "p99", "n"}
+        assert entry["memory_per_instance_mb"]["uss"] > 0
+    assert data["backends"]["isolate"]["first_isolate_ms"]["n"] == 2
+    assert "subprocess/isolate" in data["ratios"]["cold_start"]
+    assert runner_processes() == []
+
+
+def test_list_shows_every_backend():
+    result = harness("list")
+    assert result.returncode == 0
+    for name in ("isolate", "subprocess", "container"):
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--backends", "isolate,teleport"], "unknown backend(s) teleport"),
+    (["run", "--profile", "forever"], "unknown profile"),
+    (["run", "--worker", "/nonexistent/worker.js"], "worker file not found"),
+    (["run", "--pin", "zero"], "bad CPU list"),
+    (["summary", "/nonexistent/results.json"], "results file not found"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    result = harness(*args, "--out", str(tmp_path)) if args[0] == "run" else harness(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_malformed_worker_is_rejected_before_running(tmp_path):
+    worker = tmp_path / "broken.js"
+    worker.write_text("export function handler(n) { return sayHello(n) +; }\n")
+    out = tmp_path / "out"
+    result = harness("run", "--worker", str(worker), "--out", str(out), "--profile", "smoke")
+    assert result.returncode == 2
+    assert "does not load" in result.stderr and "SyntaxError" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "corrupt JSON"),
+    ('{"benchmarks": []}', "not written by isobench"),
+    ('[1, 2]', "not a JSON object"),
+    ('{"isobench": {"schema": "isobench/99"}, "benchmarks": []}', "not supported"),
+])
+def test_corrupt_results_file(tmp_path, content, message):
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    result = harness("summary", str(path))
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_failing_run_leaves_nothing_behind(tmp_path):
+    worker = tmp_path / "tired.js"
+    worker.write_text("let calls = 0;\n"
+                      "export function handler(n) { if (++calls > 3) throw new Error('tired'); return sayHello(n); }\n")
+    result = harness("run", "--worker", str(worker), "--backends", "subprocess", "--profile", "smoke",
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "tired" in result.stdout
+    assert runner_processes() == []
+    saved = json.loads((tmp_path / "out" / "latest.json").read_text())
+    assert saved["isobench"]["status"] == "some-tests-failed"
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path):
+    client = docker_or_skip()
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--backends", "container", "--profile", "quick", "--out", str(out)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not isobench_containers(client):
+            assert process.poll() is None, process.stdout.read()[-2000:]
+            assert time.monotonic() < deadline, "no container ever started"
+            time.sleep(0.05)
+        time.sleep(1.0)  # well inside the container cold-start suite
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, output[-3000:]
+    assert isobench_containers(client) == []
+    assert runner_processes() == []
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+    saved = json.loads((out / "latest.json").read_text())
+    assert saved["isobench"]["status"] == "interrupted"

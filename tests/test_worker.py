@@ -1,0 +1,52 @@
+import pytest
+
+from harness.worker import DEFAULT_WORKER, WorkerError, load_worker, to_script
+
+
+def test_default_worker_exports_handler():
+    worker = load_worker()
+    assert worker.path == DEFAULT_WORKER.resolve()
+    assert "export" not in worker.bundle.split("isobench runtime prelude")[-1].split("(function () {\n", 2)[-1]
+    assert "__isobench.setHandler(handler)" in worker.bundle
+    assert len(worker.sha256) == 64
+
+
+@pytest.mark.parametrize("source, registered", [
+    ("export function handler(n) { return n; }", "handler"),
+    ("export async function handler(n) { return n; }", "handler"),
+    ("export const handler = (n) => n;", "handler"),
+    ("function impl(n) { return n; }\nexport { impl as handler };", "impl"),
+    ("const handler = (n) => n;\nexport { handler };", "handler"),
+])
+def test_export_forms(source, registered):
+    script = to_script(source)
+    assert "export" not in script
+    assert f"__isobench.setHandler({registered});" in script
+
+
+@pytest.mark.parametrize("source, message", [
+    ("export default function (n) { return n; }", "default export"),
+    ("export function other(n) { return n; }", "does not export `handler`"),
+    ("import x from './x.js';\nexport function handler() {}", "imports are not supported"),
+    ("", "does not export `handler`"),
+])
+def test_contract_violations(source, message):
+    with pytest.raises(WorkerError, match=message):
+        to_script(source)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(WorkerError, match="not found"):
+        load_worker(tmp_path / "nope.js")
+
+
+def test_directory(tmp_path):
+    with pytest.raises(WorkerError, match="directory"):
+        load_worker(tmp_path)
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "w.js"
+    path.write_bytes(b"\xff\xfe export function handler() {}")
+    with pytest.raises(WorkerError, match="UTF-8"):
+        load_worker(path)
