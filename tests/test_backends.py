@@ -168,3 +168,34 @@ def test_container_memory_figures_are_labelled_and_bounded():
     assert 1 * mib < per["cgroup"] < 500 * mib
     assert 0 < per["shim_pss"] < 200 * mib
     assert "cgroup v" in sweep["scopes"]["cgroup"]
+
+
+@pytest.mark.docker
+def test_container_base_image_option_builds_from_a_given_image():
+    """--base-image: the runner is added to an existing image. No registry is
+    reachable here, so the base is the locally built scratch image."""
+    client = docker_or_skip()
+    worker = load_worker()
+    scratch = create_backend("container")
+    try:
+        scratch.prepare(worker)
+        base = scratch.image
+    finally:
+        scratch.close()
+    from harness.backends import BackendOptions
+
+    based = create_backend("container", BackendOptions(base_image=base))
+    try:
+        based.prepare(worker)
+        assert based.image != base and "node-runner" in based.image
+        instance, _, answer = cold_start(based, worker)
+        instance.stop()
+        assert answer == "Hello World!"
+        assert based.versions()["base_image"] == base
+    finally:
+        based.close()
+        try:
+            client.images.remove(based.image, force=True)
+        except Exception:
+            pass
+    assert not isobench_containers(client)

@@ -152,3 +152,12 @@ def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path)
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
     saved = json.loads((out / "latest.json").read_text())
     assert saved["isobench"]["status"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_pin_is_applied_and_recorded(tmp_path):
+    result = harness("run", "--backends", "subprocess", "--profile", "smoke", "--pin", "0", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    raw = json.loads((tmp_path / "latest.json").read_text())
+    assert raw["isobench"]["pinned_cpus"] == [0]
+    assert raw["isobench"]["affinity_at_end"] == [0]
