@@ -18,8 +18,11 @@ def docker_or_skip():
         pytest.skip(str(error))
 
 
-def isobench_containers(client):
-    return client.containers.list(all=True, filters={"label": "isobench"})
+def isobench_containers(client, session=None):
+    """isobench containers; only one session's (run id's) when given, so that
+    tests and runs going on side by side do not see each other's."""
+    label = f"isobench.session={session}" if session else "isobench"
+    return client.containers.list(all=True, filters={"label": label})
 
 
 def node_descendants():

@@ -30,7 +30,7 @@ def backend(request, no_leftover_processes):
     made.close()
     assert not made.live
     if name == "container":
-        assert not isobench_containers(client), "containers left behind"
+        assert not isobench_containers(client, made.session), "containers left behind"
 
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
@@ -123,7 +123,7 @@ def test_container_has_no_network_and_the_label():
         assert instance.runner_info["node"]
     finally:
         backend.close()
-    assert not isobench_containers(client)
+    assert not isobench_containers(client, backend.session)
 
 
 def test_memory_probes_are_sane_and_an_isolate_is_far_below_a_process(no_leftover_processes):
@@ -161,7 +161,7 @@ def test_container_memory_figures_are_labelled_and_bounded():
         sweep = memory_sweep(backend, worker, (1, 2), settle_s=0.2)
     finally:
         backend.close()
-    assert not isobench_containers(client)
+    assert not isobench_containers(client, backend.session)
     per = sweep["per_instance_bytes"]
     assert set(per) == {"cgroup", "shim_pss", "uss", "pss", "rss", "docker_stats"}
     mib = 1 << 20
@@ -198,4 +198,4 @@ def test_container_base_image_option_builds_from_a_given_image():
             client.images.remove(based.image, force=True)
         except Exception:
             pass
-    assert not isobench_containers(client)
+    assert not isobench_containers(client, based.session)

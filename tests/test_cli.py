@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+import uuid
 
 import psutil
 import pytest
@@ -17,17 +17,29 @@ from harness.environment import REPO_ROOT
 from .conftest import docker_or_skip, isobench_containers
 
 
+# Runner processes started by this test session carry this marker (passed
+# through with --inherit-env), so that runs going on side by side are not ours.
+MARK = f"isobench-test-{uuid.uuid4().hex[:8]}"
+ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ISOBENCH_TEST_MARK": MARK}
+
+
 def harness(*args, timeout=600, **kwargs):
+    if args and args[0] == "run":
+        args = (*args, "--inherit-env", "ISOBENCH_TEST_MARK")
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, **kwargs)
+                          text=True, timeout=timeout, env=ENV, **kwargs)
 
 
 def runner_processes():
     found = []
     for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if any("node_runner.js" in part for part in cmdline) and process.status() != psutil.STATUS_ZOMBIE:
-            found.append(process)
+        try:
+            cmdline = process.info["cmdline"] or []
+            if (any("node_runner.js" in part for part in cmdline) and process.status() != psutil.STATUS_ZOMBIE
+                    and process.environ().get("ISOBENCH_TEST_MARK") == MARK):
+                found.append(process)
+        except psutil.Error:
+            continue
     return found
 
 
@@ -128,14 +140,15 @@ def test_failing_run_leaves_nothing_behind(tmp_path):
 def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path):
     client = docker_or_skip()
     out = tmp_path / "out"
+    run_id = f"{MARK}-interrupt"
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--backends", "container", "--profile", "quick", "--out", str(out)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        [sys.executable, "-m", "harness", "run", "--backends", "container", "--profile", "quick", "--out", str(out),
+         "--run-id", run_id],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )
     try:
         deadline = time.monotonic() + 300
-        while not isobench_containers(client):
+        while not isobench_containers(client, run_id):
             assert process.poll() is None, process.stdout.read()[-2000:]
             assert time.monotonic() < deadline, "no container ever started"
             time.sleep(0.05)
@@ -147,7 +160,7 @@ def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path)
             process.kill()
             process.wait()
     assert process.returncode == 130, output[-3000:]
-    assert isobench_containers(client) == []
+    assert isobench_containers(client, run_id) == []
     assert runner_processes() == []
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
     saved = json.loads((out / "latest.json").read_text())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from harness.backends.base import Backend
+from harness.backends.base import Backend, Limits
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,7 @@ class BackendOptions:
     cpuset: str | None = None  # container: cpuset matching --pin
     inherit_env: tuple[str, ...] = ()  # subprocess: host variables passed through
     run_id: str | None = None  # container: labels every container of this run
+    limits: Limits = field(default_factory=Limits)  # enforced by every backend (hostile workers)
 
 
 def _isolate(options: BackendOptions) -> Backend:

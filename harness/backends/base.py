@@ -21,6 +21,33 @@ class WorkerLoadError(BackendError):
     """The engine rejected the worker bundle (syntax error, missing handler...)."""
 
 
+class LimitExceeded(BackendError):
+    """A call broke one of the instance's Limits; the instance is stopped."""
+
+
+class CallTimeout(LimitExceeded):
+    """A call ran past Limits.call_timeout_s (wall) or Limits.cpu_time_s."""
+
+
+class MemoryLimitExceeded(LimitExceeded):
+    """The instance went past Limits.memory_bytes."""
+
+
+class InstanceCrashed(BackendError):
+    """The instance died during a call (its process exited, its container stopped)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The same limits for every backend, each enforced by its own mechanism
+    (py_mini_racer timeout/max_memory, rlimits or a kill, docker --memory ...).
+    None means no limit beyond the harness's own safety timeout."""
+
+    call_timeout_s: float | None = 30.0  # wall time per call
+    memory_bytes: int | None = None  # per instance
+    cpu_time_s: float | None = None  # CPU time per call, where the backend can tell
+
+
 @dataclass(frozen=True)
 class Availability:
     available: bool

@@ -1,0 +1,31 @@
+"""`list`: each backend, whether it can run here, and why not."""
+
+from __future__ import annotations
+
+from harness.errors import EXIT_OK
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("list", help="show each backend and whether it can run here")
+    parser.add_argument("--base-image", default=None, help="as for `run`")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from harness.backends import FACTORIES, BackendOptions, create_backend
+
+    for name in FACTORIES:
+        backend = create_backend(name, BackendOptions(base_image=args.base_image))
+        try:
+            availability = backend.availability()
+            if availability.available:
+                try:
+                    versions = ", ".join(f"{k} {v}" for k, v in backend.versions().items() if v)
+                except Exception as error:  # versions are informative only
+                    versions = f"versions unknown: {error}"
+                print(f"{name:<12} available    {backend.summary}\n{'':<25}{versions}")
+            else:
+                print(f"{name:<12} UNAVAILABLE  {availability.reason}")
+        finally:
+            backend.close()
+    return EXIT_OK

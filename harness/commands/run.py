@@ -1,0 +1,147 @@
+"""`run`: run the pytest-benchmark suites in bench/ and write a results file."""
+
+from __future__ import annotations
+
+import datetime
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+from harness.environment import REPO_ROOT
+from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="run the suites and write a results file")
+    parser.add_argument("--backends", default="isolate,subprocess,container",
+                        help="comma-separated backends, or 'all' (default: %(default)s)")
+    parser.add_argument("--profile", default="quick",
+                        help="quick (CI, ~2 min), full (reference figures) or smoke (tests only) (default: %(default)s)")
+    parser.add_argument("--worker", default=None, help="worker file (default: workloads/hello/worker.js)")
+    parser.add_argument("--out", default="results", help="folder for the results file (default: %(default)s)")
+    parser.add_argument("--pin", default=None, metavar="CPUS",
+                        help="pin the harness and its children (and containers) to these CPUs, e.g. 0 or 0-1")
+    parser.add_argument("--base-image", default=None,
+                        help="container backend: build FROM this registry image (e.g. node:20-slim) instead of scratch")
+    parser.add_argument("--inherit-env", default="", metavar="VARS",
+                        help="comma-separated host variables that child processes keep (default: none)")
+    parser.add_argument("--run-id", default=None,
+                        help="label value for this run's containers (default: date and a random suffix)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's full output")
+    parser.set_defaults(handler=run)
+
+
+def _validate_run_args(args) -> None:
+    from harness.backends import parse_backend_names
+    from harness.environment import parse_cpus
+    from harness.profiles import get_profile
+    from harness.worker import WorkerError, load_worker
+
+    try:
+        parse_backend_names(args.backends)
+        get_profile(args.profile)
+        if args.pin:
+            parse_cpus(args.pin)
+        worker = load_worker(args.worker)
+    except (ValueError, WorkerError) as error:
+        raise UsageError(str(error)) from None
+    _preflight(worker)
+
+
+def _preflight(worker) -> None:
+    """Load and call the worker once in an engine, so that a broken worker is
+    one clear error instead of a failed suite."""
+    from harness.backends import create_backend
+    from harness.backends.base import BackendError, WorkerLoadError
+    from harness.measure import cold_start
+
+    for name in ("isolate", "subprocess"):
+        backend = create_backend(name)
+        try:
+            if not backend.availability().available:
+                continue
+            instance, _, _ = cold_start(backend, worker)
+            instance.stop()
+            return
+        except WorkerLoadError as error:
+            raise UsageError(f"worker {worker.path} does not load: {error}") from None
+        except BackendError as error:
+            raise UsageError(f"worker {worker.path} fails on its first call: {error}") from None
+        finally:
+            backend.close()
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(args) -> int:
+    import pytest
+
+    from harness.cleanup import clean_up_run
+    from harness.progress import note
+    from harness.results import ResultsError, load, save
+    from harness.summary import summarize_results, to_markdown
+
+    _validate_run_args(args)
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create output folder {out_dir}: {error.strerror}") from None
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_id = args.run_id or f"{stamp}-{uuid.uuid4().hex[:8]}"
+    final = out_dir / f"{stamp}-{args.profile}.json"
+    scratch = out_dir / f".{final.name}.pytest-benchmark.tmp"
+
+    pytest_args = [
+        str(REPO_ROOT / "bench"), "-p", "no:cacheprovider", "-s", f"--rootdir={REPO_ROOT}",
+        f"--benchmark-json={scratch}", "--benchmark-columns=min,median,iqr,max,rounds",
+        "--benchmark-sort=name", f"--isobench-backends={args.backends}",
+        f"--isobench-profile={args.profile}", f"--isobench-inherit-env={args.inherit_env}",
+        f"--isobench-run-id={run_id}",
+        "-q" if not args.verbose else "-v", "-rs",
+    ]
+    if args.worker:
+        pytest_args.append(f"--isobench-worker={Path(args.worker).resolve()}")
+    if args.pin:
+        pytest_args.append(f"--isobench-pin={args.pin}")
+    if args.base_image:
+        pytest_args.append(f"--isobench-base-image={args.base_image}")
+
+    note(f"isobench run: backends={args.backends} profile={args.profile} -> {final}")
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        code = int(pytest.main(pytest_args))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        leftovers = clean_up_run(run_id, containers="container" in args.backends or args.backends == "all")
+        if leftovers:
+            print(f"isobench: removed what the run left behind: {', '.join(leftovers)}", file=sys.stderr)
+
+    if not scratch.exists():
+        print("isobench: no results were recorded", file=sys.stderr)
+        return EXIT_INTERRUPTED if code == 2 else (code or EXIT_FAILED)
+    try:
+        results = load(scratch)
+    except ResultsError as error:
+        print(f"isobench: error: pytest-benchmark wrote an unusable file: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    save(results, final)
+    save(results, out_dir / "latest.json")
+    scratch.unlink()
+
+    summary = summarize_results(results)
+    print()
+    print(to_markdown(summary), end="")
+    print(f"\nresults: {final} (status: {results.status})")
+    unavailable = [name for name, entry in summary["backends"].items() if not entry["available"]]
+    if code == 2 or results.status == "interrupted":
+        return EXIT_INTERRUPTED
+    if code not in (0, 5):
+        return EXIT_FAILED
+    if unavailable:
+        print(f"isobench: skipped (unavailable): {', '.join(unavailable)}", file=sys.stderr)
+        return EXIT_SKIPPED
+    return EXIT_OK
