@@ -20,12 +20,31 @@ class Profile:
     memory_counts: tuple[int, ...]  # N instances held alive at once
     isolate_memory_counts: tuple[int, ...]
     memory_settle_s: float  # pause before reading memory at each N
+    # Density (bench/test_density.py): N ladders by instance class, each
+    # backend's time budget, and the machine-safety floors that stop it early.
+    density_in_process_counts: tuple[int, ...] = (1, 5, 20)
+    density_process_counts: tuple[int, ...] = (1, 3)
+    density_container_counts: tuple[int, ...] = (1, 2)
+    density_budget_s: float = 20.0  # growing + reading memory, per backend; teardown is extra
+    density_settle_s: float = 0.0
+    density_memory_floor: float = 0.25  # stop when MemAvailable < this fraction of MemTotal
+    density_task_ceiling: float = 0.5  # stop when the machine's tasks > this fraction of pid_max
+    # Concurrency (bench/test_concurrency.py): callers at once, and per level
+    # the timed window, the untimed calls per caller first, and a cap on calls.
+    concurrency_levels: tuple[int, ...] = (1, 2, 4)
+    concurrency_duration_s: float = 0.1
+    concurrency_warmup_calls: int = 3
+    concurrency_max_calls: int = 300
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def counts_for(self, backend: str) -> tuple[int, ...]:
         return self.isolate_memory_counts if backend.startswith("isolate") else self.memory_counts
+
+    def density_counts_for(self, instance_class: str) -> tuple[int, ...]:
+        return {"in-process": self.density_in_process_counts, "container": self.density_container_counts}.get(
+            instance_class, self.density_process_counts)
 
 
 PROFILES = {
@@ -43,6 +62,11 @@ PROFILES = {
         engine_repeats=10, engine_min_ms=20.0,
         memory_counts=(1, 10, 50), isolate_memory_counts=(1, 10, 50, 200),
         memory_settle_s=0.5,
+        # A first look only: short ladders, 15 s per backend.
+        density_in_process_counts=(1, 10, 100, 300), density_process_counts=(1, 10, 30),
+        density_container_counts=(1, 5), density_budget_s=15.0, density_settle_s=0.2,
+        concurrency_levels=(1, 2, 8, 32), concurrency_duration_s=0.3, concurrency_warmup_calls=20,
+        concurrency_max_calls=5000,
     ),
     "full": Profile(
         name="full", cold_rounds=100, cold_warmups=5, first_isolate_rounds=30,
@@ -50,6 +74,13 @@ PROFILES = {
         engine_repeats=30, engine_min_ms=50.0,
         memory_counts=(1, 10, 25, 50), isolate_memory_counts=(1, 10, 50, 200, 500),
         memory_settle_s=1.0,
+        # Up to what the machine holds in 180 s per backend: thousands of
+        # isolates or contexts, hundreds of processes, up to 100 containers.
+        density_in_process_counts=(1, 10, 100, 500, 1000, 2000, 5000, 10000),
+        density_process_counts=(1, 10, 50, 100, 200, 350, 500),
+        density_container_counts=(1, 5, 10, 25, 50, 75, 100), density_budget_s=180.0, density_settle_s=1.0,
+        concurrency_levels=(1, 2, 8, 32), concurrency_duration_s=2.0, concurrency_warmup_calls=200,
+        concurrency_max_calls=50000,
     ),
 }
 

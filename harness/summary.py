@@ -3,6 +3,8 @@ read, and the same as a markdown table. It only reads results."""
 
 from __future__ import annotations
 
+from harness.concurrency import summarize_concurrency
+from harness.density import summarize_density
 from harness.results import Results
 from harness.stats import median_ratio, summarize
 
@@ -16,6 +18,10 @@ UNITS = {
     "transport_us": "microseconds",
     "binding_overhead_us": "microseconds",
     "memory_per_instance_mb": "MiB (2^20 bytes)",
+    "density.instances_per_gib": "instances per GiB (2^30 bytes) of density.memory_kind",
+    "density.marginal_mb": "MiB (2^20 bytes) per added instance",
+    "concurrency.throughput_rps": "completed calls per second, all callers together",
+    "concurrency.p99_us": "microseconds",
 }
 REFERENCE_BACKEND = "isolate"
 _HEADLINE_KEYS = ("median", "ci95", "p90", "p99", "n")
@@ -64,7 +70,14 @@ def backend_summary(results: Results, name: str) -> dict:
         entry["memory_method"] = f"growth over the baseline / N, with N = {sweep.get('per_instance_at_n')} alive at once"
         entry["memory_slope_mb"] = slopes
         entry["memory_kinds"] = sweep.get("scopes", {})
-    if entry["available"] and not any(key in entry for key in ("cold_start_ms", "warm_call_us", "memory_per_instance_mb")):
+    density = results.find(name, "density")
+    if density and density.extra.get("density"):
+        entry["density"] = summarize_density(density.extra["density"])
+    concurrency = results.find(name, "concurrency")
+    if concurrency and concurrency.extra.get("concurrency"):
+        entry["concurrency"] = summarize_concurrency(concurrency.extra)
+    if entry["available"] and not any(key in entry for key in ("cold_start_ms", "warm_call_us", "memory_per_instance_mb",
+                                                              "density", "concurrency")):
         entry["available"] = False
         entry["reason"] = entry["reason"] or "no measurement was recorded"
     return entry
@@ -173,4 +186,40 @@ def to_markdown(summary: dict) -> str:
                      f"(resolution {timer.get('resolution_ns')} ns).")
     if summary["status"] != "complete":
         notes.insert(0, f"**Run status: {summary['status']}** — some figures may be missing.")
-    return "\n".join(lines + [""] + [f"- {note}" for note in notes]) + "\n"
+    return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _density_lines(summary)
+                     + _concurrency_lines(summary)) + "\n"
+
+
+def _density_lines(summary: dict) -> list[str]:
+    rows = [(name, entry["density"]) for name, entry in summary["backends"].items() if entry.get("density")]
+    if not rows:
+        return []
+    lines = ["", "| backend | instances per GiB | MiB per added instance | memory counted | largest N | stopped because |",
+             "|---|---|---|---|---|---|"]
+    for name, density in rows:
+        lines.append(f"| {name} | {_fmt(density['instances_per_gib'])} | {_fmt(density['marginal_mb'], 2)} "
+                     f"| {density['memory_kind'] or '–'} | {density['max_n_reached']} | {density['stopped_because']} |")
+    return lines
+
+
+def _concurrency_lines(summary: dict) -> list[str]:
+    rows = [(name, entry["concurrency"]) for name, entry in summary["backends"].items() if entry.get("concurrency")]
+    if not rows:
+        return []
+    levels = sorted({int(key) for _, entry in rows for key in entry if key.isdigit()})
+    header = " | ".join(f"{k} callers: calls/s, p99 µs" for k in levels)
+    lines = ["", f"| backend | mode | {header} |", "|---|---|" + "---|" * len(levels)]
+    notes = set()
+    for name, entry in rows:
+        modes = [(entry["mode"], entry)] + [(mode, entry[mode]) for mode in ("shared",) if isinstance(entry.get(mode), dict)]
+        for mode, figures in modes:
+            cells = []
+            for k in levels:
+                level = figures.get(str(k))
+                cells.append(f"{_fmt(level['throughput_rps'])}, {_fmt(level['p99_us'])}" if level and level["calls"] else "–")
+            lines.append(f"| {name} | {mode} | {' | '.join(cells)} |")
+            if figures.get("question"):
+                notes.add(f"{mode}: {figures['question']}")
+        if entry.get("note"):
+            notes.add(entry["note"])
+    return lines + [""] + [f"- Concurrency: {note}." for note in sorted(notes)]

@@ -54,7 +54,8 @@ def test_run_smoke_writes_results_and_summary(tmp_path):
     assert raw["isobench"]["status"] == "complete"
     assert raw["machine_info"]["isobench"]["cpu_count"] >= 1
     names = {b["name"] for b in raw["benchmarks"]}
-    assert names == {f"test_{m}[{b}]" for m in ("cold_start", "warm_call", "transport", "memory")
+    assert names == {f"test_{m}[{b}]"
+                     for m in ("cold_start", "warm_call", "transport", "memory", "density", "concurrency")
                      for b in ("isolate", "subprocess")}
     cold = next(b for b in raw["benchmarks"] if b["name"] == "test_cold_start[isolate]")
     assert len(cold["stats"]["data"]) == 3  # smoke rounds; the warmup round is not kept

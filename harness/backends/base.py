@@ -123,11 +123,24 @@ class Instance(ABC):
         """Free the instance's process, container or isolate."""
 
 
+PER_CALLER = "per-caller"  # each concurrent caller has its own instance
+SHARED = "shared"  # concurrent callers share one instance
+
+
 class Backend(ABC):
     """Start instances of a worker, measure them, stop them."""
 
     name: str = ""
     summary: str = ""
+    # What one instance is, for the density ladder and the memory it is counted
+    # in: "in-process" (growth of the harness's USS), "process" (PSS of its
+    # process tree) or "container" (memory cgroup + shim PSS). None: guessed
+    # from the name (harness.density.instance_class).
+    instance_class: str | None = None
+    # How the backend can serve concurrent callers (threads of the harness):
+    # PER_CALLER if calls on different instances may overlap, SHARED if one
+    # instance accepts overlapping calls itself. Empty: not measured.
+    concurrency_modes: tuple[str, ...] = ()
 
     @abstractmethod
     def availability(self) -> Availability:

@@ -15,16 +15,21 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.backends.base import (
+    PER_CALLER,
     Availability,
     Backend,
     BackendError,
     BackendUnavailable,
     Instance,
+    InstanceCrashed,
+    Limits,
     MemoryFigure,
+    MemoryLimitExceeded,
     PhaseClock,
 )
 from harness.backends.container_image import ensure_image
-from harness.backends.ndjson import DockerAttachChannel, RunnerInstance
+from harness.backends.ndjson import DockerAttachChannel
+from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.memory import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
 from harness.worker import Worker
 
@@ -70,11 +75,23 @@ def remove_labelled_containers(client, session: str | None = None) -> int:
     return removed
 
 
-class ContainerInstance(RunnerInstance):
-    def __init__(self, container, channel: DockerAttachChannel, timeout: float) -> None:
-        super().__init__(channel, timeout)
+class ContainerInstance(LimitedRunnerInstance):
+    def __init__(self, container, channel: DockerAttachChannel, timeout: float, limits: Limits | None = None) -> None:
+        super().__init__(channel, timeout, limits)
         self.container = container
         self.pid: int | None = None
+
+    def death_cause(self) -> BackendError:
+        try:
+            status = self.container.wait(timeout=10).get("StatusCode")
+            self.container.reload()
+            oom = self.container.attrs["State"].get("OOMKilled", False)
+        except Exception as error:  # the engine itself may be the problem
+            return InstanceCrashed(f"container {self.container.short_id} stopped answering ({error})")
+        if oom:
+            return MemoryLimitExceeded(
+                f"container {self.container.short_id} was killed by its {self.limits.memory_bytes} byte memory limit")
+        return InstanceCrashed(f"container {self.container.short_id} exited with status {status} during the call")
 
     def _release(self) -> None:
         self.channel.close()
@@ -89,9 +106,14 @@ class ContainerInstance(RunnerInstance):
 class ContainerBackend(Backend):
     name = "container"
     summary = "a fresh Docker container per instance (--network none) running the same node runner"
+    instance_class = "container"
+    concurrency_modes = (PER_CALLER,)  # one attach socket per container; NDJSON has no request ids
 
     def __init__(self, base_image: str | None = None, cpuset: str | None = None,
-                 node: str | None = None, timeout: float = 60.0, log=print, session: str | None = None) -> None:
+                 node: str | None = None, timeout: float = 60.0, log=print, session: str | None = None,
+                 runtime: str | None = None, limits: Limits | None = None) -> None:
+        self.runtime = runtime  # a runtime registered in dockerd (`docker run --runtime`); None: its default
+        self.limits = limits or Limits()
         self.base_image = base_image
         self.cpuset = cpuset
         self.node = node or shutil.which("node") or "/usr/bin/node"
@@ -115,6 +137,9 @@ class ContainerBackend(Backend):
             return Availability(False, str(error))
         if not self.base_image and not os.access(self.node, os.X_OK):
             return Availability(False, f"node not found at {self.node} (needed for the scratch image)")
+        if self.runtime and self.runtime not in (self.client.info().get("Runtimes") or {}):
+            return Availability(False, f"dockerd has no runtime {self.runtime!r} registered "
+                                       "(run `sh workloads/runtimes/setup-runtimes.sh` as root)")
         return Availability(True)
 
     def prepare(self, worker: Worker) -> None:
@@ -131,6 +156,9 @@ class ContainerBackend(Backend):
                 labels={LABEL: "1", SESSION_LABEL: self.session},
                 log_config={"type": "none"},
                 cpuset_cpus=self.cpuset,
+                runtime=self.runtime,
+                mem_limit=self.limits.memory_bytes,
+                memswap_limit=self.limits.memory_bytes,  # no swap beyond the limit
                 detach=True,
             )
         except docker.errors.APIError as error:
@@ -140,7 +168,7 @@ class ContainerBackend(Backend):
         try:
             sock = container.attach_socket(params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             raw = getattr(sock, "_sock", sock)
-            instance = ContainerInstance(container, DockerAttachChannel(raw), self.timeout)
+            instance = ContainerInstance(container, DockerAttachChannel(raw), self.timeout, self.limits)
             instance.track(self.live)
             clock.mark("attach")
             container.start()
@@ -211,7 +239,7 @@ class ContainerBackend(Backend):
     def versions(self) -> dict[str, str]:
         version = self.client.version()
         info = self.client.info()
-        runtime = info.get("DefaultRuntime", "")
+        runtime = self.runtime or info.get("DefaultRuntime", "")
         runtime_version = ""
         commit = info.get("RuncCommit", {}) or {}
         if runtime == "runc":

@@ -28,6 +28,7 @@ import sys
 from contextlib import contextmanager
 
 from harness.backends.base import (
+    PER_CALLER,
     Availability,
     Backend,
     BackendError,
@@ -102,6 +103,11 @@ class IsolateInstance(Instance):
 class IsolateBackend(Backend):
     name = "isolate"
     summary = "a fresh V8 isolate per instance inside the harness process (py_mini_racer)"
+    instance_class = "in-process"
+    # Each isolate has its own V8 thread, so calls on different isolates
+    # overlap. One isolate must not be shared: py_mini_racer's fast path
+    # returns results through one FIFO per isolate, read by whoever waits.
+    concurrency_modes = (PER_CALLER,)
 
     def __init__(self) -> None:
         self.live: set[Instance] = set()

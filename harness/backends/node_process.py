@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 from harness.backends.base import (
+    PER_CALLER,
     Availability,
     Backend,
     BackendError,
@@ -48,6 +49,10 @@ class NodeProcessInstance(RunnerInstance):
 class NodeProcessBackend(Backend):
     name = "subprocess"
     summary = "a fresh node process per instance; NDJSON over stdin/stdout pipes"
+    instance_class = "process"
+    # Separate processes, separate pipes. The NDJSON protocol has no request
+    # ids, so one instance serves one caller at a time.
+    concurrency_modes = (PER_CALLER,)
 
     def __init__(self, node: str | None = None, inherit_env: tuple[str, ...] = (), timeout: float = 30.0):
         self.node = node or shutil.which("node") or "/usr/bin/node"

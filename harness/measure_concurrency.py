@@ -1,0 +1,139 @@
+"""Concurrency: K callers call the handler at once, for each K, and every call
+is timed. The callers are threads of the harness: an in-process instance can
+only be reached from inside it, and for the other backends a call is a wait on
+a pipe or socket that releases the GIL (py_mini_racer's calls wait on the
+isolate's own V8 thread, also without the GIL).
+
+Per level: instances are started (untimed), each caller makes warmup calls
+(untimed), then all callers are released together and call in a loop until
+the level's window closes or the level's call cap is reached. Throughput is
+the completed calls over the time from the release to the last answer."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import threading
+import time
+
+from harness.backends.base import PER_CALLER, Backend, BackendError, Instance
+from harness.concurrency import QUESTIONS, queueing_note
+from harness.measure import ARG, cold_start
+from harness.worker import Worker
+
+JOIN_GRACE_S = 120.0  # past the window, for warmup calls and one last call
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_level(callers: list[Instance], arg: str, expected: object, duration_s: float, warmup_calls: int,
+              max_calls: int, clock_ns=time.perf_counter_ns) -> dict:
+    """One level: len(callers) threads, caller i calling callers[i] (the same
+    instance several times over when it is shared)."""
+    k = len(callers)
+    records: list[list[tuple[int, int]]] = [[] for _ in range(k)]
+    errors: list[str] = []
+    window: dict[str, int] = {}
+    counter = itertools.count()
+    halt = threading.Event()
+
+    def open_window() -> None:  # run by the last caller to arrive, before all are released
+        window["start"] = clock_ns()
+        window["deadline"] = window["start"] + int(duration_s * 1e9)
+
+    barrier = threading.Barrier(k, action=open_window)
+
+    def caller(index: int, instance: Instance) -> None:
+        try:
+            for _ in range(warmup_calls):
+                instance.call(arg)
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            return
+        except Exception as error:
+            errors.append(f"caller {index} warmup: {error.__class__.__name__}: {error}")
+            barrier.abort()
+            return
+        mine, deadline = records[index], window["deadline"]
+        try:
+            while not halt.is_set() and next(counter) < max_calls:
+                started = clock_ns()
+                answer = instance.call(arg)
+                ended = clock_ns()
+                mine.append((started, ended))
+                if answer != expected:
+                    raise BackendError(f"answer {answer!r}, expected {expected!r}")
+                if ended >= deadline:
+                    break
+        except Exception as error:
+            errors.append(f"caller {index}: {error.__class__.__name__}: {error}")
+            halt.set()
+
+    threads = [threading.Thread(target=caller, args=(i, instance), name=f"isobench-caller-{i}", daemon=True)
+               for i, instance in enumerate(callers)]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=duration_s + JOIN_GRACE_S)
+    finally:
+        if was_enabled:
+            gc.enable()
+    if any(thread.is_alive() for thread in threads):
+        halt.set()
+        errors.append(f"a caller did not finish within {duration_s + JOIN_GRACE_S:.0f} s")
+    ends = [end for mine in records for _, end in mine]
+    start = window.get("start")
+    return {
+        "callers": k,
+        "latencies_ns": [end - begin for mine in records for begin, end in mine],
+        "calls_per_caller": [len(mine) for mine in records],
+        "window_s": (max(ends) - start) / 1e9 if ends and start is not None else 0.0,
+        "error": "; ".join(errors[:3]) or None,
+    }
+
+
+def concurrency_sweep(backend: Backend, worker: Worker, levels: tuple[int, ...], mode: str, duration_s: float,
+                      warmup_calls: int, max_calls: int, arg: str = ARG, advance=lambda amount=1: None) -> dict:
+    """Every level of one mode; stops at the first level that fails (the
+    levels measured so far are kept). Instances are stopped whatever happens."""
+    instances: list[Instance] = []
+    measured: list[dict] = []
+    expected = None
+    error = None
+    try:
+        for k in sorted(set(levels)):
+            need = k if mode == PER_CALLER else 1
+            while len(instances) < need:
+                instance, _, answer = cold_start(backend, worker, arg)
+                instances.append(instance)
+                expected = answer if expected is None else expected
+            callers = instances[:k] if mode == PER_CALLER else [instances[0]] * k
+            level = run_level(callers, arg, expected, duration_s, warmup_calls, max_calls)
+            measured.append(level)
+            advance()
+            if level["error"]:
+                error = f"{k} callers: {level['error']}"
+                break
+    finally:
+        for instance in instances:
+            instance.stop()
+    cores = usable_cores()
+    return {
+        "mode": mode,
+        "question": QUESTIONS.get(mode, mode),
+        "callers_are": "threads of the harness process",
+        "levels": measured,
+        "duration_s": duration_s,
+        "warmup_calls": warmup_calls,
+        "max_calls_per_level": max_calls,
+        "cores": cores,
+        "note": queueing_note([level["callers"] for level in measured], cores),
+        "answer": expected,
+        "error": error,
+    }
