@@ -14,6 +14,8 @@ from harness import metadata
 from harness.backends import BackendOptions, create_backend, parse_backend_names
 from harness.backends.base import BackendError
 from harness.environment import cpuset_string, parse_cpus, pin_process
+from harness.injection import DelayedStart, parse_start_delays
+from harness.injection import describe as describe_injected
 from harness.profiles import get_profile
 from harness.worker import WorkerError, load_worker
 
@@ -30,6 +32,8 @@ def pytest_addoption(parser):
     group.addoption("--isobench-inherit-env", default="",
                     help="comma-separated host variables that child processes keep")
     group.addoption("--isobench-run-id", default=None, help="label value for this run's containers")
+    group.addoption("--isobench-inject-start-delay", default="",
+                    help="TEST ONLY: BACKEND=MS,... sleep in that backend's start (recorded as injected)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -40,6 +44,7 @@ def pytest_configure(config):
         worker = load_worker(config.getoption("isobench_worker"))
         pin = config.getoption("isobench_pin")
         cpus = parse_cpus(pin) if pin else None
+        config._isobench_injected = parse_start_delays(config.getoption("isobench_inject_start_delay"), names)
     except (ValueError, WorkerError) as error:
         raise pytest.UsageError(str(error)) from None
     if cpus:
@@ -88,9 +93,12 @@ def worker(run_context):
 
 
 @pytest.fixture(scope="session")
-def backend(backend_name, run_context, worker):
+def backend(backend_name, run_context, worker, pytestconfig):
     """A prepared backend; skipped, with the reason recorded, if unavailable here."""
     instance = create_backend(backend_name, run_context.options)
+    delay_ms = pytestconfig._isobench_injected.get(backend_name)
+    if delay_ms is not None:  # test-only: recorded in the results as injected
+        instance = DelayedStart(instance, delay_ms)
     try:
         availability = instance.availability()
         if not availability.available:
@@ -124,6 +132,7 @@ def pytest_benchmark_generate_json(config, benchmarks, include_data, machine_inf
 def pytest_benchmark_update_json(config, benchmarks, output_json):
     context = config._isobench
     output_json["isobench"] = context.run_record()
+    output_json["isobench"]["injected"] = describe_injected(config._isobench_injected)
 
 
 def pytest_report_header(config):

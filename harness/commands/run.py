@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import signal
 import sys
@@ -29,17 +30,21 @@ def register(subparsers) -> None:
     parser.add_argument("--run-id", default=None,
                         help="label value for this run's containers (default: date and a random suffix)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's full output")
+    # Test-only (hidden): BACKEND=MS sleeps in that backend's start; recorded as injected.
+    parser.add_argument("--inject-start-delay", default="", help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
 def _validate_run_args(args) -> None:
     from harness.backends import parse_backend_names
     from harness.environment import parse_cpus
+    from harness.injection import parse_start_delays
     from harness.profiles import get_profile
     from harness.worker import WorkerError, load_worker
 
     try:
-        parse_backend_names(args.backends)
+        names = parse_backend_names(args.backends)
+        parse_start_delays(args.inject_start_delay, names)
         get_profile(args.profile)
         if args.pin:
             parse_cpus(args.pin)
@@ -109,6 +114,8 @@ def run(args) -> int:
         pytest_args.append(f"--isobench-pin={args.pin}")
     if args.base_image:
         pytest_args.append(f"--isobench-base-image={args.base_image}")
+    if args.inject_start_delay:
+        pytest_args.append(f"--isobench-inject-start-delay={args.inject_start_delay}")
 
     note(f"isobench run: backends={args.backends} profile={args.profile} -> {final}")
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -136,6 +143,9 @@ def run(args) -> int:
     print()
     print(to_markdown(summary), end="")
     print(f"\nresults: {final} (status: {results.status})")
+    if results.record.get("injected"):
+        print(f"isobench: WARNING: injected faults (test only, not a real measurement): "
+              f"{results.record['injected']}", file=sys.stderr)
     unavailable = [name for name, entry in summary["backends"].items() if not entry["available"]]
     if code == 2 or results.status == "interrupted":
         return EXIT_INTERRUPTED

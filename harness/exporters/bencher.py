@@ -1,0 +1,31 @@
+"""Bencher Metric Format (BMF) JSON: {benchmark: {measure: {value, lower_value,
+upper_value}}}. Timings go to Bencher's built-in `latency` measure, in
+nanoseconds (its unit); memory per instance to `memory-per-instance-mib`;
+backend-over-isolate ratios to `ratio`. lower/upper are the 95% CI."""
+
+from __future__ import annotations
+
+from harness.headline import headline_figures
+from harness.results import Results
+
+TO_NS = {"ms": 1e6, "µs": 1e3}
+
+
+def _measure(figure: dict) -> tuple[str, float]:
+    if figure["unit"] in TO_NS:
+        return "latency", TO_NS[figure["unit"]]
+    if figure["unit"] == "MiB":
+        return "memory-per-instance-mib", 1.0
+    return "ratio", 1.0
+
+
+def export(results: Results) -> dict:
+    out: dict = {}
+    for figure in headline_figures(results):
+        measure, scale = _measure(figure)
+        metric = {"value": figure["value"] * scale}
+        if figure["ci95"]:
+            metric["lower_value"] = figure["ci95"][0] * scale
+            metric["upper_value"] = figure["ci95"][1] * scale
+        out.setdefault(f"isobench/{figure['name']}", {})[measure] = metric
+    return out
