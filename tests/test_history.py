@@ -1,0 +1,60 @@
+"""history: runs ordered by commit (or date), series with CIs, steps, the command."""
+
+import json
+
+from harness import cli
+from harness.history import build_history, find_results
+from harness.results import parse
+
+from .synthetic import synthetic_run, write
+
+
+def test_runs_are_ordered_by_commit_time_then_date(tmp_path):
+    late = synthetic_run(1, commit="b" * 40, started="2026-03-01T00:00:00+00:00")
+    early = synthetic_run(2, commit="a" * 40, started="2026-01-01T00:00:00+00:00")
+    no_commit = synthetic_run(3, commit=None, started="2026-02-01T00:00:00+00:00")
+    history = build_history([parse(late), parse(early), parse(no_commit)])
+    assert [r.label for r in history.runs] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
+    points = history.series["cold_start/container"]["points"]
+    assert [p["label"] for p in points] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
+    assert all(p["ci95"][0] <= p["value"] <= p["ci95"][1] for p in points)
+    assert "cold_start_ratio/container/isolate" in history.series
+
+
+def test_a_slowdown_from_one_commit_on_is_a_step():
+    runs = []
+    for i in range(12):
+        slower = {("container", "cold_start"): 1.5} if i >= 6 else {}
+        runs.append(parse(synthetic_run(i, slower=slower, commit=f"{i:02d}" * 20,
+                                        started=f"2026-01-{i + 1:02d}T00:00:00+00:00")))
+    history = build_history(runs)
+    steps = history.series["cold_start/container"]["steps"]
+    assert [(s["label"], s["direction"]) for s in steps] == [("06060606", "up")]
+    assert history.series["cold_start/subprocess"]["steps"] == []
+
+
+def test_find_results_skips_foreign_injected_and_latest(tmp_path):
+    write(tmp_path / "a.json", synthetic_run(1))
+    write(tmp_path / "latest.json", synthetic_run(1))
+    write(tmp_path / "fake.json", synthetic_run(2, injected={"start_delay_ms": {"subprocess": 40.0}}))
+    (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
+    found, skipped = find_results(tmp_path)
+    assert len(found) == 1
+    assert any("injected" in s for s in skipped) and any("other.json" in s for s in skipped)
+
+
+def test_history_command_writes_png_and_markdown(tmp_path, capsys):
+    for i in range(3):
+        write(tmp_path / f"r{i}.json", synthetic_run(i, commit=f"{i:02d}" * 20, started=f"2026-01-0{i + 1}T00:00:00+00:00"))
+    out = tmp_path / "out"
+    assert cli.main(["history", str(tmp_path), "--out", str(out)]) == 0
+    png = (out / "history.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "cold_start/container" in (out / "history.md").read_text()
+    assert "History of 3 run(s)" in capsys.readouterr().out
+
+
+def test_history_of_an_empty_folder_is_bad_input(tmp_path, capsys):
+    assert cli.main(["history", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "no isobench results" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
