@@ -34,7 +34,32 @@ def _container(options: BackendOptions) -> Backend:
     return ContainerBackend(base_image=options.base_image, cpuset=options.cpuset, session=options.run_id)
 
 
+def _container_runtime(class_name: str):
+    """container-gvisor / container-crun: the container backend under another OCI runtime."""
+    def make(options: BackendOptions) -> Backend:
+        from harness.backends import container_runtimes
+
+        return getattr(container_runtimes, class_name)(
+            base_image=options.base_image, cpuset=options.cpuset, session=options.run_id, limits=options.limits)
+    return make
+
+
+def _oci(runtime: str):
+    """oci-runc / oci-crun: the same image as an OCI bundle, run by the runtime itself (no dockerd)."""
+    def make(options: BackendOptions) -> Backend:
+        from harness.backends.oci import OciBackend
+
+        return OciBackend(runtime, cpuset=options.cpuset, session=options.run_id, limits=options.limits)
+    return make
+
+
 FACTORIES = {"isolate": _isolate, "subprocess": _subprocess, "container": _container}
+FACTORIES.update({
+    "container-gvisor": _container_runtime("GvisorContainerBackend"),
+    "container-crun": _container_runtime("CrunContainerBackend"),
+    "oci-runc": _oci("runc"),
+    "oci-crun": _oci("crun"),
+})
 DEFAULT_BACKENDS = ("isolate", "subprocess", "container")
 
 

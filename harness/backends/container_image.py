@@ -55,7 +55,9 @@ def image_tag(node: str, base_image: str | None) -> str:
     return f"{REPOSITORY}:scratch-{_digest(dockerfile.read_bytes(), RUNNER.read_bytes(), identity)}"
 
 
-def _assemble_rootfs(rootfs: Path, node: str, with_node: bool) -> None:
+def assemble_rootfs(rootfs: Path, node: str, with_node: bool) -> None:
+    """The image's files: the runner, and (with_node) node and the libraries it links.
+    The oci-* backends run the same tree directly as an OCI bundle's rootfs."""
     (rootfs / "isobench").mkdir(parents=True)
     shutil.copy2(RUNNER, rootfs / "isobench" / "node_runner.js")
     if not with_node:
@@ -82,7 +84,7 @@ def ensure_image(client, node: str, base_image: str | None = None, log=print) ->
     with tempfile.TemporaryDirectory(prefix="isobench-image-") as context:
         context_path = Path(context)
         shutil.copy2(IMAGES_DIR / variant / "Dockerfile", context_path / "Dockerfile")
-        _assemble_rootfs(context_path / "rootfs", node, with_node=not base_image)
+        assemble_rootfs(context_path / "rootfs", node, with_node=not base_image)
         build_args = {"BASE_IMAGE": base_image} if base_image else {}
         try:
             client.images.build(

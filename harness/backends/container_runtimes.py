@@ -1,0 +1,117 @@
+"""`container-gvisor` and `container-crun`: the `container` backend (same
+image, same runner, same attach-socket transport, same flags) with another OCI
+runtime under dockerd, chosen with `docker run --runtime`.
+
+The runtimes are registered in dockerd by workloads/runtimes/setup-runtimes.sh
+(never silently by the harness): `isobench-runsc` is gVisor's runsc with
+`--network=none`, `isobench-crun` is crun behind crun-hybrid-wrapper (see that
+file for why it exists).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.backends.base import Availability, BackendUnavailable
+from harness.backends.container import ContainerBackend
+from harness.environment import REPO_ROOT
+
+RUNTIMES_DIR = REPO_ROOT / "workloads" / "runtimes"
+SETUP = "sh workloads/runtimes/setup-runtimes.sh"
+CRUN_WRAPPER = RUNTIMES_DIR / "crun-hybrid-wrapper"
+
+
+@dataclass(frozen=True)
+class DockerRuntime:
+    registered_as: str  # the name in dockerd's "runtimes"
+    binary: str  # the runtime the registration runs
+    package: str  # Debian package
+    required_args: tuple[str, ...] = ()  # runtimeArgs the registration must carry
+    wrapper: Path | None = None  # the repo file the registered path must be a copy of
+
+
+RUNSC = DockerRuntime("isobench-runsc", "runsc", "runsc", required_args=("--network=none",))
+CRUN = DockerRuntime("isobench-crun", "crun", "crun", wrapper=CRUN_WRAPPER)
+
+
+def runtime_version(binary: str) -> str:
+    """The first line of `binary --version`, or why there is none."""
+    try:
+        output = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"unknown ({error})"
+    return output.strip().splitlines()[0] if output.strip() else "unknown"
+
+
+def _engine_is_local() -> bool:
+    host = os.environ.get("DOCKER_HOST", "")
+    return not host or host.startswith("unix://")
+
+
+def registration_problem(runtime: DockerRuntime, registered: dict) -> str:
+    """Why dockerd cannot run this runtime as isobench needs it ('' if it can),
+    with the command that fixes it."""
+    fix = f"run `{SETUP}` as root (it registers the runtime in /etc/docker/daemon.json and reloads dockerd with SIGHUP)"
+    local = _engine_is_local()
+    if local and not shutil.which(runtime.binary):
+        return f"{runtime.binary} is not installed: `apt-get install -y {runtime.package}`, then {fix}"
+    entry = registered.get(runtime.registered_as)
+    if entry is None:
+        return f"dockerd has no runtime {runtime.registered_as!r} registered: {fix}"
+    args = entry.get("runtimeArgs") or []
+    missing = [arg for arg in runtime.required_args if arg not in args]
+    if missing:
+        return f"dockerd's runtime {runtime.registered_as!r} lacks {' '.join(missing)} in its runtimeArgs: {fix}"
+    path = entry.get("path", "")
+    if local and runtime.wrapper is not None:
+        if not os.access(path, os.X_OK):
+            return f"dockerd's runtime {runtime.registered_as!r} points at {path}, which is not executable: {fix}"
+        if Path(path).read_bytes() != runtime.wrapper.read_bytes():
+            return f"{path} differs from {runtime.wrapper.relative_to(REPO_ROOT)} (stale copy): {fix}"
+    return ""
+
+
+class DockerRuntimeBackend(ContainerBackend):
+    """ContainerBackend with runtime=; adds the registration check and the runtime's version."""
+
+    RUNTIME: DockerRuntime
+
+    def __init__(self, **options) -> None:
+        super().__init__(runtime=self.RUNTIME.registered_as, **options)
+
+    def availability(self) -> Availability:
+        try:
+            registered = self.client.info().get("Runtimes") or {}
+        except BackendUnavailable as error:
+            return Availability(False, str(error))
+        problem = registration_problem(self.RUNTIME, registered)
+        return Availability(False, problem) if problem else super().availability()
+
+    def versions(self) -> dict[str, str]:
+        entry = (self.client.info().get("Runtimes") or {}).get(self.RUNTIME.registered_as, {})
+        return {
+            **super().versions(),
+            "runtime_version": runtime_version(self.RUNTIME.binary),
+            "runtime_path": entry.get("path", ""),
+            "runtime_args": " ".join(entry.get("runtimeArgs") or []),
+        }
+
+    def transport(self) -> str:
+        return super().transport() + f", runtime {self.RUNTIME.binary}"
+
+
+class GvisorContainerBackend(DockerRuntimeBackend):
+    name = "container-gvisor"
+    summary = ("a fresh Docker container per instance under gVisor (runsc, its own user-space kernel; "
+               "--network none) running the same node runner")
+    RUNTIME = RUNSC
+
+
+class CrunContainerBackend(DockerRuntimeBackend):
+    name = "container-crun"
+    summary = "a fresh Docker container per instance under crun instead of runc, running the same node runner"
+    RUNTIME = CRUN
