@@ -42,6 +42,9 @@ def test_cold_start(benchmark, backend, worker, profile):
                            rounds=profile.cold_rounds, warmup_rounds=profile.cold_warmups)
 
     benchmark.extra_info["answer"] = answers[0] if len(answers) == 1 else answers
+    facts = backend.facts()
+    if facts:
+        benchmark.extra_info["backend_facts"] = facts
     if backend.name == "isolate":
         benchmark.extra_info["first_isolate"] = _first_isolates(worker, profile.first_isolate_rounds)
 

@@ -53,6 +53,18 @@ def _oci(runtime: str):
     return make
 
 
+def _wasm(options: BackendOptions) -> Backend:
+    from harness.backends.wasm import WasmBackend
+
+    return WasmBackend(limits=options.limits)
+
+
+def _subprocess_prefork(options: BackendOptions) -> Backend:
+    from harness.backends.prefork import PreforkBackend
+
+    return PreforkBackend(inherit_env=options.inherit_env, limits=options.limits)
+
+
 FACTORIES = {"isolate": _isolate, "subprocess": _subprocess, "container": _container}
 FACTORIES.update({
     "container-gvisor": _container_runtime("GvisorContainerBackend"),
@@ -60,6 +72,7 @@ FACTORIES.update({
     "oci-runc": _oci("runc"),
     "oci-crun": _oci("crun"),
 })
+FACTORIES.update({"wasm": _wasm, "subprocess-prefork": _subprocess_prefork})
 DEFAULT_BACKENDS = ("isolate", "subprocess", "container")
 
 

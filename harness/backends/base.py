@@ -169,6 +169,12 @@ class Backend(ABC):
         """How the harness talks to an instance, in words."""
         return ""
 
+    def facts(self) -> dict:
+        """Backend-specific facts measured outside the cold-start rounds (a
+        one-time module compile, a warm pool's size and standing memory),
+        recorded with the cold start as extra_info["backend_facts"]."""
+        return {}
+
     def close(self) -> None:
         """Stop every instance this backend started and free shared resources."""
         for instance in list(getattr(self, "live", ())):
