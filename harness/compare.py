@@ -304,17 +304,24 @@ def _warnings(baseline: Results, new: Results, differences: dict, rows: list[dic
     return out
 
 
+def _selected(row: dict, metrics: tuple[str, ...] | None) -> bool:
+    return metrics is None or any(row["metric"] == m or row["metric"].startswith(m + "_") for m in metrics)
+
+
 def compare_results(baseline: Results, new: Results, threshold: float = 0.10, alpha: float = 0.01,
-                    ratios_only: bool = False) -> dict:
-    """Every comparable figure of the two runs with its verdict (see module doc)."""
+                    ratios_only: bool = False, metrics: tuple[str, ...] | None = None) -> dict:
+    """Every comparable figure of the two runs with its verdict (see module doc).
+    `metrics` keeps only those metrics (a name, or a prefix such as "memory")."""
     if threshold <= 0 or not 0 < alpha < 1:
         raise ValueError("threshold must be > 0 and alpha in (0, 1)")
     _check_compatible(baseline, new)
     boot = _Boot()
     rows = [] if ratios_only else _absolute_rows(baseline, new, threshold, alpha, boot)
     rows += _ratio_rows(baseline, new, threshold, alpha, boot, with_reference=ratios_only)
+    rows = [row for row in rows if _selected(row, metrics)]
     if not rows:
-        raise IncompatibleResults("the two runs have no figure in common to compare")
+        raise IncompatibleResults("the two runs have no figure in common to compare"
+                                  + (f" among metrics {', '.join(metrics)}" if metrics else ""))
     differences = machine_differences(baseline, new)
     counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in (REGRESSION, IMPROVEMENT, UNCHANGED)}
     return {
@@ -322,6 +329,7 @@ def compare_results(baseline: Results, new: Results, threshold: float = 0.10, al
         "threshold": threshold,
         "alpha": alpha,
         "ratios_only": ratios_only,
+        "metrics": list(metrics) if metrics else None,
         "baseline": describe_run(baseline),
         "new": describe_run(new),
         "rows": rows,

@@ -163,6 +163,15 @@ def test_ratios_only_flags_the_isolate_when_it_alone_got_slower():
     assert comparison["verdict"] == REGRESSION
 
 
+def test_metrics_keeps_only_the_named_metrics():
+    comparison = run_pair(new_kwargs={"slower": {("container", "warm_call"): 2.0}}, ratios_only=True,
+                          metrics=("cold_start", "memory"))
+    assert {r["metric"] for r in comparison["rows"]} == {"cold_start", "memory_uss", "memory_pss"}
+    assert comparison["verdict"] == UNCHANGED  # the warm-call regression is not among them
+    with pytest.raises(IncompatibleResults, match="among metrics"):
+        run_pair(metrics=("nothing",))
+
+
 def test_memory_ratio_rows():
     comparison = run_pair(new_kwargs={"memory_scale": {"subprocess": 1.3}}, ratios_only=True)
     assert rows_of(comparison)[("subprocess/isolate", "memory_pss")]["verdict"] == REGRESSION

@@ -19,6 +19,8 @@ def register(subparsers) -> None:
                         help="significance level per figure (default: %(default)s)")
     parser.add_argument("--ratios-only", action="store_true",
                         help="compare only the machine-independent ratios between backends (cross-machine mode)")
+    parser.add_argument("--metrics", default=None, metavar="NAMES",
+                        help="compare only these metrics, e.g. cold_start,memory (default: all)")
     parser.add_argument("--strict", action="store_true",
                         help="refuse (exit 2) when the runs come from different machines or versions")
     parser.add_argument("--format", choices=("md", "json"), default="md")
@@ -37,6 +39,15 @@ def parse_threshold(text: str) -> float:
     return value
 
 
+def _metrics(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise UsageError("--metrics is empty")
+    return names
+
+
 def run(args) -> int:
     from harness.compare import REGRESSION, IncompatibleResults, compare_results, to_markdown
     from harness.results import ResultsError, load
@@ -47,7 +58,7 @@ def run(args) -> int:
     try:
         baseline, new = load(args.baseline), load(args.new)
         comparison = compare_results(baseline, new, threshold=threshold, alpha=args.alpha,
-                                     ratios_only=args.ratios_only)
+                                     ratios_only=args.ratios_only, metrics=_metrics(args.metrics))
     except (ResultsError, IncompatibleResults) as error:
         raise UsageError(str(error)) from None
     differences = comparison["machine_differences"]
