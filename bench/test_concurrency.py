@@ -8,6 +8,7 @@ import pytest
 
 from harness.backends.base import PER_CALLER, SHARED
 from harness.concurrency import primary_mode
+from harness.density import instance_class
 from harness.measure_concurrency import concurrency_sweep
 from harness.progress import steps
 
@@ -17,7 +18,7 @@ def test_concurrency(benchmark, backend, worker, profile):
     modes = [mode for mode in (PER_CALLER, SHARED) if mode in backend.concurrency_modes]
     if not modes:
         pytest.skip(f"{backend.name} declares no way to serve concurrent callers (Backend.concurrency_modes)")
-    levels = profile.concurrency_levels
+    levels = profile.concurrency_levels_for(instance_class(backend.name, backend.instance_class))
     results = {}
 
     def sweep():

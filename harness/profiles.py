@@ -32,6 +32,7 @@ class Profile:
     # Concurrency (bench/test_concurrency.py): callers at once, and per level
     # the timed window, the untimed calls per caller first, and a cap on calls.
     concurrency_levels: tuple[int, ...] = (1, 2, 4)
+    concurrency_container_levels: tuple[int, ...] | None = None  # None: concurrency_levels
     concurrency_duration_s: float = 0.1
     concurrency_warmup_calls: int = 3
     concurrency_max_calls: int = 300
@@ -46,6 +47,11 @@ class Profile:
         return {"in-process": self.density_in_process_counts, "container": self.density_container_counts}.get(
             instance_class, self.density_process_counts)
 
+    def concurrency_levels_for(self, instance_class: str) -> tuple[int, ...]:
+        if instance_class == "container" and self.concurrency_container_levels is not None:
+            return self.concurrency_container_levels
+        return self.concurrency_levels
+
 
 PROFILES = {
     # A few samples of everything: for the test suite, not for figures.
@@ -54,7 +60,7 @@ PROFILES = {
         warm_min_rounds=5, warm_max_time=0.05, warm_warmup_calls=5,
         engine_repeats=2, engine_min_ms=2.0,
         memory_counts=(1, 2), isolate_memory_counts=(1, 3),
-        memory_settle_s=0.0,
+        memory_settle_s=0.0,  # density and concurrency: the fields' defaults
     ),
     "quick": Profile(
         name="quick", cold_rounds=30, cold_warmups=3, first_isolate_rounds=10,
@@ -62,11 +68,12 @@ PROFILES = {
         engine_repeats=10, engine_min_ms=20.0,
         memory_counts=(1, 10, 50), isolate_memory_counts=(1, 10, 50, 200),
         memory_settle_s=0.5,
-        # A first look only: short ladders, 15 s per backend.
-        density_in_process_counts=(1, 10, 100, 300), density_process_counts=(1, 10, 30),
-        density_container_counts=(1, 5), density_budget_s=15.0, density_settle_s=0.2,
-        concurrency_levels=(1, 2, 8, 32), concurrency_duration_s=0.3, concurrency_warmup_calls=20,
-        concurrency_max_calls=5000,
+        # A first look only: short ladders, 10 s per backend; 32 containers
+        # at once only in full (starting them is most of the time).
+        density_in_process_counts=(1, 10, 100), density_process_counts=(1, 10),
+        density_container_counts=(1, 4), density_budget_s=10.0, density_settle_s=0.2,
+        concurrency_levels=(1, 2, 8, 32), concurrency_container_levels=(1, 2, 8), concurrency_duration_s=0.3,
+        concurrency_warmup_calls=20, concurrency_max_calls=5000,
     ),
     "full": Profile(
         name="full", cold_rounds=100, cold_warmups=5, first_isolate_rounds=30,
