@@ -34,16 +34,20 @@ class NodeProcessInstance(RunnerInstance):
         return self.process.pid
 
     def _release(self) -> None:
-        process = self.process
-        if process.returncode is None:
-            try:
-                process.kill()
-            except ProcessLookupError:
-                pass
-            process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None and not stream.closed:
-                stream.close()
+        end_process(self.process)
+
+
+def end_process(process: subprocess.Popen) -> None:
+    """Kill a runner process (if still running), reap it and close its pipes."""
+    if process.returncode is None:
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
+        process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None and not stream.closed:
+            stream.close()
 
 
 class NodeProcessBackend(Backend):

@@ -46,7 +46,7 @@ from harness.backends.base import (
     PhaseClock,
 )
 from harness.backends.ndjson import PipeChannel
-from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend
+from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, end_process
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.memory import process_tree_memory
 from harness.worker import Worker
@@ -84,16 +84,7 @@ class PooledInstance(LimitedRunnerInstance):
         return InstanceCrashed(f"node exited with {code}{': ' + last[0] if last else ''}")
 
     def kill(self) -> None:
-        process = self.process
-        if process.returncode is None:
-            try:
-                process.kill()
-            except ProcessLookupError:
-                pass
-            process.wait()
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None and not stream.closed:
-                stream.close()
+        end_process(self.process)
 
     def _release(self) -> None:
         self.kill()
