@@ -18,13 +18,16 @@ LADDER_COMPLETE = "ladder complete"
 HEADLINE_KINDS = {
     "in-process": (("uss",), ("pss",)),  # growth of the harness process: all of it is the instances'
     "process": (("pss",), ("uss",)),  # shared pages split among the processes that map them
-    "container": (("cgroup", "shim_pss"), ("cgroup",), ("pss",)),  # the cgroup, plus the shim outside it
+    # the cgroup, plus what keeps the container outside it: containerd-shim,
+    # or the foreground `runc/crun run` process without dockerd (oci-*)
+    "container": (("cgroup", "shim_pss"), ("cgroup", "runtime_pss"), ("cgroup",), ("pss",)),
 }
 MEMORY_KIND_MEANING = {
     "uss": "growth of the harness process's unique set size (private pages)",
     "pss": "proportional set size of the instances' process trees (shared pages split)",
     "cgroup": "the containers' memory cgroups",
     "cgroup+shim_pss": "the containers' memory cgroups plus their containerd-shims' PSS",
+    "cgroup+runtime_pss": "the containers' memory cgroups plus the PSS of their foreground runtime processes",
 }
 
 # Name prefixes for backends that do not declare Backend.instance_class.

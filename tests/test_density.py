@@ -71,6 +71,7 @@ def test_containers_count_the_cgroup_and_the_shim():
     assert figures["memory_kind"] == "cgroup+shim_pss"
     assert figures["bytes_per_instance"] == pytest.approx(8 * MIB)
     assert headline_kinds("container", ["cgroup", "pss"]) == ("cgroup",)
+    assert headline_kinds("container", ["cgroup", "runtime_pss", "pss"]) == ("cgroup", "runtime_pss")
     assert headline_kinds("container", ["pss"]) == ("pss",)
     assert headline_kinds("in-process", ["uss", "pss"]) == ("uss",)
     assert headline_kinds("process", ["v8_heap_used"]) == ()
