@@ -50,6 +50,8 @@ def backend_summary(results: Results, name: str) -> dict:
             entry["first_isolate_phases_ms"] = {p: summarize(v).median for p, v in first["phases_ms"].items()}
             if first.get("uss_growth_bytes"):
                 entry["first_isolate_uss_mb"] = summarize(first["uss_growth_bytes"]).median / MIB
+        if cold.extra.get("backend_facts"):  # e.g. wasm's module compile, a warm pool's standing memory
+            entry["backend_facts"] = cold.extra["backend_facts"]
     warm = results.find(name, "warm_call")
     if warm and warm.samples:
         entry["warm_call_us"] = _timing(warm.samples, 1e6)

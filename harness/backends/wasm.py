@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.metadata
+import json
 import math
 import os
 import threading
@@ -204,8 +205,6 @@ class WasmInstance(Instance):
         self._round_trip("isobench_echo", b"")
 
     def engine_time(self, arg: str, min_ms: float) -> dict:
-        import json
-
         try:
             return json.loads(self._round_trip("isobench_engine", arg.encode(), float(min_ms)))
         except _GuestError as error:
@@ -319,7 +318,11 @@ class WasmBackend(Backend):
                 raise MemoryLimitExceeded(f"instantiation needs more than the {self.limits.memory_bytes}-byte "
                                           f"memory limit: {_first_line(str(error))}") from None
             raise BackendError(f"instantiation failed: {_first_line(str(error))}") from None
-        return WasmInstance(self, store, instance)
+        try:
+            return WasmInstance(self, store, instance)
+        except BaseException:
+            store.close()
+            raise
 
     def start(self, worker: Worker, clock: PhaseClock) -> Instance:
         if self.module is None:  # prepare() was skipped: the compile shows as its own phase
