@@ -137,3 +137,11 @@ def test_a_heap_past_the_memory_limit_is_a_memory_limit_error(tmp_path, no_lefto
             instance.call("World")
     finally:
         backend.close()
+
+
+def test_both_new_backends_are_in_all_but_not_in_the_default_run():
+    from harness.backends import DEFAULT_BACKENDS, parse_backend_names
+
+    every = parse_backend_names("all")
+    assert "wasm" in every and "subprocess-prefork" in every
+    assert DEFAULT_BACKENDS == ("isolate", "subprocess", "container")
