@@ -1,5 +1,6 @@
 """Last-resort cleanup after a run, whatever happened inside it: containers
-labelled with the run's id, and runner processes still under this process."""
+labelled with the run's id, oci-* containers, cgroups and bundles named with
+it, and runner processes still under this process."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def clean_up_run(run_id: str, containers: bool) -> list[str]:
             removed.append(f"process {process.pid}")
         except psutil.Error:
             continue
+    from harness.backends.oci import remove_session_leftovers
+
+    removed += remove_session_leftovers(run_id)  # oci-* containers, cgroups and bundles
     if containers:
         from harness.backends.container import docker_client, remove_labelled_containers
 

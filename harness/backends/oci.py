@@ -2,11 +2,13 @@
 bundle by the runtime itself: no dockerd, no containerd, no shim.
 
 Each instance is `runc run` (or `crun run`, through crun-hybrid-wrapper) in
-the foreground with no terminal: the runtime passes its stdin/stdout through
-to the container, so the harness speaks the runner's NDJSON over plain pipes,
-as the subprocess backend does, and the runtime stays as the container's
-parent (the role containerd-shim plays under Docker) until the container
-exits. The bundle's rootfs is the image's files, assembled the same way
+the foreground with no terminal, and the harness speaks the runner's NDJSON
+over the runtime's stdin/stdout pipes, as the subprocess backend does. crun
+gives those very pipes to the container; runc gives the container pipes of
+its own and copies between the two (measured: the container's fd 0 is not the
+harness's pipe), one more hop per message. The runtime stays as the
+container's parent (the role containerd-shim plays under Docker) until the
+container exits. The bundle's rootfs is the image's files, assembled the same way
 (oci_bundle.py); its config.json mirrors Docker's, with a read-only rootfs and
 a network namespace with no interface.
 
@@ -76,6 +78,10 @@ class OciRuntime:
     name: str  # runc or crun
     package: str  # Debian package
     state_root: str  # where the runtime keeps container state (its default --root)
+    # Measured (tests/test_runtimes.py checks it): in the foreground without a
+    # terminal, runc gives the container pipes of its own and copies between
+    # them and its stdio; crun hands the container its own stdio.
+    relays_stdio: bool
     wrapper: Path | None = None  # run the runtime through this file
 
     @property
@@ -84,8 +90,8 @@ class OciRuntime:
 
 
 RUNTIMES = {
-    "runc": OciRuntime("runc", "runc", "/run/runc"),
-    "crun": OciRuntime("crun", "crun", "/run/crun", wrapper=CRUN_WRAPPER),
+    "runc": OciRuntime("runc", "runc", "/run/runc", relays_stdio=True),
+    "crun": OciRuntime("crun", "crun", "/run/crun", relays_stdio=False, wrapper=CRUN_WRAPPER),
 }
 
 
@@ -389,8 +395,11 @@ class OciBackend(Backend):
         }
 
     def transport(self) -> str:
-        return (f"NDJSON over pipes: `{self.runtime.name} run` in the foreground without a terminal passes "
-                "its stdin/stdout through to the container")
+        name = self.runtime.name
+        if self.runtime.relays_stdio:
+            return (f"NDJSON over pipes to the foreground `{name} run`, which copies them to and from pipes "
+                    "of its own held by the container (one more hop than subprocess)")
+        return f"NDJSON over pipes: the foreground `{name} run` hands its stdin/stdout to the container itself"
 
     def close(self) -> None:
         try:

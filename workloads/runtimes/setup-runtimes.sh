@@ -7,8 +7,9 @@
 #
 # 1. installs crun-hybrid-wrapper (see its header for why it exists) as
 #    /usr/local/libexec/isobench/crun-hybrid-wrapper;
-# 2. merges two entries into the "runtimes" of /etc/docker/daemon.json, keeping
-#    everything else in the file:
+# 2. merges two entries into the "runtimes" of /etc/docker/daemon.json
+#    ($DOCKER_DAEMON_JSON if set), keeping everything else in the file
+#    (merge_daemon_json.py):
 #      isobench-runsc: /usr/bin/runsc --network=none  (gVisor)
 #      isobench-crun:  the installed wrapper          (crun)
 # 3. reloads dockerd's configuration with SIGHUP (dockerd keeps running, and so
@@ -35,34 +36,9 @@ done
 
 install -D -m 0755 "$here/crun-hybrid-wrapper" "$wrapper"
 
-changed=$(python3 - "$daemon_json" "$(command -v runsc)" "$wrapper" <<'PY'
-import json, os, sys
-path, runsc, wrapper = sys.argv[1:]
-try:
-    with open(path) as f:
-        config = json.load(f)
-except FileNotFoundError:
-    config = {}
-wanted = {
-    "isobench-runsc": {"path": runsc, "runtimeArgs": ["--network=none"]},
-    "isobench-crun": {"path": wrapper},
-}
-runtimes = config.setdefault("runtimes", {})
-if all(runtimes.get(name) == entry for name, entry in wanted.items()):
-    print("no")
-    sys.exit(0)
-runtimes.update(wanted)
-os.makedirs(os.path.dirname(path), exist_ok=True)
-tmp = path + ".isobench.tmp"
-with open(tmp, "w") as f:
-    json.dump(config, f, indent=2)
-    f.write("\n")
-os.replace(tmp, path)
-print("yes")
-PY
-)
+changed=$(python3 "$here/merge_daemon_json.py" "$daemon_json" "$(command -v runsc)" "$wrapper")
 
-if [ "$changed" = "yes" ]; then
+if [ "$changed" = "changed" ]; then
     echo "setup-runtimes: added isobench-runsc and isobench-crun to $daemon_json"
     pid=$(cat /var/run/docker.pid 2>/dev/null || pidof dockerd || true)
     if [ -z "$pid" ]; then
