@@ -9,7 +9,7 @@ import sys
 
 from harness.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
-COMMANDS = ("run", "list", "summary", "compare", "history", "export")
+COMMANDS = ("run", "list", "summary", "compare", "history", "export", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,39 @@
+"""`report`: report.md and its plots from a results file (and, with
+--baseline, a comparison with an older one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.errors import EXIT_OK, UsageError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("report", help="write report.md and its plots from a results file")
+    parser.add_argument("results", help="results JSON written by `run`")
+    parser.add_argument("--baseline", default=None, metavar="OLD.json",
+                        help="an older results file: adds a section comparing each figure with it")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="folder for report.md and the PNGs (default: report/<results file name>)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from harness.report import build_report
+    from harness.results import ResultsError, load
+
+    try:
+        results = load(args.results)
+        baseline = load(args.baseline) if args.baseline else None
+    except ResultsError as error:
+        raise UsageError(str(error)) from None
+    out_dir = Path(args.out) if args.out else Path("report") / Path(args.results).stem
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create output folder {out_dir}: {error.strerror}") from None
+    path = build_report(results, out_dir, baseline=baseline)
+    print(f"report: {path}")
+    return EXIT_OK
