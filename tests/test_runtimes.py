@@ -159,7 +159,7 @@ PROBE = """export function handler(name) {
 
 @pytest.mark.parametrize("name", OCI)
 def test_oci_container_is_read_only_with_no_network_and_its_own_cgroup(name, worker_file):
-    backend, client = backend_or_skip(name, Limits(memory_bytes=256 << 20))
+    backend, client = backend_or_skip(name, Limits(memory_bytes=256 << 20, max_pids=64, cpus=0.5))
     try:
         instance, _, answer = cold_start(backend, worker_file("probe", PROBE))
         seen = json.loads(answer)
@@ -168,9 +168,12 @@ def test_oci_container_is_read_only_with_no_network_and_its_own_cgroup(name, wor
         assert seen["hostname"] != os.uname().nodename
         cgroup = Path(f"/proc/{instance.pid}/cgroup").read_text()
         assert instance.container_id in cgroup
-        limit_file = Path("/sys/fs/cgroup/memory", instance.container_id.lstrip("/"), "memory.limit_in_bytes")
-        if limit_file.exists():  # cgroup v1 memory controller
-            assert int(limit_file.read_text()) == 256 << 20
+        v1 = Path("/sys/fs/cgroup")
+        if (v1 / "memory" / instance.container_id).is_dir():  # cgroup v1 controllers
+            assert int((v1 / "memory" / instance.container_id / "memory.limit_in_bytes").read_text()) == 256 << 20
+            assert (v1 / "pids" / instance.container_id / "pids.max").read_text().strip() == "64"
+            assert int((v1 / "cpu" / instance.container_id / "cpu.cfs_quota_us").read_text()) == 50_000
+        assert backend.facts()["limits"]["pids"].endswith("64")
         instance.stop()
     finally:
         backend.close()

@@ -47,6 +47,26 @@ def runtime_version(binary: str) -> str:
     return output.strip().splitlines()[0] if output.strip() else "unknown"
 
 
+def wrapper_overhead_ms(wrapper: Path, binary: str = "crun", rounds: int = 15) -> dict:
+    """What the wrapper adds to each runtime invocation: `binary --version`
+    run directly and through the wrapper, interleaved, medians in ms."""
+    import statistics
+    import time
+
+    samples: dict[str, list[float]] = {"direct": [], "wrapped": []}
+    try:
+        for _ in range(rounds):
+            for kind, command in (("direct", [binary]), ("wrapped", [str(wrapper)])):
+                started = time.perf_counter()
+                subprocess.run([*command, "--version"], capture_output=True, timeout=30, check=True)
+                samples[kind].append((time.perf_counter() - started) * 1e3)
+    except (OSError, subprocess.SubprocessError) as error:
+        return {"error": str(error).split("\n")[0]}
+    direct, wrapped = (statistics.median(samples[kind]) for kind in ("direct", "wrapped"))
+    return {"median_ms": wrapped - direct, "direct_median_ms": direct, "wrapped_median_ms": wrapped,
+            "n": rounds, "how": f"`{binary} --version` directly and through {wrapper.name}, interleaved"}
+
+
 def _engine_is_local() -> bool:
     host = os.environ.get("DOCKER_HOST", "")
     return not host or host.startswith("unix://")
@@ -102,6 +122,12 @@ class DockerRuntimeBackend(ContainerBackend):
 
     def transport(self) -> str:
         return super().transport() + f", runtime {self.RUNTIME.binary}"
+
+    def facts(self) -> dict:
+        facts = dict(super().facts())
+        if self.RUNTIME.wrapper is not None and _engine_is_local():
+            facts["wrapper_overhead_ms"] = wrapper_overhead_ms(self.RUNTIME.wrapper, self.RUNTIME.binary)
+        return facts
 
 
 class GvisorContainerBackend(DockerRuntimeBackend):

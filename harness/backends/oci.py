@@ -53,7 +53,7 @@ from harness.backends.base import (
     MemoryLimitExceeded,
     PhaseClock,
 )
-from harness.backends.container_runtimes import CRUN_WRAPPER, runtime_version
+from harness.backends.container_runtimes import CRUN_WRAPPER, runtime_version, wrapper_overhead_ms
 from harness.backends.ndjson import ChannelClosed, ChannelTimeout, PipeChannel
 from harness.backends.oci_bundle import base_config, image_entrypoint, instance_config, make_rootfs, write_bundle
 from harness.backends.oci_cgroup import (
@@ -393,6 +393,27 @@ class OciBackend(Backend):
             "rootfs": "the container image's files (host node, its libraries, the runner), read-only",
             "seccomp": "none (Docker applies its default profile)",
         }
+
+    def facts(self) -> dict:
+        limits = self.limits
+        timeout = [s for s in (limits.call_timeout_s, limits.cpu_time_s) if s]
+        memory = "none"
+        if limits.memory_bytes is not None:
+            memory = (f"linux.resources.memory.limit = {limits.memory_bytes} bytes; "
+                      + ("OOM killer off: the harness sees the freeze through an eventfd and kills the container"
+                         if self._freeze_on_oom else "the kernel's OOM killer"))
+        pids, cpus = getattr(limits, "max_pids", None), getattr(limits, "cpus", None)
+        facts: dict = {"limits": {
+            "time": f"read deadline on the pipes, then the container's init is killed (SIGKILL): "
+                    f"{min(timeout) if timeout else self.timeout:g} s",
+            "memory": memory,
+            "pids": f"linux.resources.pids.limit = {pids}" if pids else "none",
+            "cpus": f"linux.resources.cpu quota/period = {cpus:g}" if cpus else "none",
+            "network": "a network namespace with no interface",
+        }}
+        if self.runtime.wrapper is not None:
+            facts["wrapper_overhead_ms"] = wrapper_overhead_ms(self.runtime.wrapper, self.runtime.name)
+        return facts
 
     def transport(self) -> str:
         name = self.runtime.name

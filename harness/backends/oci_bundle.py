@@ -88,8 +88,16 @@ def base_config(rootfs: Path, args: list[str], limits: Limits, cpuset: str | Non
             memory["swap"] = int(limits.memory_bytes)  # memory+swap: no swap beyond the limit
         memory["disableOOMKiller"] = freeze_on_oom
     resources: dict = {"devices": copy.deepcopy(DEVICES), "memory": memory}
+    cpu: dict = {}
     if cpuset:
-        resources["cpu"] = {"cpus": cpuset}
+        cpu["cpus"] = cpuset
+    cpus = getattr(limits, "cpus", None)  # --cpus: a CFS quota over a 100 ms period
+    if cpus:
+        cpu.update(period=100_000, quota=int(cpus * 100_000))
+    if cpu:
+        resources["cpu"] = cpu
+    if getattr(limits, "max_pids", None):
+        resources["pids"] = {"limit": int(limits.max_pids)}
     return {
         "ociVersion": "1.0.2-dev",
         "process": {
