@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.environment import REPO_ROOT
-from harness.report import anchors, caveats, conditions, fmt, methodology
+from harness.report import anchors, caveats, conditions, fmt, methodology, scale
 from harness.report.data import MEMORY_KINDS, ReportData
 from harness.report.headline import compute_headline, first_isolate_note, others_line, shim_note
 from harness.summary import REFERENCE_BACKEND
@@ -166,6 +166,7 @@ def figures_block(data: ReportData, plots: dict) -> list[str]:
         lines += ["Left: the PSS the instances add over the baseline as N grows. Right: the same divided by N. "
                   "A process or container pays for its shared pages (node's code, libraries) once; later ones "
                   "share them, so their cost per instance falls with N.", ""]
+    lines += scale.section(data, plots)  # density and concurrency
     return lines
 
 

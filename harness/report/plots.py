@@ -25,6 +25,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from harness.report import anchors  # noqa: E402
+from harness.report import scale as scale_plots  # noqa: E402  (density and concurrency)
 from harness.report.data import MEMORY_KINDS, ReportData  # noqa: E402
 from harness.results import write_atomic  # noqa: E402
 from harness.stats import median_ci  # noqa: E402
@@ -461,7 +462,8 @@ def _published_panel(ax, data: ReportData, axis: str, items, xlabel: str, title:
     ax.set_title(title, loc="left")
 
 
-PLOTS = (cold_start, cold_start_phases, warm_call, warm_call_breakdown, memory, memory_vs_n, published)
+PLOTS = (cold_start, cold_start_phases, warm_call, warm_call_breakdown, memory, memory_vs_n, published,
+         *scale_plots.PLOTS)
 PLOT_FILES = tuple(f"{plot.__name__}.png" for plot in PLOTS)
 
 
