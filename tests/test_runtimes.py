@@ -25,6 +25,7 @@ from harness.backends.oci import BUNDLES_PREFIX, ID_PREFIX, RUNTIMES, OciBackend
 from harness.backends.oci_cgroup import leftover_cgroups
 from harness.environment import REPO_ROOT
 from harness.measure import cold_start
+from harness.memory import process_tree_memory
 from harness.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers
@@ -110,6 +111,21 @@ def test_answers_hello_world_and_leaves_nothing(name):
         backend.close()
     assert not backend.live
     assert not leftovers(backend, client)
+
+
+def test_gvisor_memory_counts_the_gofer_too():
+    """Docker's pid for a gVisor container is runsc-sandbox; runsc-gofer is a
+    sibling under the shim, in the same memory cgroup, and is counted too."""
+    backend, _ = backend_or_skip("container-gvisor")
+    try:
+        instance, _, _ = cold_start(backend, load_worker())
+        sandbox = backend._pid(instance)
+        names = [" ".join(p.cmdline()[:1]) for p in psutil.Process(sandbox).parent().children()]
+        assert any("gofer" in name for name in names), names
+        assert backend._tree_memory(sandbox).uss > process_tree_memory(sandbox).uss
+        instance.stop()
+    finally:
+        backend.close()
 
 
 @pytest.mark.parametrize("name", ALL)

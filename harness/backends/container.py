@@ -193,7 +193,7 @@ class ContainerBackend(Backend):
         cgroup_sources = set()
         for instance in instances:
             pid = self._pid(instance)
-            tree = tree + process_tree_memory(pid)
+            tree = tree + self._tree_memory(pid)
             measured = cgroup_memory_of_pid(pid)
             cgroup += measured.bytes
             cgroup_sources.add(measured.source.split(" /")[0])
@@ -209,6 +209,11 @@ class ContainerBackend(Backend):
             MemoryFigure("rss", tree.rss, "sum of RSS over each container's process tree, seen from the host"),
             MemoryFigure("docker_stats", docker_stats, "sum of `docker stats` memory (usage minus inactive file)"),
         ]
+
+    @staticmethod
+    def _tree_memory(pid: int):
+        """The container's processes seen from the host: its init and descendants."""
+        return process_tree_memory(pid)
 
     def _pid(self, instance: ContainerInstance) -> int:
         if instance.pid is None:

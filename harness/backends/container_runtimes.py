@@ -16,9 +16,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from harness.backends.base import Availability, BackendUnavailable
 from harness.backends.container import ContainerBackend
 from harness.environment import REPO_ROOT
+from harness.memory import ZERO, process_tree_memory
 
 RUNTIMES_DIR = REPO_ROOT / "workloads" / "runtimes"
 SETUP = "sh workloads/runtimes/setup-runtimes.sh"
@@ -135,6 +138,22 @@ class GvisorContainerBackend(DockerRuntimeBackend):
     summary = ("a fresh Docker container per instance under gVisor (runsc, its own user-space kernel; "
                "--network none) running the same node runner")
     RUNTIME = RUNSC
+
+
+    @staticmethod
+    def _tree_memory(pid: int):
+        """Docker's pid for a gVisor container is runsc-sandbox (the Sentry and
+        its stub processes below it); runsc-gofer, which serves its files, is a
+        sibling under the same containerd-shim. Count every process under the
+        shim, as the memory cgroup does."""
+        try:
+            shim = next(p for p in psutil.Process(pid).parents() if "shim" in p.name())
+        except (StopIteration, psutil.Error):
+            return process_tree_memory(pid)
+        total = ZERO
+        for child in shim.children():
+            total = total + process_tree_memory(child.pid)
+        return total
 
 
 class CrunContainerBackend(DockerRuntimeBackend):
