@@ -38,7 +38,7 @@ def caveats(data: ReportData) -> list[str]:
     out: list[str] = []
     summary = data.summary
     if summary["status"] != "complete":
-        out.append(f"The run is **{summary['status']}**, not complete (see the top of this report).")
+        out.append(f"The run's status is `{summary['status']}`, not `complete` (see the top of this report).")
     for name, reason in data.unavailable.items():
         out.append(f"**{name}** was not measured: {reason}.")
     if summary.get("profile") == "smoke":
@@ -93,28 +93,45 @@ def _overhead(data: ReportData) -> list[str]:
         out.append("Binding overhead dominates the warm call: the handler's own time is a sliver of it on "
                    f"{'; '.join(dominated)}. The warm-call figures measure each backend's channel (transport, "
                    "JSON, the runtime wrapper), not the handler.")
+    out += _faster_than_isolate(data)
+    out += _coarse_clocks(data)
+    return out
+
+
+def _faster_than_isolate(data: ReportData) -> list[str]:
+    """Backends whose warm call is significantly faster than the isolate's."""
     reference = data.entry(REFERENCE_BACKEND).get("warm_call_us")
     ratios = data.summary["ratios"].get("warm_call", {})
+    faster = []
     for name in data.measured:
         ratio = ratios.get(f"{name}/{REFERENCE_BACKEND}")
-        if not reference or not ratio or not ratio.get("ci95") or ratio["ci95"][1] >= 1:
-            continue
-        transport = data.entry(REFERENCE_BACKEND).get("transport_us")
-        channel = data.results.record.get("backends", {}).get(REFERENCE_BACKEND, {}).get("transport")
-        why = (f" The isolate's transport round trip alone takes {fmt.number(transport['median'])} µs"
-               f"{f' ({channel})' if channel else ''}.") if transport else ""
-        out.append(f"The isolate is not the fastest at everything: {name}'s warm call "
-                   f"({fmt.number(data.entry(name)['warm_call_us']['median'])} µs) is faster than the isolate's "
-                   f"({fmt.number(reference['median'])} µs), ratio {fmt.ratio(ratio['value'])} "
-                   f"(95% CI {fmt.interval(ratio['ci95'], fmt.ratio)}).{why}")
+        if reference and ratio and ratio.get("ci95") and ratio["ci95"][1] < 1:
+            faster.append(f"{name} {fmt.number(data.entry(name)['warm_call_us']['median'])} µs (ratio "
+                          f"{fmt.ratio(ratio['value'])}, 95% CI {fmt.interval(ratio['ci95'], fmt.ratio)})")
+    if not faster:
+        return []
+    transport = data.entry(REFERENCE_BACKEND).get("transport_us")
+    channel = data.results.record.get("backends", {}).get(REFERENCE_BACKEND, {}).get("transport")
+    why = (f" The isolate's transport round trip alone takes {fmt.number(transport['median'])} µs"
+           f"{f' ({channel})' if channel else ''}.") if transport else ""
+    return [f"The isolate is not the fastest everywhere: these warm calls are faster than its "
+            f"{fmt.number(reference['median'])} µs: {'; '.join(faster)}.{why}"]
+
+
+def _coarse_clocks(data: ReportData) -> list[str]:
+    by_clock: dict[str, list[str]] = {}
     for name in data.measured:
         bench = data.results.find(name, "warm_call")
         clock = bench.extra.get("engine_clock") if bench else None
         if clock in COARSE_CLOCKS:
-            loop_ms = (data.results.record.get("profile") or {}).get("engine_min_ms")
-            bound = f": each timing loop lasts at least {fmt.number(loop_ms)} ms, so a reading can be off by up to " \
-                    f"{fmt.percent(COARSE_CLOCKS[clock] / loop_ms)}" if loop_ms else ""
-            out.append(f"{name}'s in-engine time uses `{clock}`, which counts whole milliseconds{bound}.")
+            by_clock.setdefault(clock, []).append(name)
+    loop_ms = (data.results.record.get("profile") or {}).get("engine_min_ms")
+    out = []
+    for clock, names in by_clock.items():
+        bound = (f": each timing loop lasts at least {fmt.number(loop_ms)} ms, so a reading can be off by up to "
+                 f"{fmt.percent(COARSE_CLOCKS[clock] / loop_ms)}") if loop_ms else ""
+        out.append(f"The in-engine time of {', '.join(names)} uses `{clock}`, which counts whole "
+                   f"milliseconds{bound}.")
     return out
 
 

@@ -48,8 +48,12 @@ STYLE = {
     "savefig.facecolor": "white",
 }
 LOG_SPAN = 20.0  # max/min above this gets a log axis
-PHASE_COLOURS = ("#8dd3c7", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
-                 "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f")
+# Light colours for phases (backends own the strong ones): Set3, then Pastel1 and Pastel2,
+# leaving out those too pale to see on white.
+PHASE_COLOURS = tuple(dict.fromkeys(
+    matplotlib.colors.to_hex(colour)
+    for name in ("Set3", "Pastel1", "Pastel2") for colour in matplotlib.colormaps[name].colors
+    if 0.2126 * colour[0] + 0.7152 * colour[1] + 0.0722 * colour[2] < 0.85))
 PUBLISHED_STYLE = {anchors.CLAIM: dict(marker="D", color="#555555"),
                    anchors.MEASUREMENT: dict(marker="s", color="#000000")}
 
@@ -109,10 +113,18 @@ def wrap_label(label: str, width: int = 20) -> str:
     return "\n".join(lines)
 
 
+def text_colour(colour: str) -> str:
+    """The backend's colour, darkened enough to read as text on white."""
+    red, green, blue = matplotlib.colors.to_rgb(colour)
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    factor = min(1.0, 0.45 / luminance) if luminance > 0 else 1.0
+    return matplotlib.colors.to_hex((red * factor, green * factor, blue * factor))
+
+
 def _colour_ticklabels(ax, labels: list[str], colours: list[str], which: str = "y") -> None:
     ticks = ax.get_yticklabels() if which == "y" else ax.get_xticklabels()
     for tick, colour in zip(ticks, colours):
-        tick.set_color(colour)
+        tick.set_color(text_colour(colour))
 
 
 def _ms(value: float) -> str:
