@@ -19,19 +19,20 @@ class BackendOptions:
 def _isolate(options: BackendOptions) -> Backend:
     from harness.backends.isolate import IsolateBackend
 
-    return IsolateBackend()
+    return IsolateBackend(limits=options.limits)
 
 
 def _subprocess(options: BackendOptions) -> Backend:
     from harness.backends.node_process import NodeProcessBackend
 
-    return NodeProcessBackend(inherit_env=options.inherit_env)
+    return NodeProcessBackend(inherit_env=options.inherit_env, limits=options.limits)
 
 
 def _container(options: BackendOptions) -> Backend:
     from harness.backends.container import ContainerBackend
 
-    return ContainerBackend(base_image=options.base_image, cpuset=options.cpuset, session=options.run_id)
+    return ContainerBackend(base_image=options.base_image, cpuset=options.cpuset, session=options.run_id,
+                            limits=options.limits)
 
 
 def _container_runtime(class_name: str):

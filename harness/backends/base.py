@@ -46,6 +46,8 @@ class Limits:
     call_timeout_s: float | None = 30.0  # wall time per call
     memory_bytes: int | None = None  # per instance
     cpu_time_s: float | None = None  # CPU time per call, where the backend can tell
+    max_pids: int | None = None  # processes/threads per instance, where the backend can cap them
+    cpus: float | None = None  # CPU share per instance (containers: --cpus), where the backend can cap it
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,10 @@ class ContainerInstance(LimitedRunnerInstance):
         if oom:
             return MemoryLimitExceeded(
                 f"container {self.container.short_id} was killed by its {self.limits.memory_bytes} byte memory limit")
-        return InstanceCrashed(f"container {self.container.short_id} exited with status {status} during the call")
+        err = bytes(getattr(self.channel, "stderr", b"")).decode(errors="replace")
+        message = next((line.strip() for line in err.splitlines() if "error" in line.lower()), "")
+        return InstanceCrashed(f"container {self.container.short_id} exited with status {status} during the call"
+                               + (f": {message[:200]}" if message else ""))
 
     def _release(self) -> None:
         self.channel.close()
@@ -159,6 +162,8 @@ class ContainerBackend(Backend):
                 runtime=self.runtime,
                 mem_limit=self.limits.memory_bytes,
                 memswap_limit=self.limits.memory_bytes,  # no swap beyond the limit
+                pids_limit=self.limits.max_pids,
+                nano_cpus=int(self.limits.cpus * 1e9) if self.limits.cpus else None,
                 detach=True,
             )
         except docker.errors.APIError as error:
@@ -264,6 +269,18 @@ class ContainerBackend(Backend):
 
     def transport(self) -> str:
         return "NDJSON over the container's stdin/stdout via the Docker attach socket (dockerd, containerd-shim)"
+
+    def facts(self) -> dict:
+        limits, timeout = self.limits, [s for s in (self.limits.call_timeout_s, self.limits.cpu_time_s) if s]
+        return {"limits": {
+            "time": f"read deadline on the attach socket, then the container is removed (SIGKILL): "
+                    f"{min(timeout) if timeout else self.timeout:g} s",
+            "memory": f"--memory = --memory-swap = {limits.memory_bytes} bytes (memory cgroup, OOM killer)"
+                      if limits.memory_bytes is not None else "none",
+            "pids": f"--pids-limit {limits.max_pids}" if limits.max_pids else "none",
+            "cpus": f"--cpus {limits.cpus:g}" if limits.cpus else "none",
+            "network": "--network none",
+        }}
 
     def close(self) -> None:
         try:

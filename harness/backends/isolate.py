@@ -15,6 +15,21 @@ The binding. py_mini_racer can expose a Python function to JS only as an async
 function (it returns a Promise resolved through asyncio), so a synchronous
 `sayHello` binding back into Python is not possible. `sayHello` is the JS one
 from the shared runtime prelude, as in every other backend.
+
+Limits. py_mini_racer refuses `timeout_sec` on the fast path (its timeout
+needs the cancelable path, through the event-loop thread: two more hops per
+call). So `eval` below is py_mini_racer's own uncancelable eval with one
+change: the caller waits for the V8 thread's answer with a deadline
+(`queue.get(timeout=...)` instead of `queue.get()`), and when the deadline
+passes it cancels the V8 task (`mr_cancel_task`, i.e. TerminateExecution),
+which answers at once with "terminated": CallTimeout. Nothing else runs per
+call, so a call that stays within its limit costs what it cost before.
+`cpu_time_s` is enforced as wall time (the isolate runs on one V8 thread; its
+wall time bounds its CPU time). `memory_bytes` is py_mini_racer's hard memory
+limit: V8 terminates the script when its *heap* passes it (JSOOMException):
+MemoryLimitExceeded. It counts the V8 heap only: ArrayBuffer and typed-array
+contents live outside it, in the harness process's malloc, and no limit here
+covers them. Either way the instance is stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ import asyncio
 import importlib.metadata
 import json
 import os
+import queue
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -32,8 +48,13 @@ from harness.backends.base import (
     Availability,
     Backend,
     BackendError,
+    CallTimeout,
     Instance,
+    InstanceCrashed,
+    LimitExceeded,
+    Limits,
     MemoryFigure,
+    MemoryLimitExceeded,
     PhaseClock,
     WorkerLoadError,
 )
@@ -42,12 +63,27 @@ from harness.memory import process_memory, release_freed_memory
 from harness.worker import Worker
 
 try:
-    from py_mini_racer import JSEvalException, MiniRacer
+    from py_mini_racer import JSEvalException, JSOOMException, MiniRacer
+    from py_mini_racer._exc import JSTerminatedException
 except ImportError as _error:  # reported through availability()
     MiniRacer = None
     _IMPORT_ERROR = str(_error)
 else:
     _IMPORT_ERROR = ""
+
+SAFETY_TIMEOUT_S = 600.0  # when Limits has no time limit
+CANCEL_GRACE_S = 5.0  # how long a cancelled V8 task may take to answer
+# Isolates whose V8 thread ignored the cancellation (TerminateExecution takes
+# effect only when the script is back in JS: a long C++ builtin runs on).
+# They must stay referenced: freeing one waits for its V8 thread to finish.
+_RUNAWAY: list = []
+_UNCANCELABLE = 0  # py_mini_racer's callback id for tasks answered through its FIFO
+
+
+def time_limit_s(limits: Limits) -> float:
+    """The wall deadline of one eval: the tighter of the call and CPU limits."""
+    given = [s for s in (limits.call_timeout_s, limits.cpu_time_s) if s is not None]
+    return min(given) if given else SAFETY_TIMEOUT_S
 
 
 @contextmanager
@@ -61,32 +97,72 @@ def _running(loop: asyncio.AbstractEventLoop):
 
 
 class IsolateInstance(Instance):
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, limits: Limits | None = None) -> None:
         self.loop = loop
+        self.limits = limits or Limits()
+        self.deadline_s = time_limit_s(self.limits)
         with _running(loop):
             self.racer = MiniRacer()
+        if self.limits.memory_bytes is not None:
+            self.racer.set_hard_memory_limit(self.limits.memory_bytes)
+        context = self.racer._ctx
+        self._context = context
+        self._context_id = context._ctx
+        self._dll = context._dll
+        self._answers = context._non_cancelable_mr_task_results_queue
+        self._stuck = False
 
     def eval(self, code: str):
-        with _running(self.loop):
-            return self.racer.eval(code)
+        """py_mini_racer's fast-path eval (Context.eval), waiting with a deadline."""
+        context = self._context
+        handle = context._python_to_value_handle(code)
+        task = self._dll.mr_eval(self._context_id, handle.raw, _UNCANCELABLE)
+        try:
+            answer = self._answers.get(timeout=self.deadline_s)
+        except queue.Empty:
+            self._dll.mr_cancel_task(self._context_id, task)
+            try:
+                answer = self._answers.get(timeout=CANCEL_GRACE_S)
+            except queue.Empty:
+                self._stuck = True
+                _RUNAWAY.append(self.racer)
+                self.stop()
+                raise InstanceCrashed(
+                    f"the isolate ignored its cancellation for {CANCEL_GRACE_S:g} s (V8 stops a script only when "
+                    "it is back in JS code); its thread runs on inside the harness process, which cannot stop it"
+                ) from None
+        return context._value_handle_to_python(answer)
+
+    def _limited(self, code: str, what: str):
+        """eval, turning a broken limit into its typed error (the instance is stopped)."""
+        try:
+            return self.eval(code)
+        except JSOOMException:
+            error: LimitExceeded = MemoryLimitExceeded(
+                f"{what}: the V8 heap passed the {self.limits.memory_bytes}-byte hard limit; isolate stopped")
+        except JSTerminatedException:
+            error = CallTimeout(f"{what} ran past the {self.deadline_s:g} s limit; V8 task cancelled, isolate stopped")
+        self.stop()
+        raise error
 
     def load(self, bundle: str) -> None:
         try:
-            self.eval(bundle)
+            self._limited(bundle, "loading the worker")
         except JSEvalException as error:
             raise WorkerLoadError(_first_line(error)) from None
 
     def call(self, arg: str) -> str:
         try:
-            return self.eval(f"__isobench.call({json.dumps(arg)})")
+            return self._limited(f"__isobench.call({json.dumps(arg)})", "the call")
         except JSEvalException as error:
             raise BackendError(f"handler failed: {_first_line(error)}") from None
 
     def ping(self) -> None:
-        self.eval("0")
+        self._limited("0", "ping")
 
     def engine_time(self, arg: str, min_ms: float) -> dict:
-        raw = self.eval(f"JSON.stringify(__isobench.engineTime({json.dumps(arg)}, {float(min_ms)}))")
+        raw = self._limited(f"JSON.stringify(__isobench.engineTime({json.dumps(arg)}, {float(min_ms)}))",
+                            "the in-engine loop")
         return json.loads(raw)
 
     def heap_stats(self) -> dict:
@@ -95,7 +171,7 @@ class IsolateInstance(Instance):
 
     def _release(self) -> None:
         racer, self.racer = self.racer, None
-        if racer is not None:
+        if racer is not None and not self._stuck:
             with _running(self.loop):
                 racer.close()
 
@@ -109,7 +185,8 @@ class IsolateBackend(Backend):
     # returns results through one FIFO per isolate, read by whoever waits.
     concurrency_modes = (PER_CALLER,)
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.live: set[Instance] = set()
         self._loop = asyncio.new_event_loop() if MiniRacer is not None else None
 
@@ -119,7 +196,7 @@ class IsolateBackend(Backend):
         return Availability(True)
 
     def start(self, worker: Worker, clock: PhaseClock) -> Instance:
-        instance = IsolateInstance(self._loop)
+        instance = IsolateInstance(self._loop, self.limits)
         instance.track(self.live)
         clock.mark("create_isolate")
         try:
@@ -162,6 +239,18 @@ class IsolateBackend(Backend):
 
     def transport(self) -> str:
         return "in-process: py_mini_racer eval, one thread hop to the isolate's V8 thread and back"
+
+    def facts(self) -> dict:
+        memory = self.limits.memory_bytes
+        return {"limits": {
+            "time": f"deadline on the V8 answer, then mr_cancel_task (TerminateExecution): {self._deadline():g} s",
+            "memory": (f"py_mini_racer hard memory limit, V8 heap only (not ArrayBuffer contents): {memory} bytes"
+                       if memory is not None else "none"),
+            "process": "none: the isolate runs inside the harness process",
+        }}
+
+    def _deadline(self) -> float:
+        return time_limit_s(self.limits)
 
     def close(self) -> None:
         super().close()

@@ -1,10 +1,26 @@
-"""`subprocess`: a fresh node process per instance, spoken to over stdin/stdout."""
+"""`subprocess`: a fresh node process per instance, spoken to over stdin/stdout.
+
+Limits: a call past `call_timeout_s` (or `cpu_time_s`, as wall time) is a
+read deadline on the pipe, then the process is killed: CallTimeout.
+`memory_bytes` is the process's RLIMIT_DATA (its private writable memory,
+node's own ~40 MB included), set with prlimit(2) right after spawn rather
+than in a preexec_fn, which would push Popen off its vfork/posix_spawn fast
+path for every cold start; the runner has not loaded the worker by then. Past
+it node's allocations fail and it aborts ("JavaScript heap out of memory"):
+MemoryLimitExceeded. RLIMIT_AS is not used: node reserves far more address
+space than it touches and will not even start under a tight one. `max_pids`
+is not enforced (RLIMIT_NPROC counts the whole user's processes, and root
+ignores it).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import select
 import shutil
+import signal
 import subprocess
 
 from harness.backends.base import (
@@ -13,10 +29,15 @@ from harness.backends.base import (
     Backend,
     BackendError,
     Instance,
+    InstanceCrashed,
+    LimitExceeded,
+    Limits,
     MemoryFigure,
+    MemoryLimitExceeded,
     PhaseClock,
 )
-from harness.backends.ndjson import PipeChannel, RunnerInstance
+from harness.backends.ndjson import PipeChannel
+from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.environment import child_environment
 from harness.memory import process_tree_memory
 from harness.worker import RUNTIME_DIR, Worker
@@ -24,17 +45,57 @@ from harness.worker import RUNTIME_DIR, Worker
 NODE_RUNNER = RUNTIME_DIR / "node_runner.js"
 
 
-class NodeProcessInstance(RunnerInstance):
-    def __init__(self, process: subprocess.Popen, timeout: float) -> None:
-        super().__init__(PipeChannel(process.stdin.fileno(), process.stdout.fileno()), timeout)
+# What node prints when an allocation fails (V8's fatal OOM, or C++ new).
+OUT_OF_MEMORY_SIGNS = ("out of memory", "bad_alloc", "allocation failed")
+
+
+class NodeProcessInstance(LimitedRunnerInstance):
+    def __init__(self, process: subprocess.Popen, timeout: float, limits: Limits | None = None) -> None:
+        super().__init__(PipeChannel(process.stdin.fileno(), process.stdout.fileno()), timeout, limits)
         self.process = process
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    def death_cause(self) -> BackendError:
+        status = describe_status(self.process)
+        err = stderr_tail(self.process)
+        message = next((line.strip() for line in err.splitlines() if "error" in line.lower()), "")
+        detail = f"node {status}" + (f": {message[:200]}" if message else "")
+        if self.limits.memory_bytes is not None and any(sign in err.lower() for sign in OUT_OF_MEMORY_SIGNS):
+            return MemoryLimitExceeded(f"{detail} (RLIMIT_DATA {self.limits.memory_bytes} bytes)")
+        return InstanceCrashed(detail)
+
     def _release(self) -> None:
         end_process(self.process)
+
+
+def describe_status(process: subprocess.Popen, wait_s: float = 2.0) -> str:
+    """'exited with 3', 'killed by SIGABRT' or 'still running'."""
+    try:
+        code = process.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with {code}"
+
+
+def stderr_tail(process: subprocess.Popen, wait_s: float = 1.0, keep: int = 8192) -> str:
+    """The end of what the process wrote on stderr, without waiting past wait_s."""
+    if process.stderr is None or process.stderr.closed:
+        return ""
+    fd, data = process.stderr.fileno(), b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], wait_s)
+        chunk = os.read(fd, 65536) if ready else b""
+        if not chunk:
+            return data.decode(errors="replace")
+        data = (data + chunk)[-keep:]
 
 
 def end_process(process: subprocess.Popen) -> None:
@@ -58,10 +119,12 @@ class NodeProcessBackend(Backend):
     # ids, so one instance serves one caller at a time.
     concurrency_modes = (PER_CALLER,)
 
-    def __init__(self, node: str | None = None, inherit_env: tuple[str, ...] = (), timeout: float = 30.0):
+    def __init__(self, node: str | None = None, inherit_env: tuple[str, ...] = (), timeout: float = 30.0,
+                 limits: Limits | None = None):
         self.node = node or shutil.which("node") or "/usr/bin/node"
         self.env = child_environment(inherit_env)
         self.timeout = timeout
+        self.limits = limits or Limits()
         self.live: set[Instance] = set()
 
     def availability(self) -> Availability:
@@ -82,14 +145,23 @@ class NodeProcessBackend(Backend):
             env=self.env,
             start_new_session=True,  # Ctrl-C reaches the harness, which cleans up
         )
-        instance = NodeProcessInstance(process, self.timeout)
+        instance = NodeProcessInstance(process, self.timeout, self.limits)
         instance.track(self.live)
+        if self.limits.memory_bytes is not None:
+            limit = self.limits.memory_bytes
+            try:
+                resource.prlimit(process.pid, resource.RLIMIT_DATA, (limit, limit))
+            except OSError as error:
+                instance.stop()
+                raise BackendError(f"cannot set RLIMIT_DATA on node {process.pid}: {error}") from None
         clock.mark("spawn")
         try:
             instance.await_ready()
             clock.mark("runtime_ready")
             instance.load(worker.bundle, worker.path.name)
             clock.mark("load_worker")
+        except (LimitExceeded, InstanceCrashed):
+            raise  # already typed and stopped
         except BackendError as error:
             detail = _describe_exit(process)
             instance.stop()
@@ -119,6 +191,18 @@ class NodeProcessBackend(Backend):
 
     def transport(self) -> str:
         return "NDJSON over the child's stdin/stdout pipes"
+
+    def facts(self) -> dict:
+        memory = self.limits.memory_bytes
+        return {"limits": {
+            "time": f"read deadline on the pipe, then SIGKILL: {self._call_timeout():g} s",
+            "memory": f"RLIMIT_DATA via prlimit after spawn: {memory} bytes" if memory is not None else "none",
+            "pids": "not enforced (RLIMIT_NPROC is per user)",
+        }}
+
+    def _call_timeout(self) -> float:
+        given = [s for s in (self.limits.call_timeout_s, self.limits.cpu_time_s) if s is not None]
+        return min(given) if given else self.timeout
 
 
 def _describe_exit(process: subprocess.Popen) -> str:

@@ -27,9 +27,11 @@ class LimitedRunnerInstance(RunnerInstance):
 
     @property
     def call_timeout(self) -> float:
-        """Seconds one call may take: the limit, or else the backend's safety timeout."""
-        limit = self.limits.call_timeout_s
-        return self.timeout if limit is None else limit
+        """Seconds one call may take: the tighter of the call and CPU limits (CPU
+        time enforced as wall time, which bounds it), or else the backend's
+        safety timeout."""
+        given = [s for s in (self.limits.call_timeout_s, self.limits.cpu_time_s) if s is not None]
+        return min(given) if given else self.timeout
 
     def death_cause(self) -> BackendError:
         """Why the instance stopped answering (called before it is stopped)."""
