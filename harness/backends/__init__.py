@@ -66,6 +66,24 @@ def _subprocess_prefork(options: BackendOptions) -> Backend:
     return PreforkBackend(inherit_env=options.inherit_env, limits=options.limits)
 
 
+def _isolate_stpyv8(options: BackendOptions) -> Backend:
+    from harness.backends.isolate_stpyv8 import IsolateStpyv8Backend
+
+    return IsolateStpyv8Backend(limits=options.limits)
+
+
+def _isolate_context(options: BackendOptions) -> Backend:
+    from harness.backends.isolate_context import IsolateContextBackend
+
+    return IsolateContextBackend(limits=options.limits)
+
+
+def _workerd(options: BackendOptions) -> Backend:
+    from harness.backends.workerd import WorkerdBackend
+
+    return WorkerdBackend(limits=options.limits)
+
+
 FACTORIES = {"isolate": _isolate, "subprocess": _subprocess, "container": _container}
 FACTORIES.update({
     "container-gvisor": _container_runtime("GvisorContainerBackend"),
@@ -74,6 +92,7 @@ FACTORIES.update({
     "oci-crun": _oci("crun"),
 })
 FACTORIES.update({"wasm": _wasm, "subprocess-prefork": _subprocess_prefork})
+FACTORIES.update({"isolate-stpyv8": _isolate_stpyv8, "isolate-context": _isolate_context, "workerd": _workerd})
 DEFAULT_BACKENDS = ("isolate", "subprocess", "container")
 
 
