@@ -77,6 +77,17 @@ def pytest_sessionstart(session):
     session.config._isobench.session = session
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Record, per backend, why a measurement failed (one line) in the run record."""
+    outcome = yield
+    report = outcome.get_result()
+    name = getattr(item, "callspec", None) and item.callspec.params.get("backend_name")
+    if report.failed and name and call.excinfo is not None:
+        lines = str(call.excinfo.value).strip().splitlines() or [""]
+        item.config._isobench.record_failure(name, f"{call.excinfo.typename}: {lines[0][:300]}".rstrip(": "))
+
+
 @pytest.fixture(scope="session")
 def run_context(pytestconfig):
     return pytestconfig._isobench

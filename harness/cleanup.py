@@ -9,11 +9,17 @@ import psutil
 from harness.backends.base import BackendUnavailable
 
 
+# Command-line parts of the processes a run starts (runners, first-isolate
+# probes, containment probes).
+RUNNER_MARKS = ("node_runner.js", "isolate_first", "harness.containment.probe")
+LOCAL_ENGINE = "unix:///var/run/docker.sock"
+
+
 def leftover_runner_processes() -> list[psutil.Process]:
     found = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if any("node_runner.js" in part or "isolate_first" in part for part in child.cmdline()):
+            if any(mark in part for part in child.cmdline() for mark in RUNNER_MARKS):
                 found.append(child)
         except psutil.Error:
             continue
@@ -34,16 +40,30 @@ def clean_up_run(run_id: str, containers: bool) -> list[str]:
 
     removed += remove_session_leftovers(run_id)  # oci-* containers, cgroups and bundles
     if containers:
-        from harness.backends.container import docker_client, remove_labelled_containers
-
-        try:
-            client = docker_client(timeout=30)
-        except BackendUnavailable:
-            return removed
-        try:
-            count = remove_labelled_containers(client, run_id)
-            if count:
-                removed.append(f"{count} container(s)")
-        finally:
-            client.close()
+        removed += _remove_containers(run_id)
     return removed
+
+
+def _remove_containers(run_id: str) -> list[str]:
+    """The run's containers, through the engine DOCKER_HOST names; if that
+    engine is gone (it died mid-run, or the path to it did), through this
+    machine's default socket too, where a local engine may still hold them."""
+    import os
+
+    from harness.backends.container import docker_client, remove_labelled_containers
+
+    try:
+        client = docker_client(timeout=30)
+    except BackendUnavailable:
+        if os.environ.get("DOCKER_HOST", LOCAL_ENGINE) == LOCAL_ENGINE or not os.path.exists(LOCAL_ENGINE[7:]):
+            return []
+        import docker
+
+        client = docker.DockerClient(base_url=LOCAL_ENGINE, timeout=30)
+    try:
+        count = remove_labelled_containers(client, run_id)
+    except Exception as error:  # the last resort must not hide the run's own outcome
+        return [f"containers not removed ({str(error).splitlines()[0]})"]
+    finally:
+        client.close()
+    return [f"{count} container(s)"] if count else []

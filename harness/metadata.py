@@ -48,6 +48,13 @@ class RunContext:
     def record_unavailable(self, name: str, reason: str) -> None:
         self.backend_status[name] = {"available": False, "reason": reason}
 
+    def record_failure(self, name: str, message: str) -> None:
+        """A measurement of this backend failed: `failed` keeps the first reason
+        (one line), `failures` counts them."""
+        status = self.backend_status.setdefault(name, {"available": None, "reason": ""})
+        status.setdefault("failed", message)
+        status["failures"] = status.get("failures", 0) + 1
+
     def describe(self) -> dict:
         """machine_info.isobench: facts about the machine, taken once."""
         if self._machine is None:

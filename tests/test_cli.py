@@ -15,6 +15,7 @@ import pytest
 from harness.environment import REPO_ROOT
 
 from .conftest import docker_or_skip, isobench_containers
+from .descendants import Descendants
 
 
 # Runner processes started by this test session carry this marker (passed
@@ -23,11 +24,11 @@ MARK = f"isobench-test-{uuid.uuid4().hex[:8]}"
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ISOBENCH_TEST_MARK": MARK}
 
 
-def harness(*args, timeout=600, **kwargs):
+def harness(*args, timeout=600, env=None, **kwargs):
     if args and args[0] == "run":
         args = (*args, "--inherit-env", "ISOBENCH_TEST_MARK")
     return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=ENV, **kwargs)
+                          text=True, timeout=timeout, env=env or ENV, **kwargs)
 
 
 def runner_processes():
@@ -136,36 +137,142 @@ def test_failing_run_leaves_nothing_behind(tmp_path):
     assert saved["isobench"]["status"] == "some-tests-failed"
 
 
-@pytest.mark.slow
-@pytest.mark.docker
-def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path):
-    client = docker_or_skip()
+def interrupt_run(tmp_path, backends, started, sig, run_id):
+    """Start a quick run, wait until started() says the suite is under way,
+    send sig; returns (exit status, output, out dir, descendants seen)."""
     out = tmp_path / "out"
-    run_id = f"{MARK}-interrupt"
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--backends", "container", "--profile", "quick", "--out", str(out),
-         "--run-id", run_id],
+        [sys.executable, "-m", "harness", "run", "--backends", backends, "--profile", "quick", "--out", str(out),
+         "--run-id", run_id, "--inherit-env", "ISOBENCH_TEST_MARK"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )
+    watch = Descendants(process.pid)
     try:
         deadline = time.monotonic() + 300
-        while not isobench_containers(client, run_id):
+        while not started():
             assert process.poll() is None, process.stdout.read()[-2000:]
-            assert time.monotonic() < deadline, "no container ever started"
+            assert time.monotonic() < deadline, "the suite never started"
             time.sleep(0.05)
-        time.sleep(1.0)  # well inside the container cold-start suite
-        process.send_signal(signal.SIGINT)
+        time.sleep(1.0)  # well inside the cold-start suite
+        process.send_signal(sig)
         output, _ = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 130, output[-3000:]
-    assert isobench_containers(client, run_id) == []
+        watch.stop()
+    return process.returncode, output, out, watch
+
+
+def assert_interrupted_and_clean(code, output, out, watch):
+    assert code == 130, output[-3000:]
     assert runner_processes() == []
+    assert watch.seen and watch.alive() == [], "child processes left behind"
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
     saved = json.loads((out / "latest.json").read_text())
     assert saved["isobench"]["status"] == "interrupted"
+    return saved
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path):
+    client = docker_or_skip()
+    run_id = f"{MARK}-interrupt"
+    code, output, out, watch = interrupt_run(
+        tmp_path, "container", lambda: isobench_containers(client, run_id), signal.SIGINT, run_id)
+    assert isobench_containers(client, run_id) == []
+    assert_interrupted_and_clean(code, output, out, watch)
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    code, output, out, watch = interrupt_run(
+        tmp_path, "subprocess", lambda: bool(runner_processes()), signal.SIGTERM, f"{MARK}-sigterm")
+    saved = assert_interrupted_and_clean(code, output, out, watch)
+    cold = next(b for b in saved["benchmarks"] if b["name"] == "test_cold_start[subprocess]")
+    assert cold["stats"]["data"], "the samples measured before SIGTERM are kept"
+
+
+def test_worker_without_handler_is_bad_input(tmp_path):
+    worker = tmp_path / "nohandler.js"
+    worker.write_text("export function greet(n) { return sayHello(n); }\n")
+    result = harness("run", "--worker", str(worker), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "does not export `handler`" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backends", "teleport"], "unknown backend(s) teleport"),
+    (["--worker", "/nonexistent/worker.js"], "worker file not found"),
+])
+def test_bad_input_writes_nothing_over_earlier_results(tmp_path, args, message):
+    earlier = tmp_path / "latest.json"
+    earlier.write_text('{"earlier": true}\n')
+    result = harness("run", *args, "--out", str(tmp_path))
+    assert result.returncode == 2 and message in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.json"]
+    assert earlier.read_text() == '{"earlier": true}\n'
+
+
+def test_no_docker_engine_is_one_line_and_exit_2(tmp_path):
+    env = {**ENV, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    result = harness("run", "--backends", "container", "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 2
+    assert "no requested backend can run here: container: no Docker engine at unix://" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_docker_engine_dying_mid_run(tmp_path):
+    """The engine goes away in the middle of the container suite (a proxy to
+    the shared dockerd is killed, dockerd itself keeps running): the container
+    backend fails with a one-line reason, the other backend's results are
+    saved, and the run's containers are removed through the local socket."""
+    client = docker_or_skip()
+    socket_path = tmp_path / "engine.sock"
+    proxy = subprocess.Popen([sys.executable, "-m", "tests.docker_proxy", str(socket_path)], cwd=REPO_ROOT,
+                             stdout=subprocess.PIPE, text=True, env=ENV)
+    run_id = f"{MARK}-engine-dies"
+    out = tmp_path / "out"
+    try:
+        assert proxy.stdout.readline().strip() == "ready"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "harness", "run", "--backends", "subprocess,container", "--profile", "smoke",
+             "--out", str(out), "--run-id", run_id, "--inherit-env", "ISOBENCH_TEST_MARK"],
+            cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**ENV, "DOCKER_HOST": f"unix://{socket_path}"})
+        watch = Descendants(process.pid)
+        try:
+            deadline = time.monotonic() + 300
+            while not isobench_containers(client, run_id):
+                assert process.poll() is None, process.communicate()[1][-2000:]
+                assert time.monotonic() < deadline, "no container ever started"
+                time.sleep(0.05)
+            proxy.kill()
+            proxy.wait()
+            stdout, stderr = process.communicate(timeout=600)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            watch.stop()
+    finally:
+        if proxy.poll() is None:
+            proxy.kill()
+            proxy.wait()
+    assert process.returncode == 1, stderr[-3000:]
+    failed = [line for line in stderr.splitlines() if line.startswith("isobench: container failed")]
+    assert len(failed) == 1 and "Connection" in failed[0], stderr[-3000:]
+    assert isobench_containers(client, run_id) == []
+    assert runner_processes() == [] and watch.alive() == []
+    saved = json.loads((out / "latest.json").read_text())
+    assert saved["isobench"]["status"] == "some-tests-failed"
+    assert "Connection" in saved["isobench"]["backends"]["container"]["failed"]
+    assert any(b["name"] == "test_cold_start[subprocess]" for b in saved["benchmarks"])
 
 
 @pytest.mark.slow

@@ -51,7 +51,27 @@ def _validate_run_args(args) -> None:
         worker = load_worker(args.worker)
     except (ValueError, WorkerError) as error:
         raise UsageError(str(error)) from None
+    _some_backend_can_run(names, args.base_image)
     _preflight(worker)
+
+
+def _some_backend_can_run(names: list[str], base_image: str | None) -> None:
+    """Nothing to measure is bad input (for instance `--backends container`
+    with no Docker engine): one line, nothing written. With at least one
+    backend that can run, the others are skipped with their reason (exit 3)."""
+    from harness.backends import BackendOptions, create_backend
+
+    reasons = []
+    for name in names:
+        backend = create_backend(name, BackendOptions(base_image=base_image))
+        try:
+            availability = backend.availability()
+        finally:
+            backend.close()
+        if availability.available:
+            return
+        reasons.append(f"{name}: {availability.reason}")
+    raise UsageError("no requested backend can run here: " + "; ".join(reasons))
 
 
 def _preflight(worker) -> None:
@@ -146,6 +166,10 @@ def run(args) -> int:
     if results.record.get("injected"):
         print(f"isobench: WARNING: injected faults (test only, not a real measurement): "
               f"{results.record['injected']}", file=sys.stderr)
+    for name, status in results.record.get("backends", {}).items():
+        if status.get("failed"):
+            print(f"isobench: {name} failed ({status.get('failures', 1)} measurement(s)): {status['failed']}",
+                  file=sys.stderr)
     unavailable = [name for name, entry in summary["backends"].items() if not entry["available"]]
     if code == 2 or results.status == "interrupted":
         return EXIT_INTERRUPTED

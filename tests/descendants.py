@@ -1,0 +1,45 @@
+"""Watch a process's descendants while it runs, to check afterwards that
+none of them is left (children, grandchildren, and orphans it adopted)."""
+
+import threading
+import time
+
+import psutil
+
+
+class Descendants:
+    def __init__(self, pid: int, interval_s: float = 0.02) -> None:
+        self.pid = pid
+        self.seen: dict[int, tuple[float, str]] = {}  # pid -> (create_time, command line)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(interval_s,), daemon=True)
+        self._thread.start()
+
+    def _watch(self, interval_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                children = psutil.Process(self.pid).children(recursive=True)
+            except psutil.Error:
+                return
+            for child in children:
+                try:
+                    self.seen.setdefault(child.pid, (child.create_time(), " ".join(child.cmdline())))
+                except psutil.Error:
+                    continue
+            time.sleep(interval_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def alive(self) -> list[str]:
+        """Descendants seen during the run that still run now (zombies do not count)."""
+        left = []
+        for pid, (created, cmdline) in self.seen.items():
+            try:
+                process = psutil.Process(pid)
+                if process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"{pid} {cmdline[:120]}")
+            except psutil.Error:
+                continue
+        return left
