@@ -67,6 +67,10 @@ def run(args) -> int:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = args.run_id or f"contain-{stamp}-{uuid.uuid4().hex[:8]}"
     plan = _plan(args, run_id)
+    statuses = {name: backend_status(name, plan) for name in plan.backends}
+    if not any(status["available"] for status in statuses.values()):
+        raise UsageError("no requested backend can run here: "
+                         + "; ".join(f"{name}: {status['reason']}" for name, status in statuses.items()))
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir} is a file, not a folder")
@@ -77,16 +81,16 @@ def run(args) -> int:
 
     become_subreaper()
     record = new_record(plan)
+    record["backends"] = statuses
     status = "interrupted"
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     bait = Bait()
     try:
         note(f"isobench contain: {', '.join(plan.workloads)} on {', '.join(plan.backends)} (run {run_id})")
-        for name in plan.backends:
-            record["backends"][name] = backend_status(name, plan)
-            if not record["backends"][name]["available"]:
-                print(f"  {name}: skipped ({record['backends'][name]['reason']})", file=sys.stderr, flush=True)
-                continue
+        for name, backend in statuses.items():
+            if not backend["available"]:
+                print(f"  {name}: skipped ({backend['reason']})", file=sys.stderr, flush=True)
+        for name in [name for name, backend in statuses.items() if backend["available"]]:
             for workload in plan.workloads:
                 pair = run_pair(name, workload, plan, bait)
                 record["pairs"].append(pair)
@@ -94,6 +98,9 @@ def run(args) -> int:
         status = "complete"
     except KeyboardInterrupt:
         print("isobench: interrupted; saving the pairs measured so far", file=sys.stderr)
+    except Exception:
+        status = "error"  # saved with the pairs so far, then the error is shown
+        raise
     finally:
         # No second Ctrl-C in the middle of cleaning up and saving.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
