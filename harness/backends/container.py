@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from harness.backends.base import (
     PER_CALLER,
@@ -126,6 +127,7 @@ class ContainerBackend(Backend):
         self.live: set[Instance] = set()
         self._client = None
         self.image: str | None = None
+        self._remote_noted = False
 
     @property
     def client(self):
@@ -193,6 +195,28 @@ class ContainerBackend(Backend):
         return instance
 
     def memory(self, instances: list[Instance]) -> list[MemoryFigure]:
+        # The engine takes about a second per stats request: ask in parallel.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            docker_stats = sum(pool.map(self._docker_stats_bytes, instances))
+        if not all(self._is_local(instance) for instance in instances):
+            # DOCKER_HOST / a context names an engine on another machine: its
+            # containers' PIDs mean nothing in this machine's /proc.
+            if not self._remote_noted:
+                self.log(f"{self.name}: the Docker engine is not on this machine (its containers' PIDs are not in "
+                         "the local /proc): memory is docker stats only; cgroup, shim and USS/PSS/RSS need a local engine")
+                self._remote_noted = True
+            return [MemoryFigure("docker_stats", docker_stats, "sum of `docker stats` memory (usage minus inactive "
+                                 "file); the only figure: the engine is remote, the local /proc cannot see it")]
+        return self._local_memory(instances, docker_stats)
+
+    def _is_local(self, instance: ContainerInstance) -> bool:
+        """Whether the container's main process is in this machine's /proc."""
+        try:
+            return instance.container.id in Path(f"/proc/{self._pid(instance)}/cgroup").read_text()
+        except (OSError, ValueError):
+            return False
+
+    def _local_memory(self, instances: list[Instance], docker_stats: float) -> list[MemoryFigure]:
         cgroup = shim = 0
         tree = ZERO
         cgroup_sources = set()
@@ -203,9 +227,6 @@ class ContainerBackend(Backend):
             cgroup += measured.bytes
             cgroup_sources.add(measured.source.split(" /")[0])
             shim += self._shim_pss(pid)
-        # The engine takes about a second per stats request: ask in parallel.
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            docker_stats = sum(pool.map(self._docker_stats_bytes, instances))
         return [
             MemoryFigure("cgroup", cgroup, f"sum of each container's memory cgroup ({', '.join(sorted(cgroup_sources))})"),
             MemoryFigure("shim_pss", shim, "sum of the containerd-shim processes' PSS (outside the cgroup)"),
