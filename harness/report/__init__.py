@@ -8,7 +8,7 @@ turned into a report later.
 - anchors.py: the published figures, as data
 - headline.py: the headline sentence, computed
 - caveats.py, methodology.py, conditions.py, markdown.py: the text
-- containment.py (issue 5, not here yet): the isolation-matrix section
+- containment.py: the isolation-matrix section (`--containment FILE`, from `contain`)
 """
 
 from __future__ import annotations
