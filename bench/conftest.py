@@ -45,6 +45,7 @@ def pytest_configure(config):
         pin = config.getoption("isobench_pin")
         cpus = parse_cpus(pin) if pin else None
         config._isobench_injected = parse_start_delays(config.getoption("isobench_inject_start_delay"), names)
+        config._isobench_load_at_start = list(os.getloadavg())  # before the run adds its own load
     except (ValueError, WorkerError) as error:
         raise pytest.UsageError(str(error)) from None
     if cpus:
@@ -144,6 +145,7 @@ def pytest_benchmark_update_json(config, benchmarks, output_json):
     context = config._isobench
     output_json["isobench"] = context.run_record()
     output_json["isobench"]["injected"] = describe_injected(config._isobench_injected)
+    output_json["isobench"]["load_average_at_start"] = config._isobench_load_at_start
 
 
 def pytest_report_header(config):

@@ -94,7 +94,7 @@ def describe_run(results: Results) -> dict:
         "profile": (results.record.get("profile") or {}).get("name"),
         "status": results.status,
         "injected": figures.injected(results),
-        "load_average": results.machine.get("load_average"),
+        "load_average_at_start": results.record.get("load_average_at_start"),
     }
 
 
@@ -268,13 +268,14 @@ BUSY_LOAD_PER_CPU = 0.5
 
 
 def busy_machine(results: Results) -> str | None:
-    """A description if the 1-minute load average recorded with the run was
-    above BUSY_LOAD_PER_CPU per CPU (other work competed with the measurement)."""
+    """A description if the 1-minute load average when the run started was
+    above BUSY_LOAD_PER_CPU per CPU: other work was competing with it. (The
+    load at the end includes the run's own concurrency suite, so it says nothing;
+    runs that did not record the start say nothing either.)"""
     cpus = results.machine.get("cpu_count") or 1
-    loads = [values[0] for values in (results.machine.get("load_average"), results.record.get("load_average_at_end"))
-             if isinstance(values, list) and values]
-    if loads and max(loads) > BUSY_LOAD_PER_CPU * cpus:
-        return f"1-minute load average {max(loads):.2f} on {cpus} CPU(s)"
+    load = results.record.get("load_average_at_start")
+    if isinstance(load, list) and load and load[0] > BUSY_LOAD_PER_CPU * cpus:
+        return f"1-minute load average {load[0]:.2f} on {cpus} CPU(s) when the run started"
     return None
 
 

@@ -74,8 +74,10 @@ def injected(results: Results) -> dict:
 
 
 def commit_of(results: Results) -> str | None:
+    """The git commit the run measured, or None (pytest-benchmark says "unversioned")."""
     git = results.machine.get("git") or {}
-    return git.get("commit") or (results.raw.get("commit_info") or {}).get("id")
+    commit = git.get("commit") or (results.raw.get("commit_info") or {}).get("id")
+    return None if commit in (None, "", "unversioned") else commit
 
 
 def started_at(results: Results) -> str | None:

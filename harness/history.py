@@ -45,7 +45,7 @@ class History:
 def describe_run(results: Results) -> Run:
     git = results.machine.get("git") or {}
     info = results.raw.get("commit_info") or {}
-    commit = git.get("commit") or info.get("id")
+    commit = figures.commit_of(results)
     dirty = bool(git.get("dirty") if "dirty" in git else info.get("dirty"))
     commit_time = info.get("time") if commit and info.get("id") == commit else None
     return Run(results, commit, dirty, commit_time, figures.started_at(results))

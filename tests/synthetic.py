@@ -28,7 +28,7 @@ VERSIONS = {"isolate": {"v8": "14.4", "mini-racer": "0.14.1"}, "subprocess": {"n
 def results_dict(timings: dict, memory: dict | None = None, first_isolate_ms=None, *, commit: str | None = "a" * 40,
                  started: str = "2026-01-01T00:00:00+00:00", machine: dict | None = None,
                  versions: dict | None = None, injected: dict | None = None, worker_sha: str = "0" * 64,
-                 profile: str = "quick") -> dict:
+                 profile: str = "quick", load_at_start: list | None = None) -> dict:
     """timings: {(backend, metric): samples in seconds}; memory: {backend: {kind: bytes}}."""
     memory = memory or {}
     versions = VERSIONS if versions is None else versions
@@ -61,6 +61,7 @@ def results_dict(timings: dict, memory: dict | None = None, first_isolate_ms=Non
             "backends": {b: {"available": True, "reason": "", "versions": versions.get(b, {})} for b in names},
             "pinned_cpus": None, "child_environment": {"inherited": []}, "container_base_image": None,
             "injected": injected or {},
+            "load_average_at_start": load_at_start or [0.1, 0.1, 0.1],
         },
     }
     parse(json.loads(json.dumps(raw)))  # must stay a valid results file

@@ -197,8 +197,9 @@ def test_injected_faults_are_flagged():
 
 
 def test_busy_machine_is_flagged():
-    comparison = run_pair(new_kwargs={"machine": {"load_average": [3.0, 2.0, 1.0]}})
-    assert any("busy machine" in w for w in comparison["warnings"])
+    comparison = run_pair(new_kwargs={"load_at_start": [3.0, 2.0, 1.0]})
+    assert any("busy machine" in w and "3.00" in w for w in comparison["warnings"])
+    assert not any("busy machine" in w for w in run_pair(new_kwargs={"load_at_start": [0.5, 0.5, 0.5]})["warnings"])
 
 
 def test_different_workers_cannot_be_compared():
