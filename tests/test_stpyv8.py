@@ -17,12 +17,17 @@ PHASES = {
     "isolate-stpyv8": ["create_isolate", "create_context", "load_worker", "first_call"],
     "isolate-context": ["create_context", "load_worker", "first_call"],
 }
-# A handler that loops for "loop", and allocates without end (in a way this V8
-# build interrupts: see harness/backends/stpyv8_engine.py) for "grow".
+# A handler that loops for "loop", and allocates without end (in ways this V8
+# build interrupts: see harness/backends/stpyv8_engine.py) on the V8 heap for
+# "grow" and in typed arrays, outside the heap, for "bomb".
 HOSTILE = """
 export function handler(name) {
   if (name === "loop") { for (;;) {} }
   if (name === "grow") { const kept = []; for (;;) kept.push("x".repeat(1000) + Math.random()); }
+  if (name === "bomb") {
+    const kept = [];
+    for (;;) { const chunk = new Uint8Array(1 << 20); chunk.fill(1); kept.push(chunk); }
+  }
   return sayHello(name);
 }
 """
@@ -141,13 +146,14 @@ def test_call_timeout_stops_the_instance(name, tmp_path):
     assert not made.live
 
 
+@pytest.mark.parametrize("how", ["grow", "bomb"])
 @pytest.mark.parametrize("name", NAMES)
-def test_memory_limit_is_a_typed_error(name, tmp_path):
+def test_memory_limit_is_a_typed_error(name, how, tmp_path):
     made = limited(name, Limits(call_timeout_s=120, memory_bytes=64 << 20))
     try:
         instance, _, _ = cold_start(made, hostile_worker(tmp_path))
-        with pytest.raises(MemoryLimitExceeded, match="heap limit"):
-            instance.call("grow")
+        with pytest.raises(MemoryLimitExceeded, match="memory limit"):
+            instance.call(how)
         assert instance not in made.live
         fresh, _, answer = cold_start(made, hostile_worker(tmp_path))
         assert answer == "Hello World!"

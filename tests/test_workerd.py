@@ -174,3 +174,11 @@ def test_missing_install_says_what_to_run():
     availability = backend.availability()
     assert not availability.available
     assert INSTALL_COMMAND in availability.reason
+
+
+def test_new_backends_are_in_all_but_not_in_the_default_run():
+    from harness.backends import DEFAULT_BACKENDS, parse_backend_names
+
+    every = parse_backend_names("all")
+    assert {"workerd", "isolate-stpyv8", "isolate-context"} <= set(every)
+    assert not {"workerd", "isolate-stpyv8", "isolate-context"} & set(DEFAULT_BACKENDS)

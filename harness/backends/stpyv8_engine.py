@@ -11,11 +11,18 @@ stpyv8 does not wrap:
   backend, terminates the running script once its deadline passes
   (TerminateExecution is V8's thread-safe way to stop a script).
 - `GetHeapStatistics` and `LowMemoryNotification`: V8 heap figures and a full GC.
-- `AddNearHeapLimitCallback` / `RemoveNearHeapLimitCallback`: the memory limit.
-  Removing a callback with a heap limit lowers the isolate's old-generation
-  limit to that value (V8 keeps at least 1.25x the live size); the callback
-  added afterwards runs when the heap nears it, terminates the running script
-  and grants a little headroom so that V8 can unwind instead of aborting.
+- `AddNearHeapLimitCallback` / `RemoveNearHeapLimitCallback` and
+  `RequestInterrupt`: the memory limit, which counts the V8 heap plus the
+  memory outside it that V8 accounts as external (ArrayBuffer and typed-array
+  contents). Removing a callback with a heap limit lowers the isolate's
+  old-generation limit to that value (V8 keeps at least 1.25x the live size);
+  the callback added afterwards runs when the heap nears it, terminates the
+  running script and grants a little headroom so that V8 can unwind instead
+  of aborting. External memory never reaches that limit, so while a script
+  runs the watchdog also asks V8, every tick, for an interrupt on the
+  isolate's thread that reads the heap statistics and terminates the script
+  once heap + external memory pass the limit (it may overshoot by what the
+  script allocates in one tick).
 
 Known gap, measured here: in stpyv8's V8 (13.1) a few allocation-heavy loops
 (`for (;;) new Array(1000).fill(1)`) never service TerminateExecution or any
@@ -41,6 +48,8 @@ import atexit
 import ctypes
 import importlib.metadata
 import json
+import os
+import pwd
 import threading
 import time
 import weakref
@@ -55,12 +64,29 @@ from harness.backends.base import (
     WorkerLoadError,
 )
 
+
+def _import_stpyv8():
+    """Import stpyv8. Its platform start-up builds a std::string from $HOME and
+    fails without one ("basic_string::_M_construct null not valid"), as in a
+    child with a controlled environment; HOME is then set to the user's home
+    directory for the import only."""
+    added = "HOME" not in os.environ
+    if added:
+        os.environ["HOME"] = pwd.getpwuid(os.getuid()).pw_dir
+    try:
+        import STPyV8 as module
+    finally:
+        if added:
+            del os.environ["HOME"]
+    return module
+
+
 try:
-    import STPyV8
-    from STPyV8 import _STPyV8
-except ImportError as _error:  # reported through availability()
+    STPyV8 = _import_stpyv8()
+    _STPyV8 = STPyV8._STPyV8
+except (ImportError, RuntimeError) as _error:  # reported through availability()
     STPyV8 = None
-    IMPORT_ERROR = str(_error)
+    IMPORT_ERROR = f"{type(_error).__name__}: {_error}"
 else:
     IMPORT_ERROR = ""
 
@@ -68,6 +94,7 @@ SAFETY_TIMEOUT_S = 600.0  # when Limits has no time limit
 TICK_S = 0.01  # watchdog period: a timeout fires within TICK_S of its deadline
 HEADROOM_BYTES = 32 << 20  # heap granted past the limit so a terminated script can unwind
 NearHeapLimit = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t)
+InterruptCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 PRIMITIVES = (str, int, float, bool, type(None))
 
 
@@ -107,6 +134,8 @@ class V8Api:
                                             None, pointer, NearHeapLimit, pointer)
         self.remove_near_heap_limit = function("_ZN2v87Isolate27RemoveNearHeapLimitCallbackEPFmPvmmEm",
                                                None, pointer, NearHeapLimit, ctypes.c_size_t)
+        self.request_interrupt = function("_ZN2v87Isolate16RequestInterruptEPFvPS0_PvES2_",
+                                          None, pointer, InterruptCallback, pointer)
 
     def heap(self, isolate: int) -> HeapStatistics:
         stats = HeapStatistics()
@@ -148,19 +177,19 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._run: tuple | None = None  # (isolate pointer, deadline, serial)
+        self._run: tuple | None = None  # (isolate pointer, deadline, serial, HeapLimit or None)
         self._serial = 0
         self.fired: int | None = None  # serial of the run that was terminated
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def arm(self, isolate: int, seconds: float) -> int:
+    def arm(self, isolate: int, seconds: float, heap_limit: "HeapLimit | None" = None) -> int:
         if self._thread is None:
             self._thread = threading.Thread(target=self._watch, name="isobench-stpyv8-watchdog", daemon=True)
             self._thread.start()
         with self._lock:
             self._serial += 1
-            self._run = (isolate, time.monotonic() + seconds, self._serial)
+            self._run = (isolate, time.monotonic() + seconds, self._serial, heap_limit)
             return self._serial
 
     def disarm(self, serial: int) -> bool:
@@ -173,7 +202,11 @@ class Watchdog:
         api = v8_api()
         while not self._stop.wait(TICK_S):
             run = self._run
-            if run is None or time.monotonic() < run[1]:
+            if run is None:
+                continue
+            if run[3] is not None:
+                run[3].request_check()
+            if time.monotonic() < run[1]:
                 continue
             with self._lock:
                 if self._run is run and self.fired != run[2]:
@@ -196,6 +229,8 @@ class HeapLimit:
         self.hit = False
         self._callback = NearHeapLimit(self._near_limit)  # kept alive while registered
         self._registered = False
+        self._interrupt = InterruptCallback(self._check)  # kept alive while requested
+        self._pending = False
         self.apply()
 
     def apply(self) -> None:
@@ -218,6 +253,20 @@ class HeapLimit:
         finally:
             isolate.leave()
         self.hit = False
+
+    def request_check(self) -> None:
+        """From the watchdog thread: have the isolate's thread run _check soon."""
+        if not self._pending and not self.hit:
+            self._pending = True
+            v8_api().request_interrupt(self.isolate, self._interrupt, None)
+
+    def _check(self, isolate, data) -> None:
+        # Runs on the isolate's thread, between two JS operations.
+        self._pending = False
+        stats = v8_api().heap(self.isolate)
+        if not self.hit and stats.used_heap_size + stats.external_memory > self.limit_bytes:
+            self.hit = True
+            v8_api().terminate(self.isolate)
 
     def _near_limit(self, data, current: int, initial: int) -> int:
         # Runs on the isolate's thread, inside a GC. Terminate the script and
@@ -278,7 +327,7 @@ class ContextInstance(Instance):
             raise InstanceCrashed(f"{what}: the instance was stopped")
         if threading.get_ident() != self.thread:
             raise BackendError(f"{what}: an stpyv8 instance is bound to the thread that made it")
-        serial = self.watchdog.arm(self.isolate_ptr, self.seconds)
+        serial = self.watchdog.arm(self.isolate_ptr, self.seconds, self.heap_limit)
         answer, failure = None, None
         self.isolate.enter()
         self.context.enter()
@@ -299,8 +348,8 @@ class ContextInstance(Instance):
             if memory_hit and self.shared_isolate:
                 self.heap_limit.restore(self.isolate)
             if memory_hit:
-                raise MemoryLimitExceeded(f"{what} reached the {self.heap_limit.limit_bytes}-byte V8 heap limit "
-                                          "(near-heap-limit callback, script terminated)")
+                raise MemoryLimitExceeded(f"{what} reached the {self.heap_limit.limit_bytes}-byte memory limit "
+                                          "(V8 heap + external memory; script terminated)")
             raise CallTimeout(f"{what} ran past {self.seconds:g} s (V8 TerminateExecution)")
         if failure is not None:
             raise ScriptError(failure)
