@@ -17,8 +17,9 @@ are collected; and the shared isolate's V8 heap growth over that baseline.
 
 Limits (see harness/backends/stpyv8_engine.py): `call_timeout_s` terminates
 the running script (then V8's termination is cancelled so that the isolate's
-other contexts go on); `memory_bytes` is the heap limit of the shared isolate,
-all contexts together, since V8 has no per-context limit. Either way the
+other contexts go on); `memory_bytes` caps the shared isolate's heap and
+external (ArrayBuffer) memory, all contexts together, since V8 has no
+per-context limit. Either way the
 offending context is stopped and a typed error raised.
 """
 

@@ -11,7 +11,9 @@ of the isolate's warm call is the binding and how much is V8.
 
 Limits (see harness/backends/stpyv8_engine.py): `call_timeout_s` by a watchdog
 thread calling V8's TerminateExecution, `memory_bytes` as the isolate's V8
-heap limit through a near-heap-limit callback. Both stop the instance and raise
+heap limit (a near-heap-limit callback) plus a check of heap + external
+(ArrayBuffer) memory in a V8 interrupt every watchdog tick. Both stop the
+instance and raise
 CallTimeout / MemoryLimitExceeded. Neither reaches a few allocation loops that
 this V8 build never interrupts, and a fatal V8 error ends the harness process.
 """
