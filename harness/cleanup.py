@@ -10,8 +10,8 @@ from harness.backends.base import BackendUnavailable
 
 
 # Command-line parts of the processes a run starts (runners, first-isolate
-# probes, containment probes).
-RUNNER_MARKS = ("node_runner.js", "isolate_first", "harness.containment.probe")
+# probes, containment probes, workerd serving a config from its temp dir).
+RUNNER_MARKS = ("node_runner.js", "isolate_first", "harness.containment.probe", "isobench-workerd-")
 LOCAL_ENGINE = "unix:///var/run/docker.sock"
 
 
