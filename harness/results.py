@@ -95,20 +95,26 @@ def parse(raw: object, where: str = "results") -> Results:
     return Results(None, raw)
 
 
-def load(path: str | Path) -> Results:
+def read_json(path: str | Path, what: str = "results file") -> object:
+    """The JSON in a file, or ResultsError saying in one line why not."""
     file = Path(path)
     try:
         text = file.read_text()
     except FileNotFoundError:
-        raise ResultsError(f"results file not found: {file}") from None
+        raise ResultsError(f"{what} not found: {file}") from None
     except IsADirectoryError:
-        raise ResultsError(f"{file} is a directory, not a results file") from None
+        raise ResultsError(f"{file} is a directory, not a {what}") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ResultsError(f"cannot read {file}: {error}") from None
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise ResultsError(f"{file}: corrupt JSON (line {error.lineno}: {error.msg})") from None
+
+
+def load(path: str | Path) -> Results:
+    file = Path(path)
+    raw = read_json(file)
     results = parse(raw, str(file))
     results.path = file
     return results

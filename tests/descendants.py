@@ -43,3 +43,30 @@ class Descendants:
             except psutil.Error:
                 continue
         return left
+
+
+def wait_until(process, condition, what: str, timeout_s: float = 300.0) -> None:
+    """Poll condition() while the process runs; fail if it ends or time runs out first."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert process.poll() is None, f"the process ended before {what}"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:g} s"
+        time.sleep(0.05)
+
+
+class Watched:
+    """`with Watched(process) as watch:` watches its descendants and, however
+    the block ends, kills the process if it still runs."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+
+    def __enter__(self) -> Descendants:
+        self.watch = Descendants(self.process.pid)
+        return self.watch
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.watch.stop()

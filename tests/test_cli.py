@@ -15,7 +15,7 @@ import pytest
 from harness.environment import REPO_ROOT
 
 from .conftest import docker_or_skip, isobench_containers
-from .descendants import Descendants
+from .descendants import Watched, wait_until
 
 
 # Runner processes started by this test session carry this marker (passed
@@ -146,21 +146,11 @@ def interrupt_run(tmp_path, backends, started, sig, run_id):
          "--run-id", run_id, "--inherit-env", "ISOBENCH_TEST_MARK"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
     )
-    watch = Descendants(process.pid)
-    try:
-        deadline = time.monotonic() + 300
-        while not started():
-            assert process.poll() is None, process.stdout.read()[-2000:]
-            assert time.monotonic() < deadline, "the suite never started"
-            time.sleep(0.05)
+    with Watched(process) as watch:
+        wait_until(process, started, "the suite started")
         time.sleep(1.0)  # well inside the cold-start suite
         process.send_signal(sig)
         output, _ = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        watch.stop()
     return process.returncode, output, out, watch
 
 
@@ -245,21 +235,11 @@ def test_docker_engine_dying_mid_run(tmp_path):
              "--out", str(out), "--run-id", run_id, "--inherit-env", "ISOBENCH_TEST_MARK"],
             cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**ENV, "DOCKER_HOST": f"unix://{socket_path}"})
-        watch = Descendants(process.pid)
-        try:
-            deadline = time.monotonic() + 300
-            while not isobench_containers(client, run_id):
-                assert process.poll() is None, process.communicate()[1][-2000:]
-                assert time.monotonic() < deadline, "no container ever started"
-                time.sleep(0.05)
+        with Watched(process) as watch:
+            wait_until(process, lambda: isobench_containers(client, run_id), "a container started")
             proxy.kill()
             proxy.wait()
             stdout, stderr = process.communicate(timeout=600)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            watch.stop()
     finally:
         if proxy.poll() is None:
             proxy.kill()

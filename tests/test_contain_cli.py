@@ -14,7 +14,7 @@ from harness.containment.record import load
 from harness.environment import REPO_ROOT
 
 from .conftest import docker_or_skip, isobench_containers
-from .descendants import Descendants
+from .descendants import Watched, wait_until
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 
@@ -79,21 +79,11 @@ def interrupt_mid_pair(tmp_path, backends, started, sig, env=None):
         [sys.executable, "-m", "harness", "contain", "--backends", backends, "--workloads", "spin,heap-bomb",
          "--timeout", "20", "--out", str(out), "--run-id", "isobench-test-contain-signal"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env or ENV)
-    watch = Descendants(process.pid)
-    try:
-        deadline = time.monotonic() + 300
-        while not started(watch):
-            assert process.poll() is None, process.stdout.read()[-2000:]
-            assert time.monotonic() < deadline, "the pair never started"
-            time.sleep(0.05)
+    with Watched(process) as watch:
+        wait_until(process, lambda: started(watch), "the pair started")
         time.sleep(0.5)  # inside the spin call (20 s limit)
         process.send_signal(sig)
         output, _ = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        watch.stop()
     return process.returncode, output, out, watch
 
 

@@ -145,3 +145,10 @@ def test_bad_results_files_are_one_line_errors(tmp_path, content, message):
     assert "\n" not in str(caught.value)
     with pytest.raises(ResultsError, match="not found"):
         load(tmp_path / "missing.json")
+
+
+def test_a_failed_escape_is_contained_and_says_so():
+    result = pair("a", "escape", outcome=error("InstanceCrashed"))
+    assert result["contained"] is True
+    text = matrix_markdown(record([result], {"a": {"available": True}}) | {"workloads": ["escape"]})
+    assert "| escape | contained: the worker's instance failed (InstanceCrashed), nothing obtained |" in text

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from harness.containment.matrix import SCHEMA
-from harness.results import ResultsError, write_atomic
+from harness.results import ResultsError, read_json, write_atomic
 
 
 def save(record: dict, out_dir: Path, stamp: str) -> Path:
@@ -19,16 +19,7 @@ def save(record: dict, out_dir: Path, stamp: str) -> Path:
 
 def load(path: str | Path) -> dict:
     file = Path(path)
-    try:
-        raw = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise ResultsError(f"containment results file not found: {file}") from None
-    except IsADirectoryError:
-        raise ResultsError(f"{file} is a directory, not a containment results file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ResultsError(f"cannot read {file}: {error}") from None
-    except json.JSONDecodeError as error:
-        raise ResultsError(f"{file}: corrupt JSON (line {error.lineno}: {error.msg})") from None
+    raw = read_json(file, "containment results file")
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         found = raw.get("schema") if isinstance(raw, dict) else None
         raise ResultsError(f"{file}: not a containment results file (schema {found!r}, expected {SCHEMA!r})")

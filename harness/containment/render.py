@@ -29,6 +29,8 @@ def _cell_detail(pair: dict) -> str:
     if pair["workload"] == "heap-bomb" and not pair["contained"] and growth:
         return f"{outcome.get('error_type', 'stopped')} only after the host grew {growth / 2**20:.0f} MiB"
     obtained = pair.get("obtained")
+    if pair["workload"] in ("escape", "neighbour") and outcome.get("kind") == "error":
+        return f"the worker's instance failed ({outcome.get('error_type')}), nothing obtained"
     if pair["workload"] == "escape" and obtained:
         got = [label for key, label in _ESCAPE_LABELS if obtained.get(key)]
         return "got " + ", ".join(got) if got else "got nothing"
