@@ -94,10 +94,9 @@ def _notes(pairs: list[dict], status: dict) -> list[str]:
     if answer is not None:
         routes = answer.get("routes") or []
         if not routes and not answer.get("runtime", {}).get("process"):
-            where = "the harness's address space" if status.get("instance_class") == "in-process" else "its host"
+            where = _WHERE.get(status.get("instance_class"), "it runs on the host")
             notes.append(f"Its worker found no route to files, network or environment: the runtime exposes no "
-                         f"binding for them. That is the only thing keeping it from the host's files; it shares "
-                         f"{where}.")
+                         f"binding for them. That is the only thing keeping it from the host's files: {where}.")
         elif routes:
             notes.append(f"Its worker reached node's modules through {', '.join(routes)}.")
         loopback = answer.get("loopback") or {}
@@ -105,6 +104,11 @@ def _notes(pairs: list[dict], status: dict) -> list[str]:
             notes.append(f"Its TCP connection to 127.0.0.1 failed ({loopback.get('error')}): "
                          "the host's loopback is not its loopback.")
     return notes
+
+
+_WHERE = {"in-process": "it shares the harness's address space",
+          "process": "it runs as an ordinary process of the harness's user",
+          "container": "it runs in a container"}
 
 
 def _escape_answer(pair: dict | None) -> dict | None:
