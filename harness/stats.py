@@ -4,8 +4,8 @@
   SeBS (after Le Boudec) do: scipy.stats.quantile_test(...).confidence_interval.
 - outliers: modified Z-score on the median absolute deviation, |z| > 3.5
   (Iglewicz and Hoaglin; hyperfine does the same).
-- ratio of two medians: percentile bootstrap with a fixed seed, so that a
-  summary is reproducible from the same samples.
+- ratio of two medians: percentile bootstrap seeded from the samples, so that
+  a summary is reproducible (harness.bootstrap; the same interval as compare).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
+from harness.bootstrap import median_ratio_interval
+
 CONFIDENCE = 0.95
 OUTLIER_Z = 3.5
-BOOTSTRAP_SEED = 20261126
-BOOTSTRAP_RESAMPLES = 4000
 
 
 @dataclass(frozen=True)
@@ -108,18 +108,13 @@ class Ratio:
 
 
 def median_ratio(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
-    """median(a) / median(b) with a percentile-bootstrap interval."""
+    """median(a) / median(b) with a percentile-bootstrap interval (batch medians
+    for long series, resampled in bounded batches: see harness.bootstrap)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     value = float(np.median(x) / np.median(y))
     if x.size < 2 or y.size < 2:
         return Ratio(value, None)
-    result = scipy_stats.bootstrap(
-        (x, y), lambda s1, s2, axis=-1: np.median(s1, axis=axis) / np.median(s2, axis=axis),
-        n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=confidence, method="percentile",
-        vectorized=True, rng=np.random.default_rng(BOOTSTRAP_SEED),
-    )
-    interval = result.confidence_interval
-    return Ratio(value, (float(interval.low), float(interval.high)))
+    return Ratio(value, median_ratio_interval(x, y, confidence))
 
 
 @dataclass(frozen=True)

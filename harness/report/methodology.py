@@ -5,7 +5,7 @@ which were discarded; how intervals, ratios and outliers are computed."""
 
 from __future__ import annotations
 
-from harness import stats
+from harness import bootstrap, stats
 from harness.report import fmt
 from harness.report.data import MEMORY_LABELS, ReportData
 
@@ -107,8 +107,10 @@ def section(data: ReportData) -> str:
         f"- **Outliers**: modified Z-score on the median absolute deviation, |z| > {stats.OUTLIER_Z} (as hyperfine "
         "does). They are counted, never removed.",
         f"- **Ratios between backends**: ratio of medians with a fixed-seed percentile-bootstrap {stats.CONFIDENCE:.0%} "
-        f"interval ({stats.BOOTSTRAP_RESAMPLES} resamples, seed {stats.BOOTSTRAP_SEED}), so the same samples give "
-        "the same interval. Memory ratios are one sweep against one sweep: no interval.",
+        f"interval ({bootstrap.RESAMPLES} resamples, seeded from the samples themselves), so the same samples give "
+        f"the same interval. Series of {bootstrap.BLOCKS * bootstrap.MIN_BLOCK} samples or more (warm calls) are "
+        f"resampled as the medians of {bootstrap.BLOCKS} contiguous blocks, so drift within a run is not counted "
+        "as independent samples. Memory ratios are one sweep against one sweep: no interval.",
     ]
     timer = data.results.machine.get("timer") or {}
     if timer:
