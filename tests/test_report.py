@@ -172,6 +172,21 @@ def test_partial_run_says_so_at_the_top_and_keeps_what_was_measured(tmp_path):
     assert_valid_png(out / "memory.png")  # redrawn from the backends that have memory
 
 
+def test_run_with_injected_faults_says_so_at_the_top(tmp_path):
+    raw = make_results()
+    raw["isobench"]["injected"] = {"start_delay_ms": {"subprocess": 40.0}}
+    out = tmp_path / "report"
+    build_report(write(tmp_path, raw), out)
+    head = (out / "report.md").read_text().split("## Summary")[0]
+    assert "Test-only run" in head and "subprocess +40 ms" in head
+
+
+def test_real_run_has_no_injected_banner(tmp_path):
+    out = tmp_path / "report"
+    build_report(write(tmp_path, make_results()), out)
+    assert "Test-only run" not in (out / "report.md").read_text()
+
+
 def test_report_without_any_measurement_still_builds(tmp_path):
     raw = make_results(status="interrupted")
     raw["benchmarks"] = []

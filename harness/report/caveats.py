@@ -5,6 +5,7 @@ engine clock, a busy or dirty machine."""
 
 from __future__ import annotations
 
+from harness import figures
 from harness.report import fmt
 from harness.report.data import ReportData
 from harness.stats import OUTLIER_Z
@@ -32,6 +33,15 @@ def status_banner(data: ReportData) -> str | None:
     tail = f" Backends without figures: {', '.join(missing)}." if missing else ""
     return (f"> **Partial results: {reason} (status `{status}`).** Only the samples measured before it "
             f"stopped are shown; figures may be missing or rest on fewer samples than the profile asks for.{tail}")
+
+
+def injected_banner(data: ReportData) -> str | None:
+    faults = figures.injected(data.results)
+    if not faults:
+        return None
+    delays = ", ".join(f"{name} +{ms:g} ms" for name, ms in (faults.get("start_delay_ms") or {}).items())
+    return (f"> **Test-only run: faults were injected on purpose ({delays or faults}).** Its figures are "
+            "slower than the backends really are; do not quote them.")
 
 
 def caveats(data: ReportData) -> list[str]:

@@ -41,9 +41,9 @@ def title_block(data: ReportData) -> list[str]:
     commit = ((machine.get("git") or {}).get("commit") or "?")[:10]
     source = display_path(data.results.path)
     lines = ["# isobench report", ""]
-    banner = caveats.status_banner(data)
-    if banner:
-        lines += [banner, ""]
+    for banner in (caveats.injected_banner(data), caveats.status_banner(data)):
+        if banner:
+            lines += [banner, ""]
     lines += headline_block(data)
     lines += [f"Profile **{profile}**, run {record.get('started', '?')[:16].replace('T', ' ')} UTC on "
               f"{machine.get('cpu_model', '?')} ({machine.get('cpu_count', '?')} CPUs), harness commit `{commit}`. "
