@@ -120,13 +120,21 @@ def analyse(steps: Sequence[dict], klass: str) -> dict:
 
 def limit_reached(elapsed_s: float, budget_s: float, available_bytes: float, total_bytes: float,
                   memory_floor: float, tasks: int | None = None, task_limit: int | None = None,
-                  task_ceiling: float = 0.5) -> str | None:
-    """Why growing must stop now, or None. Checked after every new instance."""
+                  task_ceiling: float = 0.5, maps: int | None = None, map_limit: int | None = None,
+                  map_ceiling: float = 0.75) -> str | None:
+    """Why growing must stop now, or None. Checked after every new instance.
+
+    maps: the harness process's memory mappings; past vm.max_map_count, mmap
+    fails and V8 aborts the whole process (about 20 mappings per
+    py_mini_racer isolate: some 3,200 isolates at the default 65,530)."""
     if available_bytes < memory_floor * total_bytes:
         return (f"memory floor: MemAvailable {available_bytes / GIB:.1f} GiB fell below "
                 f"{memory_floor:.0%} of {total_bytes / GIB:.1f} GiB")
     if tasks is not None and task_limit and tasks > task_ceiling * task_limit:
         return f"task ceiling: {tasks} tasks on the machine, over {task_ceiling:.0%} of the limit {task_limit}"
+    if maps is not None and map_limit and maps > map_ceiling * map_limit:
+        return (f"map ceiling: the harness holds {maps} memory mappings, over {map_ceiling:.0%} of "
+                f"vm.max_map_count {map_limit}")
     if elapsed_s >= budget_s:
         return f"time budget: {budget_s:g} s spent"
     return None

@@ -20,9 +20,16 @@ from harness.worker import Worker
 
 def machine_state() -> dict:
     """MemAvailable and MemTotal (bytes), the tasks (threads) alive on the
-    machine and the kernel's limit on them (pid_max, threads-max)."""
+    machine and the kernel's limit on them (pid_max, threads-max), and the
+    harness process's memory mappings and their limit (vm.max_map_count)."""
     memory = psutil.virtual_memory()
-    state = {"available": memory.available, "total": memory.total, "tasks": None, "task_limit": None}
+    state = {"available": memory.available, "total": memory.total, "tasks": None, "task_limit": None,
+             "maps": None, "map_limit": None}
+    try:
+        state["maps"] = Path("/proc/self/maps").read_bytes().count(b"\n")
+        state["map_limit"] = int(Path("/proc/sys/vm/max_map_count").read_text())
+    except (OSError, ValueError):
+        pass
     try:
         state["tasks"] = int(Path("/proc/loadavg").read_text().split()[3].split("/")[1])
         state["task_limit"] = min(int(Path("/proc/sys/kernel/pid_max").read_text()),
@@ -84,7 +91,8 @@ def density_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], bud
                 advance()
                 state = machine()
                 stopped = limit_reached(clock() - began, budget_s, state["available"], state["total"],
-                                        memory_floor, state["tasks"], state["task_limit"], task_ceiling)
+                                        memory_floor, state["tasks"], state["task_limit"], task_ceiling,
+                                        state.get("maps"), state.get("map_limit"))
             if instances and (not steps or steps[-1]["n"] < len(instances)):
                 try:
                     step, step_scopes = _read(backend, instances, baseline, settle_s, clock)
@@ -122,7 +130,8 @@ def density_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], bud
         "start_s_per_instance": start_s / len(instances) if instances else None,
         "teardown_s": teardown_s,
         "machine_at_start": {"mem_available_bytes": first["available"], "mem_total_bytes": first["total"],
-                             "tasks": first["tasks"], "task_limit": first["task_limit"]},
+                             "tasks": first["tasks"], "task_limit": first["task_limit"],
+                             "maps": first.get("maps"), "map_limit": first.get("map_limit")},
     }
 
 

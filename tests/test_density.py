@@ -100,6 +100,8 @@ def test_limit_reached_names_the_reason():
     assert limit_reached(1.0, 10.0, 3 * GIB, total, 0.25).startswith("memory floor")
     assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, tasks=20000, task_limit=32768).startswith("task ceiling")
     assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, tasks=2000, task_limit=32768) is None
+    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, maps=50000, map_limit=65530).startswith("map ceiling")
+    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, maps=20000, map_limit=65530) is None
 
 
 def test_plan_next_rung_keeps_a_rung_that_fits():
@@ -187,3 +189,17 @@ def test_machine_state_reads_this_machine():
     state = machine_state()
     assert 0 < state["available"] <= state["total"]
     assert state["tasks"] is None or 0 < state["tasks"] < state["task_limit"]
+    assert state["maps"] is None or 0 < state["maps"] < state["map_limit"]
+
+
+def test_sweep_stops_before_the_process_runs_out_of_memory_mappings():
+    backend = FakeBackend()
+
+    def machine():  # each live instance adds 20 mappings to the harness, as a py_mini_racer isolate does
+        return {"available": 16 * GIB, "total": 16 * GIB, "tasks": None, "task_limit": None,
+                "maps": 1000 + 20 * len(backend.live), "map_limit": 4000}
+
+    result = density_sweep(backend, FakeWorker(), (1, 10, 1000), budget_s=600, settle_s=0, machine=machine)
+    assert result["stopped_because"].startswith("map ceiling")
+    assert result["max_n_reached"] == 101  # 1000 + 20 * 101 > 0.75 * 4000
+    assert backend.live == set()

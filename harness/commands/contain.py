@@ -7,8 +7,8 @@ import datetime
 import signal
 import sys
 import uuid
-from pathlib import Path
 
+from harness.commands.output import output_folder
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
 
 
@@ -71,13 +71,7 @@ def run(args) -> int:
     if not any(status["available"] for status in statuses.values()):
         raise UsageError("no requested backend can run here: "
                          + "; ".join(f"{name}: {status['reason']}" for name, status in statuses.items()))
-    out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} is a file, not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create output folder {out_dir}: {error.strerror}") from None
+    out_dir = output_folder(args.out)
 
     become_subreaper()
     record = new_record(plan)

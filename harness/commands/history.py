@@ -5,8 +5,8 @@ markdown summary."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from harness.commands.output import output_folder
 from harness.errors import EXIT_OK, UsageError
 
 COLOURS = {"isolate": "#1b9e77", "subprocess": "#d95f02", "container": "#7570b3"}
@@ -95,11 +95,7 @@ def run(args) -> int:
         raise UsageError(f"no isobench results files in {args.folder}")
     history = build_history(found, threshold)
     history.skipped = skipped
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create output folder {out}: {error.strerror}") from None
+    out = output_folder(args.out)
     write_atomic(out / "history.png", plot(history))
     markdown = to_markdown(history)
     write_atomic(out / "history.md", f"# isobench history\n\n![history](history.png)\n\n{markdown}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.commands.output import output_folder
 from harness.errors import EXIT_OK, UsageError
 
 
@@ -31,13 +32,7 @@ def run(args) -> int:
         containment = load_containment(args.containment) if args.containment else None
     except ResultsError as error:
         raise UsageError(str(error)) from None
-    out_dir = Path(args.out) if args.out else Path("report") / Path(args.results).stem
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} is a file, not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create output folder {out_dir}: {error.strerror}") from None
+    out_dir = output_folder(args.out or Path("report") / Path(args.results).stem)
     path = build_report(results, out_dir, baseline=baseline, containment=containment)
     print(f"report: {path}")
     return EXIT_OK

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from harness.environment import REPO_ROOT
+from harness.commands.output import output_folder
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
 
 
@@ -110,11 +111,7 @@ def run(args) -> int:
     from harness.summary import summarize_results, to_markdown
 
     _validate_run_args(args)
-    out_dir = Path(args.out)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot create output folder {out_dir}: {error.strerror}") from None
+    out_dir = output_folder(args.out)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = args.run_id or f"{stamp}-{uuid.uuid4().hex[:8]}"
     final = out_dir / f"{stamp}-{args.profile}.json"
