@@ -203,3 +203,4 @@ def test_sweep_stops_before_the_process_runs_out_of_memory_mappings():
     assert result["stopped_because"].startswith("map ceiling")
     assert result["max_n_reached"] == 101  # 1000 + 20 * 101 > 0.75 * 4000
     assert backend.live == set()
+

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import socket
 import struct
 import time
 from abc import ABC, abstractmethod
 
 from harness.backends.base import BackendError, Instance, WorkerLoadError
+from harness.fdwait import readable
 
 
 class ChannelClosed(BackendError):
@@ -74,7 +74,7 @@ class PipeChannel(LineChannel):
 
     def _read_some(self, timeout: float | None) -> bytes:
         if timeout is not None:
-            ready, _, _ = select.select([self._read_fd], [], [], timeout)
+            ready = readable([self._read_fd], timeout)
             if not ready:
                 raise ChannelTimeout(f"no answer from the runner within {timeout:.1f} s")
         return os.read(self._read_fd, 65536)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -39,6 +38,7 @@ from harness.backends.base import (
 from harness.backends.ndjson import PipeChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.environment import child_environment
+from harness.fdwait import readable
 from harness.memory import process_tree_memory
 from harness.worker import RUNTIME_DIR, Worker
 
@@ -91,7 +91,7 @@ def stderr_tail(process: subprocess.Popen, wait_s: float = 1.0, keep: int = 8192
         return ""
     fd, data = process.stderr.fileno(), b""
     while True:
-        ready, _, _ = select.select([fd], [], [], wait_s)
+        ready = readable([fd], wait_s)
         chunk = os.read(fd, 65536) if ready else b""
         if not chunk:
             return data.decode(errors="replace")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -66,6 +65,7 @@ from harness.backends.oci_cgroup import (
 )
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.environment import child_environment
+from harness.fdwait import readable
 from harness.memory import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
 from harness.worker import Worker
 
@@ -155,7 +155,7 @@ class WatchedPipeChannel(PipeChannel):
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self._read_fd, self.oom.event_fd], [], [], remaining)
+            ready = readable([self._read_fd, self.oom.event_fd], remaining)
             if self.oom.event_fd in ready and self.oom.fired():
                 raise MemoryLimitExceeded(self.limit_message)
             if self._read_fd in ready:

@@ -64,7 +64,6 @@ import json
 import os
 import platform
 import resource
-import select
 import shutil
 import socket
 import subprocess
@@ -90,6 +89,7 @@ from harness.backends.base import (
 from harness.backends import memory_cgroup
 from harness.backends.node_process import end_process
 from harness.environment import REPO_ROOT, child_environment
+from harness.fdwait import readable
 from harness.memory import process_memory, process_tree_memory
 from harness.worker import RUNTIME_DIR, Worker
 
@@ -198,7 +198,7 @@ class WorkerdProcess:
         deadline = time.monotonic() + timeout
         while len(self.ports) < sockets:
             remaining = deadline - time.monotonic()
-            ready = select.select([self.control_fd], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+            ready = readable([self.control_fd], remaining) if remaining > 0 else []
             if not ready:
                 raise _StartTimeout(f"workerd did not listen within {timeout:g} s")
             chunk = os.read(self.control_fd, 65536)

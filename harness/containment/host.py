@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from harness.environment import REPO_ROOT, child_environment
+from harness.fdwait import readable
 
 POLL_S = 0.02
 
@@ -125,7 +125,7 @@ def run_probe(request: dict, extra_env: dict[str, str], deadline_s: float, host_
     open_fds = {out, err}
     try:
         while open_fds:
-            ready, _, _ = select.select(list(open_fds), [], [], POLL_S)
+            ready = readable(open_fds, POLL_S)
             for fd in ready:
                 chunk = os.read(fd, 65536)
                 if not chunk:
