@@ -55,8 +55,8 @@ def section(data: ReportData) -> str:
     for name in data.names:
         status = record.get("backends", {}).get(name, {})
         versions = status.get("versions") or {}
-        text = "; ".join(f"{VERSION_LABELS.get(k, k)} {v}" for k, v in versions.items()) if versions else \
-            f"not measured: {status.get('reason') or 'no versions recorded'}"
+        shown = [f"{VERSION_LABELS.get(k, k)} {v}" for k, v in versions.items() if str(v).strip()]
+        text = "; ".join(shown) if versions else f"not measured: {status.get('reason') or 'no versions recorded'}"
         lines.append(f"| {name} | {fmt.cell(text)} |")
     child = record.get("child_environment") or {}
     if child:

@@ -20,7 +20,9 @@ MEMORY_KINDS = {
     "v8_heap_physical": "V8 heap",
 }
 # Every kind a sweep may record, for the methodology table.
-MEMORY_LABELS = {**MEMORY_KINDS, "rss": "RSS", "v8_heap_used": "V8 heap used", "docker_stats": "docker stats"}
+MEMORY_LABELS = {**MEMORY_KINDS, "rss": "RSS", "v8_heap_used": "V8 heap used", "docker_stats": "docker stats",
+                 "runtime_pss": "runtime PSS", "linear_memory": "Wasm linear memory",
+                 "in_process_anon": "workerd in-process anon", "in_process_rss": "workerd in-process RSS"}
 
 
 @dataclass

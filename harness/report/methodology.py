@@ -40,6 +40,12 @@ KINDS = {
     "v8_heap_physical": "V8's heap_stats(): the V8 heap only, not all the memory an isolate costs",
     "v8_heap_used": "V8's heap_stats(): the V8 heap only, not all the memory an isolate costs",
     "docker_stats": "what `docker stats` shows (usage minus inactive file pages), for reference",
+    "runtime_pss": "the PSS of the foreground `runc run` / `crun run` process, the container's parent in place of "
+                   "the shim, outside the container's cgroup",
+    "linear_memory": "the size of each Wasm Store's linear memory (pages grown, touched or not)",
+    "in_process_anon": "anonymous pages (heap, isolates) of one workerd process hosting N workers: its slope is the "
+                       "cost of one more worker in the same process",
+    "in_process_rss": "the RSS of that one workerd process hosting N workers",
 }
 
 
