@@ -58,8 +58,8 @@ def find_results(folder: str | Path) -> tuple[list[Results], list[str]]:
     if not root.is_dir():
         raise ResultsError(f"not a folder: {root}")
     found, skipped = [], []
-    for path in sorted(root.rglob("*.json")):
-        if path.name == "latest.json":
+    for path in sorted([*root.rglob("*.json"), *root.rglob("*.json.gz")]):
+        if path.name in ("latest.json", "latest.json.gz"):
             continue
         try:
             results = load(path)

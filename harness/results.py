@@ -7,9 +7,11 @@ atomic (temporary file in the same folder, fsync, rename).
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,15 +98,17 @@ def parse(raw: object, where: str = "results") -> Results:
 
 
 def read_json(path: str | Path, what: str = "results file") -> object:
-    """The JSON in a file, or ResultsError saying in one line why not."""
+    """The JSON in a file (gzip-compressed when its name ends in .gz), or
+    ResultsError saying in one line why not."""
     file = Path(path)
     try:
-        text = file.read_text()
+        data = file.read_bytes()
+        text = (gzip.decompress(data) if file.suffix == ".gz" else data).decode()
     except FileNotFoundError:
         raise ResultsError(f"{what} not found: {file}") from None
     except IsADirectoryError:
         raise ResultsError(f"{file} is a directory, not a {what}") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:  # gzip.BadGzipFile is an OSError
         raise ResultsError(f"cannot read {file}: {error}") from None
     try:
         return json.loads(text)
@@ -142,4 +146,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
 
 
 def save(results: Results, path: str | Path) -> Path:
+    """Atomically; gzip-compressed compact JSON when the name ends in .gz."""
+    if Path(path).suffix == ".gz":
+        return write_atomic(path, gzip.compress(json.dumps(results.raw, separators=(",", ":")).encode(), mtime=0))
     return write_atomic(path, json.dumps(results.raw, indent=2, sort_keys=False) + "\n")
