@@ -8,6 +8,7 @@ import pytest
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import CallTimeout, InstanceCrashed, Limits, MemoryLimitExceeded, PhaseClock
 from harness.backends.prefork import PreforkBackend
+from harness.environment import REPO_ROOT
 from harness.measure import cold_start, engine_samples, memory_sweep
 from harness.worker import load_worker
 
@@ -145,3 +146,20 @@ def test_both_new_backends_are_in_all_but_not_in_the_default_run():
     every = parse_backend_names("all")
     assert "wasm" in every and "subprocess-prefork" in every
     assert DEFAULT_BACKENDS == ("isolate", "subprocess", "container")
+
+
+def test_typed_arrays_past_the_memory_limit_are_a_memory_limit_error(no_leftover_processes):
+    """The hostile heap-bomb keeps 1 MiB typed arrays, outside the V8 heap:
+    RLIMIT_DATA on the pooled process stops it, not --max-old-space-size."""
+    backend = create_backend("subprocess-prefork", BackendOptions(
+        limits=Limits(call_timeout_s=60.0, memory_bytes=128 << 20)))
+    available_or_skip(backend)
+    try:
+        backend.prepare(load_worker())
+        instance = backend.start(load_worker(REPO_ROOT / "workloads" / "hostile" / "heap-bomb.js"), PhaseClock())
+        with pytest.raises(MemoryLimitExceeded):
+            instance.call("World")
+        assert not instance.alive()
+    finally:
+        backend.close()
+    assert not backend.live

@@ -71,6 +71,16 @@ class NodeProcessInstance(LimitedRunnerInstance):
         end_process(self.process)
 
 
+def limit_data(process: subprocess.Popen, limit: int | None) -> None:
+    """RLIMIT_DATA (private writable memory) on a running process, via prlimit(2)."""
+    if limit is None:
+        return
+    try:
+        resource.prlimit(process.pid, resource.RLIMIT_DATA, (limit, limit))
+    except OSError as error:
+        raise BackendError(f"cannot set RLIMIT_DATA on node {process.pid}: {error}") from None
+
+
 def describe_status(process: subprocess.Popen, wait_s: float = 2.0) -> str:
     """'exited with 3', 'killed by SIGABRT' or 'still running'."""
     try:
@@ -147,13 +157,11 @@ class NodeProcessBackend(Backend):
         )
         instance = NodeProcessInstance(process, self.timeout, self.limits)
         instance.track(self.live)
-        if self.limits.memory_bytes is not None:
-            limit = self.limits.memory_bytes
-            try:
-                resource.prlimit(process.pid, resource.RLIMIT_DATA, (limit, limit))
-            except OSError as error:
-                instance.stop()
-                raise BackendError(f"cannot set RLIMIT_DATA on node {process.pid}: {error}") from None
+        try:
+            limit_data(process, self.limits.memory_bytes)
+        except BackendError:
+            instance.stop()
+            raise
         clock.mark("spawn")
         try:
             instance.await_ready()

@@ -20,9 +20,10 @@ The standing cost of the pool (its size, and the USS/PSS/RSS of its idle
 processes) is measured in prepare() and reported by facts().
 
 Limits: `call_timeout_s` as for the other runner backends (the call is
-abandoned and the process killed); `memory_bytes` as node's
---max-old-space-size (the V8 heap, not the whole process): a worker that
-outgrows it kills node with "Reached heap limit", reported as
+abandoned and the process killed); `memory_bytes` twice, as node's
+--max-old-space-size (the V8 heap: "Reached heap limit") and, as for the
+subprocess backend, as RLIMIT_DATA set on each pooled process when it is
+made (typed arrays live outside the V8 heap); either is reported as
 MemoryLimitExceeded.
 """
 
@@ -46,7 +47,13 @@ from harness.backends.base import (
     PhaseClock,
 )
 from harness.backends.ndjson import PipeChannel
-from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, end_process
+from harness.backends.node_process import (
+    NODE_RUNNER,
+    OUT_OF_MEMORY_SIGNS,
+    NodeProcessBackend,
+    end_process,
+    limit_data,
+)
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.memory import process_tree_memory
 from harness.worker import Worker
@@ -80,6 +87,9 @@ class PooledInstance(LimitedRunnerInstance):
         if "Reached heap limit" in err or "heap out of memory" in err:
             return MemoryLimitExceeded(f"node exited with {code}: the V8 heap reached its "
                                        f"{self.backend.heap_limit_mib} MiB limit (--max-old-space-size)")
+        if self.limits.memory_bytes is not None and any(sign in err.lower() for sign in OUT_OF_MEMORY_SIGNS):
+            return MemoryLimitExceeded(f"node exited with {code}: out of memory under RLIMIT_DATA "
+                                       f"{self.limits.memory_bytes} bytes")
         last = err.strip().splitlines()[-1:] if err.strip() else []
         return InstanceCrashed(f"node exited with {code}{': ' + last[0] if last else ''}")
 
@@ -125,7 +135,13 @@ class PreforkBackend(Backend):
             self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=self.plain.env, start_new_session=True,  # Ctrl-C reaches the harness, which cleans up
         )
-        return PooledInstance(process, self.timeout, self.limits, self)
+        instance = PooledInstance(process, self.timeout, self.limits, self)
+        try:
+            limit_data(process, self.limits.memory_bytes)
+        except BackendError:
+            instance.kill()
+            raise
+        return instance
 
     def _await_ready(self, instance: PooledInstance) -> None:
         try:
@@ -218,7 +234,8 @@ class PreforkBackend(Backend):
             "misses": self.misses,
             "refilled_processes": self.refills,
             "refills_not_quiet_within_s": {"count": self.unsettled_refills, "limit_s": SETTLE_MAX_S},
-            "memory_limit": (f"--max-old-space-size={self.heap_limit_mib} (V8 heap only)"
+            "memory_limit": (f"--max-old-space-size={self.heap_limit_mib} (V8 heap) and RLIMIT_DATA "
+                             f"{self.limits.memory_bytes} bytes via prlimit when a pooled process is made"
                              if self.heap_limit_mib is not None else "none"),
         }
 
