@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness import figures
-from harness.bootstrap import median_ratio_interval
 from harness.results import Results
-from harness.stats import median_ci
+from harness.stats import median_ci, median_ratio
 
 
 def _figure(name: str, backend: str, metric: str, unit: str, value: float, ci95, n: int) -> dict:
@@ -34,9 +33,9 @@ def headline_figures(results: Results) -> list[dict]:
         for metric in figures.RATIO_TIMINGS:
             mine, theirs = figures.timing_samples(results, backend, metric), figures.timing_samples(results, ref, metric)
             if mine and theirs:
+                ratio = median_ratio(mine, theirs)
                 out.append(_figure(f"{metric}_ratio/{backend}/{ref}", f"{backend}/{ref}", f"{metric}_ratio", "x",
-                                   np.median(mine) / np.median(theirs), median_ratio_interval(mine, theirs),
-                                   min(len(mine), len(theirs))))
+                                   ratio.value, ratio.ci95, min(len(mine), len(theirs))))
         mine, theirs = figures.memory_mib(results, backend), figures.memory_mib(results, ref)
         for kind in figures.RATIO_MEMORY_KINDS:
             if mine.get(kind) and theirs.get(kind):

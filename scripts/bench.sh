@@ -6,10 +6,17 @@
 # The run's results file is kept gzip-compressed (the full profile's raw
 # samples are about 100 MB of JSON, 18 MB compressed) and the report is built
 # from it, so a clone can rebuild the report from what is committed.
+started=$(mktemp)
+trap 'rm -f "$started"' EXIT
 python -m harness run --profile full --backends all --out results "$@"
 status=$?
 [ "$status" -eq 2 ] && exit 2
-run_file=$(ls -t results/2*.json | head -n 1)
+# The file this run wrote (none if it recorded nothing), never an older one.
+run_file=$(find results -maxdepth 1 -name '2*.json' -newer "$started" | sort | tail -n 1)
+if [ -z "$run_file" ]; then
+    echo "bench: the run wrote no results file; no report" >&2
+    exit "$status"
+fi
 gzip -f "$run_file" && run_file="$run_file.gz"
 python -m harness contain --out results || echo "bench: contain exited $?; the report has no isolation matrix unless it saved one" >&2
 containment=""

@@ -63,12 +63,17 @@ class NodeProcessInstance(LimitedRunnerInstance):
         err = stderr_tail(self.process)
         message = next((line.strip() for line in err.splitlines() if "error" in line.lower()), "")
         detail = f"node {status}" + (f": {message[:200]}" if message else "")
-        if self.limits.memory_bytes is not None and any(sign in err.lower() for sign in OUT_OF_MEMORY_SIGNS):
+        if self.limits.memory_bytes is not None and out_of_memory(err):
             return MemoryLimitExceeded(f"{detail} (RLIMIT_DATA {self.limits.memory_bytes} bytes)")
         return InstanceCrashed(detail)
 
     def _release(self) -> None:
         end_process(self.process)
+
+
+def out_of_memory(stderr: str) -> bool:
+    """Whether node's stderr says an allocation failed (RLIMIT_DATA reached)."""
+    return any(sign in stderr.lower() for sign in OUT_OF_MEMORY_SIGNS)
 
 
 def limit_data(process: subprocess.Popen, limit: int | None) -> None:

@@ -49,10 +49,10 @@ from harness.backends.base import (
 from harness.backends.ndjson import PipeChannel
 from harness.backends.node_process import (
     NODE_RUNNER,
-    OUT_OF_MEMORY_SIGNS,
     NodeProcessBackend,
     end_process,
     limit_data,
+    out_of_memory,
 )
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.memory import process_tree_memory
@@ -87,7 +87,7 @@ class PooledInstance(LimitedRunnerInstance):
         if "Reached heap limit" in err or "heap out of memory" in err:
             return MemoryLimitExceeded(f"node exited with {code}: the V8 heap reached its "
                                        f"{self.backend.heap_limit_mib} MiB limit (--max-old-space-size)")
-        if self.limits.memory_bytes is not None and any(sign in err.lower() for sign in OUT_OF_MEMORY_SIGNS):
+        if self.limits.memory_bytes is not None and out_of_memory(err):
             return MemoryLimitExceeded(f"node exited with {code}: out of memory under RLIMIT_DATA "
                                        f"{self.limits.memory_bytes} bytes")
         last = err.strip().splitlines()[-1:] if err.strip() else []

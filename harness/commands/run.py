@@ -9,8 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from harness.environment import REPO_ROOT
 from harness.commands.output import output_folder
+from harness.environment import REPO_ROOT
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
 
 
