@@ -10,14 +10,14 @@ import os
 
 import pytest
 
-from harness import metadata
+from harness.measure import metadata
 from harness.backends import BackendOptions, create_backend, parse_backend_names
 from harness.backends.base import BackendError
-from harness.environment import cpuset_string, parse_cpus, pin_process
-from harness.injection import DelayedStart, parse_start_delays
-from harness.injection import describe as describe_injected
-from harness.profiles import get_profile
-from harness.worker import WorkerError, load_worker
+from harness.measure.pinning import cpuset_string, parse_cpus, pin_process
+from harness.measure.injection import DelayedStart, parse_start_delays
+from harness.measure.injection import describe as describe_injected
+from harness.measure.profiles import get_profile
+from harness.runtime.worker import WorkerError, load_worker
 
 
 def pytest_addoption(parser):

@@ -3,8 +3,8 @@ received by the harness. One fresh instance per pedantic round; warmup rounds
 are discarded; instances are stopped outside the timed region."""
 
 from harness.backends.isolate import first_isolate_probe
-from harness.measure import ARG, cold_start
-from harness.progress import steps
+from harness.measure.procedures import ARG, cold_start
+from harness.measure.progress import steps
 
 
 def test_cold_start(benchmark, backend, worker, profile):

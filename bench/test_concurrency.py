@@ -7,10 +7,10 @@ harness/concurrency.py. The benchmark's own time is the sweep's duration only.""
 import pytest
 
 from harness.backends.base import PER_CALLER, SHARED
-from harness.concurrency import primary_mode
-from harness.density import instance_class
-from harness.measure_concurrency import concurrency_sweep
-from harness.progress import steps
+from harness.analysis.concurrency import primary_mode
+from harness.analysis.density import instance_class
+from harness.measure.concurrency import concurrency_sweep
+from harness.measure.progress import steps
 
 
 def test_concurrency(benchmark, backend, worker, profile):

@@ -4,9 +4,9 @@ and the reason recorded, at the budget, the machine's memory floor or task
 ceiling, or an error. Instances per GiB are computed from it by
 harness/density.py. The benchmark's own time is the sweep's duration only."""
 
-from harness.density import instance_class
-from harness.measure_density import density_sweep
-from harness.progress import steps
+from harness.analysis.density import instance_class
+from harness.measure.density import density_sweep
+from harness.measure.progress import steps
 
 
 def test_density(benchmark, backend, worker, profile):

@@ -2,8 +2,8 @@
 figures (by kind: USS, PSS, RSS, cgroup, shim PSS, docker stats, V8 heap) go
 into extra_info. The benchmark's own time is the sweep's duration only."""
 
-from harness.measure import memory_sweep
-from harness.progress import steps
+from harness.measure.procedures import memory_sweep
+from harness.measure.progress import steps
 
 
 def test_memory(benchmark, backend, worker, profile):

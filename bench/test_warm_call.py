@@ -2,7 +2,7 @@
 transport (calibrated pytest-benchmark rounds), the transport alone (a ping
 that does not run the handler), and the handler's in-engine time by a JS clock."""
 
-from harness.measure import ARG, cold_start, engine_samples
+from harness.measure.procedures import ARG, cold_start, engine_samples
 
 
 def test_warm_call(benchmark, backend, worker, profile):

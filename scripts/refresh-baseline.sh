@@ -13,9 +13,9 @@ trap 'rm -rf "$out"' EXIT
 # Refuse a run that was disturbed or faked: the baseline must be a real, quiet run.
 "$python" - "$out/latest.json" <<'EOF'
 import sys
-from harness.compare import busy_machine
-from harness.figures import injected
-from harness.results import load
+from harness.analysis.compare import busy_machine
+from harness.analysis.figures import injected
+from harness.results.store import load
 
 results = load(sys.argv[1])
 problems = [p for p in (results.status != "complete" and f"status {results.status}",

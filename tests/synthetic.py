@@ -1,5 +1,5 @@
 """Small synthetic isobench results files for the compare/history/export tests:
-valid for harness.results.parse, with samples drawn from known distributions."""
+valid for harness.results.store.parse, with samples drawn from known distributions."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 
-from harness.metadata import SCHEMA
-from harness.results import parse
+from harness.measure.metadata import SCHEMA
+from harness.results.store import parse
 
 # Median of each figure in seconds (timings) or bytes (memory per instance).
 TYPICAL = {

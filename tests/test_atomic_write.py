@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from harness.results import write_atomic
+from harness.results.store import write_atomic
 
 
 @pytest.mark.parametrize("failure", [OSError("disk full"), KeyboardInterrupt()])
@@ -34,7 +34,7 @@ def test_write_replaces_the_whole_file(tmp_path):
 
 
 def test_gzip_results_round_trip_and_a_corrupt_one_is_one_error(tmp_path):
-    from harness.results import ResultsError, load, parse, save
+    from harness.results.store import ResultsError, load, parse, save
     from tests.test_report import make_results
 
     results = parse(make_results())

@@ -5,8 +5,8 @@ import pytest
 
 from harness.backends import create_backend
 from harness.backends.base import BackendError, PhaseClock, WorkerLoadError
-from harness.measure import cold_start, engine_samples, memory_sweep
-from harness.worker import load_worker
+from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers
 

@@ -12,7 +12,7 @@ import uuid
 import psutil
 import pytest
 
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 
 from .conftest import docker_or_skip, isobench_containers
 from .descendants import Watched, wait_until

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from harness import cli
-from harness.compare import (IMPROVEMENT, REGRESSION, UNCHANGED, IncompatibleResults, _Boot, compare_results,
+from harness.analysis.compare import (IMPROVEMENT, REGRESSION, UNCHANGED, IncompatibleResults, _Boot, compare_results,
                              memory_row, min_mann_whitney_p, ratio_row, timing_row, to_markdown, verdict)
-from harness.results import parse
+from harness.results.store import parse
 
 from .synthetic import draw, results_dict, synthetic_run, write
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from harness.backends.base import PER_CALLER, SHARED
-from harness.concurrency import level_figures, primary_mode, queueing_note, summarize_concurrency, throughput_rps
-from harness.measure_concurrency import concurrency_sweep, run_level
+from harness.analysis.concurrency import level_figures, primary_mode, queueing_note, summarize_concurrency, throughput_rps
+from harness.measure.concurrency import concurrency_sweep, run_level
 
 from .fakes import FakeBackend, FakeInstance, FakeWorker
 

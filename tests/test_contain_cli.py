@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness.containment.record import load
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 
 from .conftest import docker_or_skip, isobench_containers
 from .descendants import Watched, wait_until

@@ -9,7 +9,7 @@ import pytest
 from harness.containment.record import load, save
 from harness.containment.render import matrix_markdown, reading, to_markdown
 from harness.containment.verdict import escape_obtained, judge
-from harness.results import ResultsError
+from harness.results.store import ResultsError
 
 MIB = 1 << 20
 TRUTH = {"secret": "s3cret", "hostname": "host\n", "canary": "c4nary", "loopback_received": False}

@@ -4,7 +4,7 @@ every instance is stopped)."""
 
 import pytest
 
-from harness.density import (
+from harness.analysis.density import (
     GIB,
     LADDER_COMPLETE,
     analyse,
@@ -16,7 +16,7 @@ from harness.density import (
     plan_next_rung,
     summarize_density,
 )
-from harness.measure_density import density_sweep, machine_state
+from harness.measure.density import density_sweep, machine_state
 
 from .fakes import MIB, FakeBackend, FakeWorker
 

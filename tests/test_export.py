@@ -6,7 +6,7 @@ import pytest
 
 from harness import cli
 from harness.exporters import export
-from harness.results import parse
+from harness.results.store import parse
 
 from .synthetic import synthetic_run, write
 

@@ -1,8 +1,8 @@
-"""harness.fdwait: waiting on descriptors that select(2) refuses."""
+"""harness.backends.fdwait: waiting on descriptors that select(2) refuses."""
 
 import os
 
-from harness.fdwait import readable
+from harness.backends.fdwait import readable
 
 
 def test_waiting_on_descriptors_past_1023_works():

@@ -3,8 +3,8 @@
 import json
 
 from harness import cli
-from harness.history import build_history, find_results
-from harness.results import parse
+from harness.analysis.history import build_history, find_results
+from harness.results.store import parse
 
 from .synthetic import synthetic_run, write
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from harness.backends.base import PhaseClock
-from harness.environment import REPO_ROOT
-from harness.injection import INJECTED_PHASE, DelayedStart, describe, parse_start_delays
+from harness.paths import REPO_ROOT
+from harness.measure.injection import INJECTED_PHASE, DelayedStart, describe, parse_start_delays
 
 
 def test_parse_start_delays():

@@ -8,9 +8,9 @@ import pytest
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import CallTimeout, InstanceCrashed, Limits, MemoryLimitExceeded, PhaseClock
 from harness.backends.prefork import PreforkBackend
-from harness.environment import REPO_ROOT
-from harness.measure import cold_start, engine_samples, memory_sweep
-from harness.worker import load_worker
+from harness.paths import REPO_ROOT
+from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.runtime.worker import load_worker
 
 
 def available_or_skip(backend):

@@ -13,15 +13,15 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from harness.environment import REPO_ROOT
-from harness.metadata import SCHEMA
+from harness.paths import REPO_ROOT
+from harness.measure.metadata import SCHEMA
 from harness.report import build_report
 from harness.report.colours import FIXED, colour_map
 from harness.report.headline import compute_headline
 from harness.report.plots import PLOT_FILES
-from harness.results import load, parse
-from harness.stats import CONFIDENCE, median_ratio
-from harness.summary import summarize_results
+from harness.results.store import load, parse
+from harness.analysis.stats import CONFIDENCE, median_ratio
+from harness.analysis.summary import summarize_results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The plots every run with cold start, warm call and memory figures gets.
@@ -224,7 +224,7 @@ def test_baseline_adds_a_comparison_section(tmp_path):
     out = tmp_path / "report"
     build_report(load(write(tmp_path, new, "new.json")), out, baseline=load(write(tmp_path, old, "old.json")))
     section = (out / "report.md").read_text().split("## Compared with the baseline")[1].split("\n## ")[0]
-    if importlib.util.find_spec("harness.compare") is None:
+    if importlib.util.find_spec("harness.analysis.compare") is None:
         assert "comparison module" in section and "missing" in section
     else:
         row = next(line for line in section.splitlines() if line.startswith("| container | cold_start"))

@@ -6,7 +6,7 @@ import sys
 
 from harness.containment.record import save
 from harness.containment.verdict import judge
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 from harness.report import build_report
 
 from .synthetic import TYPICAL, results_dict, write

@@ -3,8 +3,8 @@ synthetic results file (raw sweeps in the shape the bench suites record)."""
 
 import pytest
 
-from harness.metadata import SCHEMA
-from harness.results import parse
+from harness.measure.metadata import SCHEMA
+from harness.results.store import parse
 
 MIB = 1 << 20
 

@@ -23,10 +23,10 @@ from harness.backends.base import CallTimeout, InstanceCrashed, Limits, MemoryLi
 from harness.backends.container_runtimes import CRUN, RUNSC, registration_problem
 from harness.backends.oci import BUNDLES_PREFIX, ID_PREFIX, RUNTIMES, OciBackend, OciRuntime, leftover_containers
 from harness.backends.oci_cgroup import leftover_cgroups
-from harness.environment import REPO_ROOT
-from harness.measure import cold_start
-from harness.memory import process_tree_memory
-from harness.worker import load_worker
+from harness.paths import REPO_ROOT
+from harness.measure.procedures import cold_start
+from harness.backends.memory_probes import process_tree_memory
+from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers
 

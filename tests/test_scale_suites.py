@@ -11,7 +11,7 @@ import uuid
 import psutil
 import pytest
 
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 
 MARK = f"isobench-scale-{uuid.uuid4().hex[:8]}"
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from harness import stats
+from harness.analysis import stats
 
 
 def reference_median_ci(sorted_values, confidence=0.95):

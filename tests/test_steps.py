@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harness.steps import fit_segments, step_changes, weighted_median
+from harness.analysis.steps import fit_segments, step_changes, weighted_median
 
 
 def test_weighted_median():

@@ -9,8 +9,8 @@ import pytest
 
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import BackendError, CallTimeout, Limits, MemoryLimitExceeded, PhaseClock, WorkerLoadError
-from harness.measure import cold_start, engine_samples, memory_sweep
-from harness.worker import load_worker
+from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.runtime.worker import load_worker
 
 NAMES = ["isolate-stpyv8", "isolate-context"]
 PHASES = {

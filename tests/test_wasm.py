@@ -16,8 +16,8 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
-from harness.measure import cold_start, engine_samples, memory_sweep
-from harness.worker import load_worker
+from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.runtime.worker import load_worker
 
 LIMITED = Limits(call_timeout_s=0.5, memory_bytes=64 << 20)
 
@@ -191,7 +191,7 @@ def test_close_stops_instances_and_the_epoch_thread():
 
 
 def test_unavailable_reasons_are_precise(monkeypatch, tmp_path):
-    from harness import wasm_module
+    from harness.backends import wasm_module
     from harness.backends import wasm as wasm_backend
 
     monkeypatch.setattr(wasm_backend, "wasmtime", None)

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.worker import DEFAULT_WORKER, WorkerError, load_worker, to_script
+from harness.runtime.worker import DEFAULT_WORKER, WorkerError, load_worker, to_script
 
 
 def test_default_worker_exports_handler():

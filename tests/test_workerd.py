@@ -18,8 +18,8 @@ from harness.backends.base import (
     WorkerLoadError,
 )
 from harness.backends.workerd import CGROUP_PREFIX, INSTALL_COMMAND, WorkerdBackend, config_text
-from harness.measure import cold_start, engine_samples, memory_sweep
-from harness.worker import load_worker
+from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.runtime.worker import load_worker
 
 HOSTILE = """
 export function handler(name) {

@@ -6,7 +6,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from harness.worker import Worker
+from harness.runtime.worker import Worker
 
 
 class BackendError(Exception):
@@ -137,7 +137,7 @@ class Backend(ABC):
     # What one instance is, for the density ladder and the memory it is counted
     # in: "in-process" (growth of the harness's USS), "process" (PSS of its
     # process tree) or "container" (memory cgroup + shim PSS). None: guessed
-    # from the name (harness.density.instance_class).
+    # from the name (harness.analysis.density.instance_class).
     instance_class: str | None = None
     # How the backend can serve concurrent callers (threads of the harness):
     # PER_CALLER if calls on different instances may overlap, SHARED if one

@@ -31,8 +31,8 @@ from harness.backends.base import (
 from harness.backends.container_image import ensure_image
 from harness.backends.ndjson import DockerAttachChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
-from harness.memory import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
-from harness.worker import Worker
+from harness.backends.memory_probes import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
+from harness.runtime.worker import Worker
 
 LABEL = "isobench"
 SESSION_LABEL = "isobench.session"

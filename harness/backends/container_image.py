@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from harness.backends.base import BackendError, BackendUnavailable
-from harness.environment import REPO_ROOT
-from harness.worker import RUNTIME_DIR
+from harness.paths import REPO_ROOT
+from harness.runtime.worker import RUNTIME_DIR
 
 IMAGES_DIR = REPO_ROOT / "workloads" / "images"
 RUNNER = RUNTIME_DIR / "node_runner.js"

@@ -20,8 +20,8 @@ import psutil
 
 from harness.backends.base import Availability, BackendUnavailable
 from harness.backends.container import ContainerBackend
-from harness.environment import REPO_ROOT
-from harness.memory import ZERO, process_tree_memory
+from harness.paths import REPO_ROOT
+from harness.backends.memory_probes import ZERO, process_tree_memory
 
 RUNTIMES_DIR = REPO_ROOT / "workloads" / "runtimes"
 SETUP = "sh workloads/runtimes/setup-runtimes.sh"

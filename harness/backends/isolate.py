@@ -58,9 +58,10 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
-from harness.environment import REPO_ROOT, child_environment
-from harness.memory import process_memory, release_freed_memory
-from harness.worker import Worker
+from harness.paths import REPO_ROOT
+from harness.backends.environment import child_environment
+from harness.backends.memory_probes import process_memory, release_freed_memory
+from harness.runtime.worker import Worker
 
 try:
     from py_mini_racer import JSEvalException, JSOOMException, MiniRacer

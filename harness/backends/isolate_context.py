@@ -39,8 +39,8 @@ from harness.backends.stpyv8_engine import (
     v8_api,
     versions,
 )
-from harness.memory import process_memory, release_freed_memory
-from harness.worker import Worker
+from harness.backends.memory_probes import process_memory, release_freed_memory
+from harness.runtime.worker import Worker
 
 
 class IsolateContextBackend(Backend):

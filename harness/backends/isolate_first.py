@@ -13,7 +13,7 @@ def main() -> None:
     from harness.backends.isolate import IsolateInstance, _running  # noqa: F401  (imports py_mini_racer)
     import asyncio
 
-    from harness.memory import process_memory
+    from harness.backends.memory_probes import process_memory
     import os
 
     import_ms = (time.perf_counter_ns() - started) / 1e6

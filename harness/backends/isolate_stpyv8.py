@@ -32,8 +32,8 @@ from harness.backends.stpyv8_engine import (
     time_limit_s,
     versions,
 )
-from harness.memory import process_memory, release_freed_memory
-from harness.worker import Worker
+from harness.backends.memory_probes import process_memory, release_freed_memory
+from harness.runtime.worker import Worker
 
 
 class IsolateStpyv8Backend(Backend):

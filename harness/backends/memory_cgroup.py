@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness.memory import _mountpoints
+from harness.backends.memory_probes import _mountpoints
 
 
 def own_memory_cgroup() -> Path | None:

@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 
 from harness.backends.base import BackendError, Instance, WorkerLoadError
-from harness.fdwait import readable
+from harness.backends.fdwait import readable
 
 
 class ChannelClosed(BackendError):

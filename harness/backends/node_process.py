@@ -37,10 +37,10 @@ from harness.backends.base import (
 )
 from harness.backends.ndjson import PipeChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
-from harness.environment import child_environment
-from harness.fdwait import readable
-from harness.memory import process_tree_memory
-from harness.worker import RUNTIME_DIR, Worker
+from harness.backends.environment import child_environment
+from harness.backends.fdwait import readable
+from harness.backends.memory_probes import process_tree_memory
+from harness.runtime.worker import RUNTIME_DIR, Worker
 
 NODE_RUNNER = RUNTIME_DIR / "node_runner.js"
 

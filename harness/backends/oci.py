@@ -64,10 +64,10 @@ from harness.backends.oci_cgroup import (
     swap_accounting,
 )
 from harness.backends.runner_limits import LimitedRunnerInstance
-from harness.environment import child_environment
-from harness.fdwait import readable
-from harness.memory import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
-from harness.worker import Worker
+from harness.backends.environment import child_environment
+from harness.backends.fdwait import readable
+from harness.backends.memory_probes import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
+from harness.runtime.worker import Worker
 
 ID_PREFIX = "isobench-"
 BUNDLES_PREFIX = "isobench-oci-"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.memory import _mountpoints
+from harness.backends.memory_probes import _mountpoints
 
 
 def cgroup_layout() -> str:

@@ -55,8 +55,8 @@ from harness.backends.node_process import (
     out_of_memory,
 )
 from harness.backends.runner_limits import LimitedRunnerInstance
-from harness.memory import process_tree_memory
-from harness.worker import Worker
+from harness.backends.memory_probes import process_tree_memory
+from harness.runtime.worker import Worker
 
 DEFAULT_POOL_SIZE = 4
 SETTLE_POLL_S = 0.02  # how often a new process's CPU time (10 ms clock ticks) is read while it settles

@@ -51,8 +51,8 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
-from harness.memory import process_memory, release_freed_memory
-from harness.worker import Worker
+from harness.backends.memory_probes import process_memory, release_freed_memory
+from harness.runtime.worker import Worker
 
 try:
     import wasmtime
@@ -253,7 +253,7 @@ class WasmBackend(Backend):
     def availability(self) -> Availability:
         if wasmtime is None:
             return Availability(False, f"wasmtime (PyPI) is not importable: {_IMPORT_ERROR}")
-        from harness import wasm_module
+        from harness.backends import wasm_module
 
         if not wasm_module.module_path().exists():
             problem = wasm_module.toolchain_problem()
@@ -268,7 +268,7 @@ class WasmBackend(Backend):
     def _ensure_module(self) -> None:
         if self.module is not None:
             return
-        from harness import wasm_module
+        from harness.backends import wasm_module
 
         if wasmtime is None:
             raise BackendUnavailable(f"wasmtime (PyPI) is not importable: {_IMPORT_ERROR}")
@@ -365,7 +365,7 @@ class WasmBackend(Backend):
         return [MemoryFigure("uss", own.uss, scope), MemoryFigure("pss", own.pss, scope), MemoryFigure("rss", own.rss, scope)]
 
     def versions(self) -> dict[str, str]:
-        from harness import wasm_module
+        from harness.backends import wasm_module
 
         info = wasm_module.build_info(self.module_path) if self.module_path else {}
         versions = {

@@ -88,10 +88,11 @@ from harness.backends.base import (
 )
 from harness.backends import memory_cgroup
 from harness.backends.node_process import end_process
-from harness.environment import REPO_ROOT, child_environment
-from harness.fdwait import readable
-from harness.memory import process_memory, process_tree_memory
-from harness.worker import RUNTIME_DIR, Worker
+from harness.paths import REPO_ROOT
+from harness.backends.environment import child_environment
+from harness.backends.fdwait import readable
+from harness.backends.memory_probes import process_memory, process_tree_memory
+from harness.runtime.worker import RUNTIME_DIR, Worker
 
 WORKERD_DIR = REPO_ROOT / "workloads" / "workerd"
 INSTALL_COMMAND = "npm ci --prefix workloads/workerd"

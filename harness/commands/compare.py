@@ -49,8 +49,8 @@ def _metrics(text: str | None) -> tuple[str, ...] | None:
 
 
 def run(args) -> int:
-    from harness.compare import REGRESSION, IncompatibleResults, compare_results, to_markdown
-    from harness.results import ResultsError, load
+    from harness.analysis.compare import REGRESSION, IncompatibleResults, compare_results, to_markdown
+    from harness.results.store import ResultsError, load
 
     threshold = parse_threshold(args.threshold)
     if not 0 < args.alpha < 1:

@@ -56,13 +56,13 @@ def _raise_keyboard_interrupt(signum, frame):
 
 
 def run(args) -> int:
-    from harness.cleanup import clean_up_run
+    from harness.measure.cleanup import clean_up_run
     from harness.containment.bait import Bait
     from harness.containment.host import become_subreaper
     from harness.containment.matrix import backend_status, finish, new_record, run_pair
     from harness.containment.record import save
     from harness.containment.render import cell, to_markdown
-    from harness.progress import note
+    from harness.measure.progress import note
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_id = args.run_id or f"contain-{stamp}-{uuid.uuid4().hex[:8]}"

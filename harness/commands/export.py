@@ -19,9 +19,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from harness import figures
+    from harness.analysis import figures
     from harness.exporters import export
-    from harness.results import ResultsError, load, write_atomic
+    from harness.results.store import ResultsError, load, write_atomic
 
     try:
         results = load(args.results)

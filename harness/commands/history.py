@@ -83,8 +83,8 @@ def plot(history) -> bytes:
 
 def run(args) -> int:
     from harness.commands.compare import parse_threshold
-    from harness.history import build_history, find_results, to_json, to_markdown
-    from harness.results import ResultsError, write_atomic
+    from harness.analysis.history import build_history, find_results, to_json, to_markdown
+    from harness.results.store import ResultsError, write_atomic
 
     threshold = parse_threshold(args.threshold)
     try:

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from harness.containment.record import load as load_containment
     from harness.report import build_report
-    from harness.results import ResultsError, load
+    from harness.results.store import ResultsError, load
 
     try:
         results = load(args.results)

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from harness.commands.output import output_folder
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
 
 
@@ -38,10 +38,10 @@ def register(subparsers) -> None:
 
 def _validate_run_args(args) -> None:
     from harness.backends import parse_backend_names
-    from harness.environment import parse_cpus
-    from harness.injection import parse_start_delays
-    from harness.profiles import get_profile
-    from harness.worker import WorkerError, load_worker
+    from harness.measure.pinning import parse_cpus
+    from harness.measure.injection import parse_start_delays
+    from harness.measure.profiles import get_profile
+    from harness.runtime.worker import WorkerError, load_worker
 
     try:
         names = parse_backend_names(args.backends)
@@ -80,7 +80,7 @@ def _preflight(worker) -> None:
     one clear error instead of a failed suite."""
     from harness.backends import create_backend
     from harness.backends.base import BackendError, WorkerLoadError
-    from harness.measure import cold_start
+    from harness.measure.procedures import cold_start
 
     for name in ("isolate", "subprocess"):
         backend = create_backend(name)
@@ -105,10 +105,10 @@ def _raise_keyboard_interrupt(signum, frame):
 def run(args) -> int:
     import pytest
 
-    from harness.cleanup import clean_up_run
-    from harness.progress import note
-    from harness.results import ResultsError, load, save
-    from harness.summary import summarize_results, to_markdown
+    from harness.measure.cleanup import clean_up_run
+    from harness.measure.progress import note
+    from harness.results.store import ResultsError, load, save
+    from harness.analysis.summary import summarize_results, to_markdown
 
     _validate_run_args(args)
     out_dir = output_folder(args.out)

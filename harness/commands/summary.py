@@ -15,8 +15,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from harness.results import ResultsError, load
-    from harness.summary import summarize_results, to_markdown
+    from harness.results.store import ResultsError, load
+    from harness.analysis.summary import summarize_results, to_markdown
 
     try:
         summary = summarize_results(load(args.results))

@@ -12,7 +12,7 @@ what each backend contains. `python -m harness contain` runs it.
 
 from pathlib import Path
 
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 
 HOSTILE_DIR = REPO_ROOT / "workloads" / "hostile"
 WORKLOADS = ("spin", "heap-bomb", "crash", "escape", "neighbour")

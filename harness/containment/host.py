@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from harness.environment import REPO_ROOT, child_environment
-from harness.fdwait import readable
+from harness.paths import REPO_ROOT
+from harness.backends.environment import child_environment
+from harness.backends.fdwait import readable
 
 POLL_S = 0.02
 

@@ -16,7 +16,7 @@ from harness.containment import WORKLOADS, workload_path
 from harness.containment.bait import Bait
 from harness.containment.host import run_probe
 from harness.containment.verdict import judge
-from harness.worker import DEFAULT_WORKER
+from harness.runtime.worker import DEFAULT_WORKER
 
 SCHEMA = "isobench-containment/1"
 MIB = 1 << 20
@@ -62,7 +62,7 @@ def backend_status(name: str, plan: Plan) -> dict:
 
 
 def new_record(plan: Plan) -> dict:
-    from harness.environment import machine_info
+    from harness.measure.machine import machine_info
 
     return {
         "schema": SCHEMA,

@@ -87,7 +87,7 @@ def neighbour(backend, worker) -> dict:
 
 def next_instance(backend, hello) -> dict:
     from harness.backends.base import BackendError
-    from harness.measure import cold_start
+    from harness.measure.procedures import cold_start
 
     started = time.perf_counter()
     try:
@@ -107,7 +107,7 @@ def main() -> int:
 
     from harness.backends import BackendOptions, create_backend
     from harness.backends.base import BackendError, Limits
-    from harness.worker import load_worker
+    from harness.runtime.worker import load_worker
 
     options = BackendOptions(**{k: tuple(v) if k == "inherit_env" else v for k, v in request["options"].items()},
                              limits=Limits(**request["limits"]))

@@ -1,4 +1,4 @@
-"""The containment results file: written atomically (harness.results.write_atomic),
+"""The containment results file: written atomically (harness.results.store.write_atomic),
 loaded with a one-line error when it is missing, corrupt or not one."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from harness.containment.matrix import SCHEMA
-from harness.results import ResultsError, read_json, write_atomic
+from harness.results.store import ResultsError, read_json, write_atomic
 
 
 def save(record: dict, out_dir: Path, stamp: str) -> Path:

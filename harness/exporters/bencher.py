@@ -5,8 +5,8 @@ backend-over-isolate ratios to `ratio`. lower/upper are the 95% CI."""
 
 from __future__ import annotations
 
-from harness.headline import headline_figures
-from harness.results import Results
+from harness.analysis.key_figures import headline_figures
+from harness.results.store import Results
 
 TO_NS = {"ms": 1e6, "µs": 1e3}
 

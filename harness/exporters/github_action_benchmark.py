@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from harness import figures
-from harness.headline import headline_figures
-from harness.results import Results
+from harness.analysis import figures
+from harness.analysis.key_figures import headline_figures
+from harness.results.store import Results
 
 
 def export(results: Results) -> list[dict]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.results import Results, load, write_atomic
+from harness.results.store import Results, load, write_atomic
 
 REPORT_FILE = "report.md"
 
@@ -24,9 +24,9 @@ def build_report(results: Results | str | Path, out_dir: str | Path, baseline: R
                  containment=None) -> Path:
     """Write out_dir/report.md and its plots; return the path of report.md.
 
-    `baseline` adds the comparison section (harness.compare). `containment`
+    `baseline` adds the comparison section (harness.analysis.compare). `containment`
     (what `--containment FILE` will pass) adds the isolation-matrix section
-    through harness/report/containment.py. Raises harness.results.ResultsError
+    through harness/report/containment.py. Raises harness.results.store.ResultsError
     for an unusable results file, before anything is written.
     """
     from harness.report import markdown, plots

@@ -5,11 +5,11 @@ engine clock, a busy or dirty machine."""
 
 from __future__ import annotations
 
-from harness import figures
+from harness.analysis import figures
 from harness.report import fmt
 from harness.report.data import ReportData
-from harness.stats import OUTLIER_Z
-from harness.summary import REFERENCE_BACKEND
+from harness.analysis.stats import OUTLIER_Z
+from harness.analysis.summary import REFERENCE_BACKEND
 
 HIGH_CV = 0.25  # stdev/mean above this is called a wide spread
 DOMINANT_OVERHEAD = 0.9  # binding overhead above this share of the warm call "dominates"

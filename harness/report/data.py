@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.report.colours import colour_map
-from harness.results import Results
-from harness.summary import MIB, REFERENCE_BACKEND, summarize_results
+from harness.results.store import Results
+from harness.analysis.summary import MIB, REFERENCE_BACKEND, summarize_results
 
 # Memory kinds the report shows, in order, with the label a reader sees.
 MEMORY_KINDS = {

@@ -3,7 +3,7 @@
 "On this machine a V8 isolate cold-starts 72x (95% CI 69–73) faster than a
 Docker container and costs 11x less memory per instance (PSS)", then the same
 against each other backend that ran. Ratios come from the summary
-(harness.summary.ratios): cold start is a ratio of medians with a bootstrap
+(harness.analysis.summary.ratios): cold start is a ratio of medians with a bootstrap
 95% CI; memory is a ratio of PSS per instance at the largest N (one sweep, so
 no interval).
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from harness.report.fmt import number as fmt_number
 from harness.report.fmt import ratio as fmt_ratio
-from harness.stats import CONFIDENCE
-from harness.summary import REFERENCE_BACKEND
+from harness.analysis.stats import CONFIDENCE
+from harness.analysis.summary import REFERENCE_BACKEND
 
 CI = f"{CONFIDENCE:.0%} CI"
 

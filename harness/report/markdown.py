@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 from harness.report import anchors, caveats, conditions, fmt, methodology, scale
 from harness.report.data import MEMORY_KINDS, ReportData
 from harness.report.headline import compute_headline, first_isolate_note, others_line, shim_note
-from harness.summary import REFERENCE_BACKEND
+from harness.analysis.summary import REFERENCE_BACKEND
 
 # (summary key, label, unit, raw samples getter name)
 TIMINGS = (
@@ -21,7 +21,7 @@ TIMINGS = (
     ("transport_us", "transport round trip", "µs", "transport_us"),
     ("engine_call_us", "in-engine handler time", "µs", "engine_us"),
 )
-# Ratios with a bootstrap interval, as harness.summary computes them.
+# Ratios with a bootstrap interval, as harness.analysis.summary computes them.
 SUMMARY_RATIOS = {"cold_start_ms": "cold_start", "warm_call_us": "warm_call"}
 
 
@@ -223,13 +223,13 @@ def caveats_block(data: ReportData) -> list[str]:
 
 
 def comparison_block(data: ReportData, baseline) -> list[str]:
-    """`--baseline`: every figure old vs new, via harness.compare (the regression check)."""
+    """`--baseline`: every figure old vs new, via harness.analysis.compare (the regression check)."""
     lines = ["## Compared with the baseline", "",
              f"Baseline: `{display_path(baseline.path)}`; this run: `{display_path(data.results.path)}`.", ""]
     try:
-        from harness.compare import compare_results
+        from harness.analysis.compare import compare_results
     except ModuleNotFoundError as error:
-        if error.name != "harness.compare":
+        if error.name != "harness.analysis.compare":
             raise
         return lines + ["The comparison module (`harness/compare.py`, the regression check) is missing from this "
                         "tree, so no comparison is shown.", ""]

@@ -5,7 +5,8 @@ which were discarded; how intervals, ratios and outliers are computed."""
 
 from __future__ import annotations
 
-from harness import bootstrap, stats
+from harness.analysis import bootstrap
+from harness.analysis import stats
 from harness.report import fmt
 from harness.report.data import MEMORY_LABELS, ReportData
 

@@ -27,8 +27,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 from harness.report import anchors  # noqa: E402
 from harness.report import scale as scale_plots  # noqa: E402  (density and concurrency)
 from harness.report.data import MEMORY_KINDS, ReportData  # noqa: E402
-from harness.results import write_atomic  # noqa: E402
-from harness.stats import median_ci  # noqa: E402
+from harness.results.store import write_atomic  # noqa: E402
+from harness.analysis.stats import median_ci  # noqa: E402
 
 WIDTH = 10.0
 DPI = 100

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import figures
-from harness.results import Results
-from harness.stats import median_ci, median_ratio
+from harness.analysis import figures
+from harness.results.store import Results
+from harness.analysis.stats import median_ci, median_ratio
 
 
 def _figure(name: str, backend: str, metric: str, unit: str, value: float, ci95, n: int) -> dict:

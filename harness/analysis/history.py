@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import figures
-from harness.headline import headline_figures
-from harness.results import Results, ResultsError, load
-from harness.steps import step_changes
+from harness.analysis import figures
+from harness.analysis.key_figures import headline_figures
+from harness.results.store import Results, ResultsError, load
+from harness.analysis.steps import step_changes
 
 STEP_THRESHOLD = 0.05
 

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-RUNTIME_DIR = Path(__file__).parent / "runtime"
+from harness.paths import REPO_ROOT
+
+RUNTIME_DIR = Path(__file__).parent
 PRELUDE_PATH = RUNTIME_DIR / "prelude.js"
-DEFAULT_WORKER = Path(__file__).resolve().parent.parent / "workloads" / "hello" / "worker.js"
+DEFAULT_WORKER = REPO_ROOT / "workloads" / "hello" / "worker.js"
 MAX_WORKER_BYTES = 1 << 20
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.results import Results
+from harness.results.store import Results
 
 MIB = float(1 << 20)
 REFERENCE = "isolate"  # ratios are each backend over this one, measured in the same run

@@ -3,10 +3,10 @@ read, and the same as a markdown table. It only reads results."""
 
 from __future__ import annotations
 
-from harness.concurrency import summarize_concurrency
-from harness.density import summarize_density
-from harness.results import Results
-from harness.stats import median_ratio, summarize
+from harness.analysis.concurrency import summarize_concurrency
+from harness.analysis.density import summarize_density
+from harness.results.store import Results
+from harness.analysis.stats import median_ratio, summarize
 
 SUMMARY_SCHEMA = "isobench-summary/1"
 MIB = float(1 << 20)

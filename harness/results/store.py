@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.metadata import SCHEMA
+from harness.measure.metadata import SCHEMA
 
 
 class ResultsError(Exception):

@@ -2,7 +2,7 @@
 third_party/quickjs-ng) plus the isobench glue (harness/runtime/quickjs_wasm.c),
 compiled for wasm32-wasi as a reactor with Debian's clang, lld and wasi-libc.
 
-    python -m harness.wasm_module          # build (or find) it; prints the path
+    python -m harness.backends.wasm_module          # build (or find) it; prints the path
 
 The output goes to build/wasm/, named by a hash of every input (sources,
 flags, compiler version), so a change rebuilds and an unchanged tree reuses
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.environment import REPO_ROOT
+from harness.paths import REPO_ROOT
 
 QUICKJS_DIR = REPO_ROOT / "third_party" / "quickjs-ng"
 GLUE = REPO_ROOT / "harness" / "runtime" / "quickjs_wasm.c"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from harness.stats import marginal_slope
+from harness.analysis.stats import marginal_slope
 
 GIB = float(1 << 30)
 MIB = float(1 << 20)

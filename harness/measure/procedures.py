@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 from harness.backends.base import Backend, Instance, PhaseClock
-from harness.memory import release_freed_memory
-from harness.stats import marginal_slope
-from harness.worker import Worker
+from harness.backends.memory_probes import release_freed_memory
+from harness.analysis.stats import marginal_slope
+from harness.runtime.worker import Worker
 
 ARG = "World"
 

@@ -31,9 +31,9 @@ import math
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness import figures
-from harness.bootstrap import RESAMPLES, batch_medians, bootstrap_medians, percentile_interval, two_sided_p
-from harness.results import Results
+from harness.analysis import figures
+from harness.analysis.bootstrap import RESAMPLES, batch_medians, bootstrap_medians, percentile_interval, two_sided_p
+from harness.results.store import Results
 
 COMPARE_SCHEMA = "isobench-compare/1"
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "no significant change"

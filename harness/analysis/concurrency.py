@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from harness.backends.base import PER_CALLER, SHARED
-from harness.stats import summarize
+from harness.analysis.stats import summarize
 
 QUESTIONS = {
     PER_CALLER: "K callers at once, each with its own warm instance (one request at a time per "

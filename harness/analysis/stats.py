@@ -5,7 +5,7 @@
 - outliers: modified Z-score on the median absolute deviation, |z| > 3.5
   (Iglewicz and Hoaglin; hyperfine does the same).
 - ratio of two medians: percentile bootstrap seeded from the samples, so that
-  a summary is reproducible (harness.bootstrap; the same interval as compare).
+  a summary is reproducible (harness.analysis.bootstrap; the same interval as compare).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.bootstrap import median_ratio_interval
+from harness.analysis.bootstrap import median_ratio_interval
 
 CONFIDENCE = 0.95
 OUTLIER_Z = 3.5
@@ -109,7 +109,7 @@ class Ratio:
 
 def median_ratio(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
     """median(a) / median(b) with a percentile-bootstrap interval (batch medians
-    for long series, resampled in bounded batches: see harness.bootstrap)."""
+    for long series, resampled in bounded batches: see harness.analysis.bootstrap)."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     value = float(np.median(x) / np.median(y))
     if x.size < 2 or y.size < 2:

@@ -18,9 +18,9 @@ import threading
 import time
 
 from harness.backends.base import PER_CALLER, Backend, BackendError, Instance
-from harness.concurrency import QUESTIONS, queueing_note
-from harness.measure import ARG, cold_start
-from harness.worker import Worker
+from harness.analysis.concurrency import QUESTIONS, queueing_note
+from harness.measure.procedures import ARG, cold_start
+from harness.runtime.worker import Worker
 
 JOIN_GRACE_S = 120.0  # past the window, for warmup calls and one last call
 

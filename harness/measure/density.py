@@ -12,10 +12,10 @@ from pathlib import Path
 import psutil
 
 from harness.backends.base import Backend, Instance
-from harness.density import LADDER_COMPLETE, instance_class, limit_reached, plan_next_rung
-from harness.measure import ARG, cold_start
-from harness.memory import release_freed_memory
-from harness.worker import Worker
+from harness.analysis.density import LADDER_COMPLETE, instance_class, limit_reached, plan_next_rung
+from harness.measure.procedures import ARG, cold_start
+from harness.backends.memory_probes import release_freed_memory
+from harness.runtime.worker import Worker
 
 
 def machine_state() -> dict:

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from harness import __version__
 from harness.backends import BackendOptions
 from harness.backends.base import Backend
-from harness.environment import describe_child_environment, machine_info, timer_overhead_ns
-from harness.profiles import Profile
-from harness.worker import Worker
+from harness.backends.environment import describe_child_environment
+from harness.measure.machine import machine_info, timer_overhead_ns
+from harness.measure.profiles import Profile
+from harness.runtime.worker import Worker
 
 SCHEMA = "isobench/1"
 

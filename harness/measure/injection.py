@@ -9,7 +9,7 @@ import math
 import time
 
 from harness.backends.base import Backend, Instance, PhaseClock
-from harness.worker import Worker
+from harness.runtime.worker import Worker
 
 INJECTED_PHASE = "injected_delay"
 

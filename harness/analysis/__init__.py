@@ -1,0 +1,1 @@
+"""Pure analysis of results: statistics, bootstrap, summary, compare, history."""

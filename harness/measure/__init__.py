@@ -1,0 +1,1 @@
+"""The measuring side: profiles, procedures, trials in worker processes, the journal."""

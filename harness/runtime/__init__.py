@@ -1,0 +1,1 @@
+"""What runs inside every engine: the worker contract, the prelude and the runners."""
