@@ -1,43 +1,42 @@
-"""Concurrency: throughput and latency with K callers at once, for each K of
-the profile, in each way the backend declares it can serve them
-(Backend.concurrency_modes: each caller its own instance, or all sharing one).
-Every call's latency is recorded raw; p99 and throughput are computed by
-harness/concurrency.py. The benchmark's own time is the sweep's duration only."""
+"""Concurrency: throughput and latency with K callers at once, level by
+level; at each level every backend (in each way it declares it can serve
+callers: Backend.concurrency_modes) is measured in a new random order. Every
+call's latency is recorded raw; p99 and throughput come from
+harness/analysis/concurrency.py. Backends that declare no mode are left out."""
 
 import pytest
 
-from harness.backends.base import PER_CALLER, SHARED
-from harness.analysis.concurrency import primary_mode
-from harness.analysis.density import instance_class
-from harness.measure.concurrency import concurrency_sweep
-from harness.measure.progress import steps
+from harness.measure.concurrency import ConcurrencySettings, ModeSweep, primary_mode
+
+SUITE = "concurrency"
 
 
-def test_concurrency(benchmark, backend, worker, profile):
-    benchmark.group = "concurrency"
-    modes = [mode for mode in (PER_CALLER, SHARED) if mode in backend.concurrency_modes]
-    if not modes:
-        pytest.skip(f"{backend.name} declares no way to serve concurrent callers (Backend.concurrency_modes)")
-    levels = profile.concurrency_levels_for(instance_class(backend.name, backend.instance_class))
-    results = {}
-
-    def sweep():
-        for mode in modes:
-            with steps(f"concurrency {backend.name} {mode} (callers {','.join(map(str, levels))})",
-                       len(levels)) as advance:
-                results[mode] = concurrency_sweep(backend, worker, levels, mode, profile.concurrency_duration_s,
-                                                  profile.concurrency_warmup_calls, profile.concurrency_max_calls,
-                                                  advance=advance)
-
-    benchmark.pedantic(sweep, rounds=1, iterations=1)
-    benchmark.extra_info.update({
-        "metric": "concurrency",
-        "backend": backend.name,
-        "unit": "ns",
-        "timer": "time.perf_counter_ns around each instance.call(arg) in each caller thread; "
-                 "the benchmark's own time is the whole sweep, not a performance figure",
-        "primary_mode": primary_mode(modes),
-        "concurrency": results,
-    })
-    errors = [f"{mode}: {result['error']}" for mode, result in results.items() if result["error"]]
-    assert not errors, "; ".join(errors)
+def test_concurrency(trial):
+    names = [n for n in trial.members(SUITE) if trial.backends[n].concurrency_modes]
+    if not names:
+        pytest.skip("no backend of this trial serves concurrent callers")
+    profile = trial.profile
+    settings = ConcurrencySettings(profile.concurrency_duration_s, profile.concurrency_warmup_calls,
+                                   profile.concurrency_max_calls)
+    levels = {name: profile.concurrency_levels_for(trial.backends[name].instance_class) for name in names}
+    sweeps = {(name, mode): ModeSweep(trial.backends[name], trial.worker, mode, settings)
+              for name in names for mode in trial.backends[name].concurrency_modes}
+    try:
+        all_levels = sorted({k for ks in levels.values() for k in ks})
+        total = sum(len(levels[name]) for name, _ in sweeps)
+        with trial.progress.steps(f"concurrency (callers {', '.join(map(str, all_levels))})", total) as advance:
+            for k in all_levels:
+                for name, mode in trial.order(list(sweeps)):
+                    if k in levels[name]:
+                        sweeps[(name, mode)].level(k)
+                        advance()
+        for name in names:
+            modes = {mode: sweeps[(name, mode)].result() for mode in trial.backends[name].concurrency_modes}
+            trial.set(name, SUITE, {"trial": trial.spec.index, "primary_mode": primary_mode(list(modes)),
+                                    "modes": modes})
+            errors = [f"{mode}: {result['error']}" for mode, result in modes.items() if result["error"]]
+            if errors:
+                trial.fail(SUITE, name, RuntimeError("; ".join(errors)))
+    finally:
+        for sweep in sweeps.values():
+            sweep.close()

@@ -1,29 +1,32 @@
-"""Density: memory against N live instances, along the profile's N ladder for
-the backend's instance class, within a time budget per backend; stopped early,
-and the reason recorded, at the budget, the machine's memory floor or task
-ceiling, or an error. Instances per GiB are computed from it by
-harness/density.py. The benchmark's own time is the sweep's duration only."""
+"""Density: for each backend in turn (a new random order each trial), memory
+against N live instances along the profile's ladder for its instance class,
+within a time budget; stopped early, with the reason recorded, at the budget,
+the machine's memory floor, task or mapping ceiling, or an error. Instances
+per GiB come from harness/analysis/density.py. One backend at a time: the
+harness's own memory counts for the in-process backends."""
 
-from harness.analysis.density import instance_class
-from harness.measure.density import density_sweep
-from harness.measure.progress import steps
+import pytest
+
+from harness.measure.density import DensitySettings, density_sweep
+
+SUITE = "density"
 
 
-def test_density(benchmark, backend, worker, profile):
-    benchmark.group = "density"
-    counts = profile.density_counts_for(instance_class(backend.name, backend.instance_class))
-    result = {}
-
-    def sweep():
-        with steps(f"density {backend.name} (N up to {max(counts)}, budget {profile.density_budget_s:g} s)",
-                   max(counts)) as advance:
-            result.update(density_sweep(backend, worker, counts, profile.density_budget_s, profile.density_settle_s,
-                                        profile.density_memory_floor, profile.density_task_ceiling, advance))
-
-    benchmark.pedantic(sweep, rounds=1, iterations=1)
-    benchmark.extra_info.update({
-        "metric": "density",
-        "backend": backend.name,
-        "timer": "duration of the whole density sweep, teardown included; not a performance figure",
-        "density": result,
-    })
+def test_density(trial):
+    names = trial.members(SUITE)
+    if not names:
+        pytest.skip("no backend to measure in this trial")
+    profile = trial.profile
+    for name in trial.order(names):
+        backend = trial.backends[name]
+        settings = DensitySettings(counts=profile.density_counts_for(backend.instance_class),
+                                   budget_s=profile.density_budget_s, settle_s=profile.density_settle_s,
+                                   memory_floor=profile.density_memory_floor, task_ceiling=profile.density_task_ceiling)
+        label = f"density {name} (N up to {max(settings.counts)}, budget {settings.budget_s:g} s)"
+        with trial.progress.steps(label, max(settings.counts)) as advance:
+            try:
+                sweep = density_sweep(backend, trial.worker, settings, trial.spec.index, advance)
+            except Exception as error:
+                trial.fail(SUITE, name, error)
+                continue
+        trial.set(name, SUITE, sweep)

@@ -1,24 +1,28 @@
-"""Memory per instance: N instances held alive at once, for growing N; the
-figures (by kind: USS, PSS, RSS, cgroup, shim PSS, docker stats, V8 heap) go
-into extra_info. The benchmark's own time is the sweep's duration only."""
+"""Memory per instance: for each backend in turn (a new random order each
+trial), N instances held alive at once for growing N, and the backend's
+memory figures (USS, PSS, RSS, cgroup, shim, V8 heap ...) read at each N as
+growth over its baseline. One backend at a time, because a figure such as the
+harness's own USS would count every other backend's instances too."""
+
+import pytest
 
 from harness.measure.procedures import memory_sweep
-from harness.measure.progress import steps
+
+SUITE = "memory"
 
 
-def test_memory(benchmark, backend, worker, profile):
-    benchmark.group = "memory"
-    counts = profile.counts_for(backend.name)
-    result = {}
-
-    def sweep():
-        with steps(f"memory {backend.name} (N={','.join(map(str, counts))})", max(counts)) as advance:
-            result.update(memory_sweep(backend, worker, counts, profile.memory_settle_s, advance))
-
-    benchmark.pedantic(sweep, rounds=1, iterations=1)
-    benchmark.extra_info.update({
-        "metric": "memory",
-        "backend": backend.name,
-        "timer": "duration of the whole memory sweep; not a performance figure",
-        "memory": result,
-    })
+def test_memory(trial):
+    names = trial.members(SUITE)
+    if not names:
+        pytest.skip("no backend to measure in this trial")
+    profile = trial.profile
+    for name in trial.order(names):
+        backend = trial.backends[name]
+        counts = profile.memory_counts_for(backend.instance_class)
+        with trial.progress.steps(f"memory {name} (N = {', '.join(map(str, counts))})", max(counts)) as advance:
+            try:
+                sweep = memory_sweep(backend, trial.worker, counts, profile.memory_settle_s, trial.spec.index, advance)
+            except Exception as error:
+                trial.fail(SUITE, name, error)
+                continue
+        trial.set(name, SUITE, sweep)

@@ -1,68 +1,187 @@
-"""Pure bootstrap helpers for comparing medians across runs (numpy does the work).
+"""Intervals that include run-to-run spread: a hierarchical bootstrap over
+trials, then samples. Pure functions; numpy and scipy do the work.
 
-Bootstrap medians are drawn with a seed derived from the samples themselves,
-so the same samples always give the same replicates (and the same interval and
-p-value), whichever comparison asks for them.
+A run is T trials (fresh worker processes); trial t holds n_t samples of a
+figure. Variance comes at both levels, and the level between trials is the
+one a single process cannot see: a process's layout, the machine's state
+while it ran. Following Kalibera and Jones ("Rigorous Benchmarking in
+Reasonable Time", ISMM 2013), each replicate
+
+  1. draws T trials with replacement from the T trials,
+  2. draws, within each drawn trial, its n_t samples with replacement,
+  3. computes the statistic (a median or a percentile) of the pooled draw.
+
+The spread of B replicates then holds the variation between trials as well as
+within them. Two figures measured in the same trials (a backend and the
+reference backend; the two sides of an A/B pair) are resampled *paired*: step
+1 draws the same trials for both, so what a trial's figures share cancels in
+their ratio. Figures from different runs are resampled independently.
+
+Few trials make the plain percentile interval too narrow: it treats the
+trials' spread as known. The interval is the expanded percentile interval
+(Hesterberg, "What Teachers Should Know About the Bootstrap", 2015): the
+replicates' percentiles at alpha' with
+
+    Phi^-1(1 - alpha'/2) = sqrt(T / (T - 1)) * t_{T-1}(1 - alpha/2),
+
+which for T = 2 or 3 reaches the replicates' extremes and tends to the plain
+percentile interval as T grows. Its p-value for "the ratio is 1" is the same
+t statistic on the replicates' standard error (on the log scale).
+
+Long series inside a trial (thousands of back-to-back warm calls, correlated
+as the machine's load drifts) are first cut into BLOCKS contiguous blocks
+whose medians stand for them (batch means), so drift within a trial is not
+taken for many independent samples.
+
+The variance components (between trials, within a trial) are the one-way
+random-effects estimates on log values (method of moments), as a coefficient
+of variation each; with them comes how many trials an interval of +-5% would
+take at this machine's noise.
+
+Replicates are seeded from the data, so the same samples give the same
+interval whoever asks.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 RESAMPLES = 4000
-SEED = 20261126
-_BATCH_CELLS = 4_000_000  # resample this many values at a time (memory bound)
+SEED = 20261129
+BLOCKS, MIN_BLOCK = 20, 10  # series of at least BLOCKS * MIN_BLOCK samples in one trial are blocked
+_BATCH_CELLS = 2_000_000  # values drawn at a time (memory bound)
+CONFIDENCE = 0.95
+TARGET = 0.05  # the +-5% the trials estimate is for
 
 
-def _seed_for(data: np.ndarray, seed: int) -> int:
-    digest = hashlib.sha256(np.ascontiguousarray(data, dtype=float).tobytes()).digest()
-    return seed ^ int.from_bytes(digest[:8], "little")
-
-
-def bootstrap_medians(samples: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
-    """Medians of `resamples` resamples (with replacement) of the samples."""
+def batch_medians(samples: Sequence[float]) -> np.ndarray:
+    """The samples, or for a long series the medians of BLOCKS contiguous blocks."""
     data = np.asarray(samples, dtype=float)
-    if data.size == 0:
-        raise ValueError("no samples to resample")
-    rng = np.random.default_rng(_seed_for(data, seed))
-    out = np.empty(resamples)
-    batch = max(1, _BATCH_CELLS // data.size)
+    if data.size < BLOCKS * MIN_BLOCK:
+        return data
+    return np.array([np.median(block) for block in np.array_split(data, BLOCKS)])
+
+
+def _seed(groups: Sequence[np.ndarray], salt: int) -> int:
+    digest = hashlib.sha256()
+    for group in groups:
+        digest.update(np.ascontiguousarray(group, dtype=float).tobytes())
+        digest.update(b"|")
+    return SEED ^ salt ^ int.from_bytes(digest.digest()[:8], "little")
+
+
+def _padded(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    sizes = np.array([len(g) for g in groups])
+    table = np.full((len(groups), int(sizes.max())), np.nan)
+    for row, group in enumerate(groups):
+        table[row, :len(group)] = group
+    return table, sizes
+
+
+def replicates(figures: Sequence[Sequence[np.ndarray]], q: float = 0.5, resamples: int = RESAMPLES,
+               paired: bool = True, salt: int = 0) -> np.ndarray:
+    """Hierarchical bootstrap replicates of the q-quantile of each figure.
+
+    figures[f][t] holds figure f's samples in trial t (already blocked).
+    paired: every figure has the same trials, and each replicate draws the
+    same trials for all of them. Returns an array (figures, resamples)."""
+    if not figures or any(not groups for groups in figures):
+        raise ValueError("no trials to resample")
+    trials = len(figures[0])
+    if paired and any(len(groups) != trials for groups in figures):
+        raise ValueError("paired figures need the same trials")
+    rng = np.random.default_rng(_seed([g for groups in figures for g in groups], salt))
+    tables = [_padded(groups) for groups in figures]
+    out = np.empty((len(figures), resamples))
+    widest = max(len(groups) * table.shape[1] for groups, (table, _) in zip(figures, tables))
+    batch = max(1, _BATCH_CELLS // max(1, widest))
     for start in range(0, resamples, batch):
-        stop = min(resamples, start + batch)
-        picks = rng.integers(0, data.size, size=(stop - start, data.size))
-        out[start:stop] = np.median(data[picks], axis=1)
+        count = min(batch, resamples - start)
+        shared = rng.integers(0, trials, size=(count, trials)) if paired else None
+        for f, (groups, (table, sizes)) in enumerate(zip(figures, tables)):
+            picks = shared if paired else rng.integers(0, len(groups), size=(count, len(groups)))
+            chosen = sizes[picks]  # (count, T): samples in each drawn trial
+            width = table.shape[1]
+            within = (rng.random((count, picks.shape[1], width)) * chosen[..., None]).astype(int)
+            values = table[picks[..., None], within]
+            values[np.arange(width)[None, None, :] >= chosen[..., None]] = np.nan
+            out[f, start:start + count] = np.nanquantile(values.reshape(count, -1), q, axis=1)
     return out
 
 
-def percentile_interval(replicates: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(replicates, [tail, 100 - tail])
+def expanded_alpha(trials: int, confidence: float = CONFIDENCE) -> float:
+    """alpha' of the expanded percentile interval for this many trials."""
+    alpha = 1 - confidence
+    if trials < 2:
+        return alpha
+    z = math.sqrt(trials / (trials - 1)) * scipy_stats.t.ppf(1 - alpha / 2, trials - 1)
+    return float(2 * scipy_stats.norm.sf(z))
+
+
+def interval(reps: np.ndarray, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    tail = expanded_alpha(trials, confidence) / 2 * 100
+    low, high = np.percentile(reps, [tail, 100 - tail])
     return float(low), float(high)
 
 
-def two_sided_p(replicates: np.ndarray, null: float = 1.0) -> float:
-    """Percentile-bootstrap p-value for 'the statistic equals `null`': twice the
-    smaller share of replicates on either side, (count + 1) / (B + 1)."""
-    below = int(np.count_nonzero(replicates <= null))
-    above = int(np.count_nonzero(replicates >= null))
-    return min(1.0, 2 * (min(below, above) + 1) / (replicates.size + 1))
+def log_se(reps: np.ndarray) -> float:
+    """Standard error of the statistic on the log scale, from the replicates."""
+    positive = reps[reps > 0]
+    return float(np.std(np.log(positive), ddof=1)) if positive.size > 1 else float("nan")
 
 
-BLOCKS, MIN_BLOCK = 20, 10  # series of at least BLOCKS * MIN_BLOCK samples are blocked
+def p_value_ratio(value: float, reps: np.ndarray, trials: int) -> float | None:
+    """Two-sided p for 'the ratio is 1': log(ratio) over its bootstrap standard
+    error, as a t statistic with T - 1 degrees of freedom (scaled as the interval is)."""
+    se = log_se(reps)
+    if trials < 2 or not math.isfinite(se) or value <= 0:
+        return None
+    if se == 0:
+        return 0.0 if value != 1 else 1.0
+    t = abs(math.log(value)) / se / math.sqrt(trials / (trials - 1))
+    return float(2 * scipy_stats.t.sf(t, trials - 1))
 
 
-def batch_medians(samples: Sequence[float]) -> list[float]:
-    """The raw samples, or for a long series (thousands of back-to-back warm
-    calls, correlated in time as load drifts) the medians of BLOCKS contiguous
-    blocks, so that drift within a run is not mistaken for many independent samples."""
-    if len(samples) < BLOCKS * MIN_BLOCK:
-        return [float(v) for v in samples]
-    return [float(np.median(block)) for block in np.array_split(np.asarray(samples, dtype=float), BLOCKS)]
+# ---------------------------------------------------------------- variance components
+
+@dataclass(frozen=True)
+class Components:
+    between_cv: float | None  # spread of the trials' level, as a coefficient of variation
+    within_cv: float | None  # spread of samples inside a trial
+    samples_per_trial: float
 
 
-def median_ratio_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile-bootstrap interval of median(a) / median(b) (batch medians for long series)."""
-    return percentile_interval(bootstrap_medians(batch_medians(a)) / bootstrap_medians(batch_medians(b)), confidence)
+def components(groups: Sequence[np.ndarray]) -> Components:
+    """One-way random-effects variance components of log values (method of moments)."""
+    logs = [np.log(g[g > 0]) for g in groups]
+    logs = [g for g in logs if g.size]
+    sizes = np.array([g.size for g in logs], dtype=float)
+    if not logs:
+        return Components(None, None, 0.0)
+    total = sizes.sum()
+    within = None
+    if (sizes > 1).any():
+        within = float(sum(((g - g.mean()) ** 2).sum() for g in logs) / max(1.0, (sizes - 1).sum()))
+    between = None
+    if len(logs) > 1:
+        grand = sum(g.sum() for g in logs) / total
+        msb = sum(g.size * (g.mean() - grand) ** 2 for g in logs) / (len(logs) - 1)
+        n0 = (total - (sizes ** 2).sum() / total) / (len(logs) - 1)
+        between = max(0.0, (msb - (within or 0.0)) / n0) if n0 > 0 else None
+    as_cv = lambda var: math.sqrt(math.expm1(var)) if var is not None else None  # noqa: E731
+    return Components(as_cv(between), as_cv(within), float(sizes.mean()))
+
+
+def trials_needed(se_log: float, target: float = TARGET, confidence: float = CONFIDENCE, trials: int = 1) -> int | None:
+    """Trials (at today's samples per trial) for a +-target interval, from the
+    standard error of `trials` trials: se scales as 1 / sqrt(trials)."""
+    if not math.isfinite(se_log) or se_log <= 0:
+        return None
+    z = scipy_stats.norm.ppf(1 - (1 - confidence) / 2)
+    return max(2, math.ceil(trials * (z * se_log / math.log1p(target)) ** 2))

@@ -16,8 +16,6 @@ from typing import Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.analysis.bootstrap import median_ratio_interval
-
 CONFIDENCE = 0.95
 OUTLIER_Z = 3.5
 
@@ -96,25 +94,6 @@ def summarize(samples: Sequence[float]) -> Summary:
         ci95=median_ci(data), outliers=len(outlier_indices(data)),
         mad=float(scipy_stats.median_abs_deviation(data, scale=1.0)),
     )
-
-
-@dataclass(frozen=True)
-class Ratio:
-    value: float  # median(a) / median(b)
-    ci95: tuple[float, float] | None
-
-    def as_dict(self) -> dict:
-        return {"value": self.value, "ci95": list(self.ci95) if self.ci95 else None}
-
-
-def median_ratio(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> Ratio:
-    """median(a) / median(b) with a percentile-bootstrap interval (batch medians
-    for long series, resampled in bounded batches: see harness.analysis.bootstrap)."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    value = float(np.median(x) / np.median(y))
-    if x.size < 2 or y.size < 2:
-        return Ratio(value, None)
-    return Ratio(value, median_ratio_interval(x, y, confidence))
 
 
 @dataclass(frozen=True)

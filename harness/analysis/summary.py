@@ -1,195 +1,285 @@
-"""The flat summary of a results file: a stable JSON shape other tools and CI
-read, and the same as a markdown table. It only reads results."""
+"""The summary of a run: a stable JSON shape other tools and CI read, and the
+same as markdown. Every median, percentile and ratio carries the interval of
+the hierarchical bootstrap (trials, then samples), the variance between and
+within trials, and how many trials a +-5% interval would take here."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from harness.analysis.concurrency import summarize_concurrency
 from harness.analysis.density import summarize_density
-from harness.results.store import Results
-from harness.analysis.stats import median_ratio, summarize
+from harness.analysis.estimate import Estimate, estimate, paired_ratio
+from harness.results.model import BackendResult, EngineTime, Run
+from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
 
-SUMMARY_SCHEMA = "isobench-summary/1"
-MIB = float(1 << 20)
+SUMMARY_SCHEMA = "isobench-summary/2"
 UNITS = {
     "cold_start_ms": "milliseconds",
-    "first_isolate_ms": "milliseconds",
+    "cold_start_cpu_ms": "milliseconds of CPU time",
+    "first_instance_ms": "milliseconds",
     "warm_call_us": "microseconds",
-    "engine_call_us": "microseconds",
     "transport_us": "microseconds",
-    "binding_overhead_us": "microseconds",
+    "engine_ns": "nanoseconds per handler call, in the engine",
     "memory_per_instance_mb": "MiB (2^20 bytes)",
     "density.instances_per_gib": "instances per GiB (2^30 bytes) of density.memory_kind",
     "density.marginal_mb": "MiB (2^20 bytes) per added instance",
     "concurrency.throughput_rps": "completed calls per second, all callers together",
     "concurrency.p99_us": "microseconds",
 }
-REFERENCE_BACKEND = "isolate"
-_HEADLINE_KEYS = ("median", "ci95", "p90", "p99", "n")
+KEYS = {"cold_start": "cold_start_ms", "cold_start_cpu": "cold_start_cpu_ms", "first_instance": "first_instance_ms",
+        "warm_call": "warm_call_us", "transport": "transport_us"}
+BELOW_RESOLUTION = "below resolution"
 
 
-def _timing(samples: list[float], scale: float) -> dict:
-    summary = summarize(samples).scaled(scale)
-    out = {key: getattr(summary, key) for key in _HEADLINE_KEYS}
-    out["ci95"] = list(summary.ci95) if summary.ci95 else None
-    out.update(mean=summary.mean, iqr=summary.iqr, cv=summary.cv, outliers=summary.outliers,
-               min=summary.min, max=summary.max)
+def timing(found: Estimate | None, scale: float, tails: tuple[Estimate | None, Estimate | None] = (None, None),
+           samples: np.ndarray | None = None) -> dict | None:
+    """A timing figure in its display unit: median with its interval, p90/p99 with theirs."""
+    if found is None:
+        return None
+    scaled = found.scaled(scale)
+    out = {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "n": found.n,
+           "trials": found.trials, "half_width": found.half_width, "between_trials_cv": found.between_cv,
+           "within_trial_cv": found.within_cv, "trials_for_5pct": found.trials_for_target}
+    for key, tail in zip(("p90", "p99"), tails):
+        if tail is not None:
+            out[key] = tail.value * scale
+            out[f"{key}_ci95"] = [v * scale for v in tail.ci] if tail.ci else None
+    if samples is not None and samples.size:
+        out["cv"] = float(np.std(samples, ddof=1) / np.mean(samples)) if samples.size > 1 else None
+        out["min"], out["max"] = float(samples.min()) * scale, float(samples.max()) * scale
     return out
 
 
-def backend_summary(results: Results, name: str) -> dict:
-    status = results.record.get("backends", {}).get(name, {})
-    entry: dict = {"available": bool(status.get("available")), "reason": status.get("reason", "")}
-    cold = results.find(name, "cold_start")
-    if cold and cold.samples:
-        entry["cold_start_ms"] = _timing(cold.samples, 1e3)
-        phases = cold.extra.get("phases_ms", {})
-        entry["cold_start_phases_ms"] = {phase: summarize(values).median for phase, values in phases.items()}
-        first = cold.extra.get("first_isolate")
-        if first and first.get("total_ms"):
-            entry["first_isolate_ms"] = _timing(first["total_ms"], 1.0)
-            entry["first_isolate_phases_ms"] = {p: summarize(v).median for p, v in first["phases_ms"].items()}
-            if first.get("uss_growth_bytes"):
-                entry["first_isolate_uss_mb"] = summarize(first["uss_growth_bytes"]).median / MIB
-        if cold.extra.get("backend_facts"):  # e.g. wasm's module compile, a warm pool's standing memory
-            entry["backend_facts"] = cold.extra["backend_facts"]
-    warm = results.find(name, "warm_call")
-    if warm and warm.samples:
-        entry["warm_call_us"] = _timing(warm.samples, 1e6)
-        engine = warm.extra.get("engine_ns_per_call")
-        if engine:
-            entry["engine_call_us"] = _timing(engine, 1e-3)
-            entry["binding_overhead_us"] = entry["warm_call_us"]["median"] - entry["engine_call_us"]["median"]
-    transport = results.find(name, "transport")
-    if transport and transport.samples:
-        entry["transport_us"] = _timing(transport.samples, 1e6)
-    memory = results.find(name, "memory")
-    if memory and memory.extra.get("memory"):
-        sweep = memory.extra["memory"]
-        slopes = {kind: fit["bytes_per_instance"] / MIB for kind, fit in sweep.get("slope", {}).items()}
-        at_n = {kind: value / MIB for kind, value in sweep["per_instance_bytes"].items()}
-        entry["memory_per_instance_mb"] = at_n
-        entry["memory_at_n"] = sweep.get("per_instance_at_n")
-        entry["memory_method"] = f"growth over the baseline / N, with N = {sweep.get('per_instance_at_n')} alive at once"
-        entry["memory_slope_mb"] = slopes
-        entry["memory_kinds"] = sweep.get("scopes", {})
-    density = results.find(name, "density")
-    if density and density.extra.get("density"):
-        entry["density"] = summarize_density(density.extra["density"])
-    concurrency = results.find(name, "concurrency")
-    if concurrency and concurrency.extra.get("concurrency"):
-        entry["concurrency"] = summarize_concurrency(concurrency.extra)
-    if entry["available"] and not any(key in entry for key in ("cold_start_ms", "warm_call_us", "memory_per_instance_mb",
-                                                              "density", "concurrency")):
-        entry["available"] = False
-        entry["reason"] = entry["reason"] or "no measurement was recorded"
+def timing_figure(result: BackendResult, key: str, tails: bool = True) -> dict | None:
+    series = result.timing(key)
+    if not series:
+        return None
+    found = estimate(series)
+    edges = (estimate(series, 0.9), estimate(series, 0.99)) if tails and len(series) >= 20 else (None, None)
+    return timing(found, FIGURES[key].scale, edges, series.array())
+
+
+def engine_figure(engine: EngineTime) -> dict:
+    """The handler's own time per call, or why it cannot be told: the handler
+    loop minus the identity loop, shown only where it is above the identity
+    loop's own cost and above twice the clock's step spread over the calls."""
+    handler = estimate(engine.handler_ns)
+    loop = float(np.median(engine.loop_ns.array()))
+    net = estimate(engine.net())
+    calls = float(np.median(engine.calls)) if engine.calls else 0.0
+    step = (engine.clock_resolution_ns or 0.0) / calls if calls else math.inf
+    out = {"handler_loop_ns": handler.value if handler else None, "loop_ns": loop, "clock": engine.clock,
+           "clock_step_ns": engine.clock_resolution_ns, "calls_per_loop": calls,
+           "resolution_ns": max(loop, 2 * step)}
+    if net is None or net.value <= out["resolution_ns"]:
+        out["net"] = None
+        out["note"] = (f"{BELOW_RESOLUTION}: the handler adds {net.value if net else 0:.3g} ns per call to a loop "
+                       f"that costs {loop:.3g} ns per call alone (clock step {engine.clock_resolution_ns or 0:.3g} "
+                       f"ns over {calls:.0f} calls)")
+    else:
+        out["net"] = {"median": net.value, "ci95": list(net.ci) if net.ci else None, "n": net.n,
+                      "trials": net.trials}
+    return out
+
+
+def memory_figures(result: BackendResult) -> dict:
+    memory = result.memory
+    if not memory:
+        return {}
+    per, slopes = {}, {}
+    for kind in memory.kinds:
+        found = estimate(memory.per_instance(kind))
+        if found:
+            per[kind] = {"median": found.value / MIB, "ci95": [v / MIB for v in found.ci] if found.ci else None,
+                         "trials": found.trials}
+        slope = memory.slope(kind)
+        if slope:
+            slopes[kind] = float(np.median(slope.array())) / MIB
+    return {"memory_per_instance_mb": per, "memory_at_n": memory.largest_n, "memory_slope_mb": slopes,
+            "memory_kinds": memory.scopes,
+            "memory_method": f"growth over the baseline / N with N = {memory.largest_n} alive at once; median over "
+                             f"{len(memory.sweeps)} trial(s)"}
+
+
+def backend_summary(result: BackendResult) -> dict:
+    info = result.info
+    entry: dict = {"available": info.available and result.measured, "reason": info.reason,
+                   "family": info.family, "instance_class": info.instance_class, "described_as": info.described_as}
+    if info.available and not result.measured:
+        entry["reason"] = info.reason or "no measurement was recorded"
+    for key, name in KEYS.items():
+        figure = timing_figure(result, key, tails=key in ("cold_start", "warm_call", "transport"))
+        if figure:
+            entry[name] = figure
+    if result.cold_start:
+        entry["cold_start_phases_ms"] = {phase: float(np.median(series.array())) * 1e3
+                                         for phase, series in result.cold_start.phases.items()}
+        if result.cold_start.cpu:
+            entry["cold_start_cpu_scope"] = result.cold_start.cpu_scope
+    if result.engine:
+        entry["engine_ns"] = engine_figure(result.engine)
+    entry.update(memory_figures(result))
+    if result.density:
+        entry["density"] = summarize_density(result.density[-1])
+    if result.concurrency:
+        entry["concurrency"] = summarize_concurrency(result.concurrency[-1])
+    if info.facts:
+        entry["backend_facts"] = dict(info.facts)
+    if info.failures:
+        entry["failures"] = list(info.failures)
     return entry
 
 
-def ratios(results: Results, reference: str = REFERENCE_BACKEND) -> dict:
-    """Each backend against the reference: cold start (bootstrap CI) and memory."""
+def _ratio(found: Estimate | None) -> dict | None:
+    if found is None:
+        return None
+    return {"value": found.value, "ci95": list(found.ci) if found.ci else None, "p_value": found.p_value,
+            "trials": found.trials, "n": found.n}
+
+
+def ratios(run: Run) -> dict:
+    """Each backend over the reference, paired by trial: timings and memory."""
+    reference = run.reference
     out: dict = {}
-    base_cold = results.find(reference, "cold_start")
-    base_mem = results.find(reference, "memory")
-    for name in results.backend_names():
-        if name == reference:
+    if reference is None:
+        return out
+    ref = run.backends[reference]
+    for name, result in run.backends.items():
+        if name == reference or not result.measured:
             continue
-        cold = results.find(name, "cold_start")
-        if base_cold and cold and base_cold.samples and cold.samples:
-            out.setdefault("cold_start", {})[f"{name}/{reference}"] = median_ratio(cold.samples, base_cold.samples).as_dict()
-        warm, base_warm = results.find(name, "warm_call"), results.find(reference, "warm_call")
-        if warm and base_warm and warm.samples and base_warm.samples:
-            out.setdefault("warm_call", {})[f"{name}/{reference}"] = median_ratio(warm.samples, base_warm.samples).as_dict()
-        memory = results.find(name, "memory")
-        if memory and base_mem and memory.extra.get("memory") and base_mem.extra.get("memory"):
-            mine = memory.extra["memory"]["per_instance_bytes"]
-            theirs = base_mem.extra["memory"]["per_instance_bytes"]
-            for kind in ("pss", "uss"):
-                if mine.get(kind) and theirs.get(kind):
-                    out.setdefault(f"memory_{kind}", {})[f"{name}/{reference}"] = {"value": mine[kind] / theirs[kind], "ci95": None}
+        pair = f"{name}/{reference}"
+        for key in RATIO_TIMINGS:
+            mine, theirs = result.timing(key), ref.timing(key)
+            found = _ratio(paired_ratio(mine, theirs)) if mine and theirs else None
+            if found:
+                out.setdefault(key, {})[pair] = found
+        if result.memory and ref.memory:
+            for kind, spec in MEMORY_KINDS.items():
+                if spec.ratio and kind in result.memory.kinds and kind in ref.memory.kinds:
+                    found = _ratio(paired_ratio(result.memory.per_instance(kind), ref.memory.per_instance(kind)))
+                    if found:
+                        out.setdefault(f"memory_{kind}", {})[pair] = found
     return out
 
 
-def summarize_results(results: Results) -> dict:
-    machine = results.machine
-    record = results.record
-    backends = {name: backend_summary(results, name) for name in results.backend_names()}
+def summarize_run(run: Run) -> dict:
+    machine, provenance = run.machine, run.provenance
     return {
         "schema": SUMMARY_SCHEMA,
-        "status": results.status,
-        "profile": record.get("profile", {}).get("name"),
-        "worker": record.get("worker", {}),
-        "backends": backends,
-        "ratios": ratios(results),
+        "status": run.status,
+        "profile": run.profile.name,
+        "worker": run.worker.to_json(),
+        "reference": run.reference,
+        "trials": {"complete": len(run.complete_trials),
+                   "lost": [{"index": t.index, "cause": t.cause} for t in run.lost_trials]},
+        "backends": {name: backend_summary(result) for name, result in run.backends.items()},
+        "ratios": ratios(run),
+        "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
+                      "stopped_because": s.stopped_because} for s in run.stopping],
+        "injected": {name: {"ms": d.ms, "percent": d.percent} for name, d in run.injected.items()},
         "units": UNITS,
         "metadata": {
-            "timer": machine.get("timer", {}),
-            "transport_us": {name: b["transport_us"]["median"] for name, b in backends.items() if "transport_us" in b},
-            "cpu_model": machine.get("cpu_model"),
-            "cpu_count": machine.get("cpu_count"),
-            "kernel": machine.get("kernel"),
-            "python": machine.get("python"),
-            "load_average": machine.get("load_average"),
-            "pinned_cpus": record.get("pinned_cpus"),
-            "git_commit": (machine.get("git") or {}).get("commit"),
-            "started": record.get("started"),
-            "versions": {name: s.get("versions", {}) for name, s in record.get("backends", {}).items()},
+            "timer": dict(machine.timer),
+            "cpu_model": machine.cpu_model,
+            "cpu_count": machine.cpu_count,
+            "kernel": machine.kernel,
+            "virtualization": dict(machine.virtualization),
+            "python": machine.python,
+            "git_commit": provenance.commit,
+            "git_dirty": provenance.dirty,
+            "started": provenance.started,
+            "load_average_at_start": list(provenance.load_average),
+            "provenance_recorded_at_start": provenance.recorded_at_start,
+            "load_average_at_end": list(run.load_average_at_end),
+            "pinned_cpus": list(run.conditions.pinned_cpus) if run.conditions.pinned_cpus else None,
+            "versions": {name: dict(result.info.versions) for name, result in run.backends.items()},
         },
     }
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    if value is None:
+# ---------------------------------------------------------------- markdown
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if abs(value) >= 100:
         return f"{value:,.0f}"
-    return f"{value:.{digits}f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.{digits + 1}g}" if abs(value) < 1 else f"{value:.{digits + 1}f}".rstrip("0").rstrip(".")
 
 
-def _with_ci(metric: dict | None, digits: int = 1) -> str:
+def with_ci(metric: dict | None) -> str:
     if not metric:
         return "–"
     ci = metric.get("ci95")
-    interval = f" [{_fmt(ci[0], digits)}–{_fmt(ci[1], digits)}]" if ci else ""
-    return f"{_fmt(metric['median'], digits)}{interval}"
+    return f"{fmt(metric['median'])}" + (f" [{fmt(ci[0])}–{fmt(ci[1])}]" if ci else "")
+
+
+def _engine_cell(entry: dict) -> str:
+    engine = entry.get("engine_ns")
+    if not engine:
+        return "–"
+    return with_ci(engine["net"]) if engine.get("net") else BELOW_RESOLUTION
 
 
 def to_markdown(summary: dict) -> str:
-    lines = [
-        "| backend | cold start ms, median [95% CI] | p99 | n | warm call µs, median [95% CI] | p99 "
-        "| in-engine µs | transport µs | memory/instance MiB (USS / PSS) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+    lines = ["| backend | cold start ms [95% CI] | CPU ms | trials × n | warm call µs [95% CI] | transport µs "
+             "| in-engine ns | memory/instance MiB (USS / PSS) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, entry in summary["backends"].items():
         if not entry["available"]:
-            lines.append(f"| {name} | unavailable: {entry['reason']} | | | | | | | |")
+            lines.append(f"| {name} | unavailable: {entry['reason']} | | | | | | |")
             continue
-        cold, warm = entry.get("cold_start_ms"), entry.get("warm_call_us")
+        cold = entry.get("cold_start_ms")
         memory = entry.get("memory_per_instance_mb", {})
-        mem = f"{_fmt(memory.get('uss'), 2)} / {_fmt(memory.get('pss'), 2)}" if memory else "–"
-        lines.append(
-            f"| {name} | {_with_ci(cold)} | {_fmt(cold and cold['p99'])} | {cold['n'] if cold else '–'} "
-            f"| {_with_ci(warm)} | {_fmt(warm and warm['p99'])} "
-            f"| {_fmt(entry.get('engine_call_us', {}).get('median'), 3)} "
-            f"| {_fmt(entry.get('transport_us', {}).get('median'))} | {mem} |"
-        )
-    first = summary["backends"].get("isolate", {}).get("first_isolate_ms")
+        mem = f"{fmt((memory.get('uss') or {}).get('median'))} / {fmt((memory.get('pss') or {}).get('median'))}" \
+            if memory else "–"
+        shape = f"{cold['trials']} × {cold['n'] // max(1, cold['trials'])}" if cold else "–"
+        lines.append(f"| {name} | {with_ci(cold)} | {with_ci(entry.get('cold_start_cpu_ms'))} | {shape} "
+                     f"| {with_ci(entry.get('warm_call_us'))} | {with_ci(entry.get('transport_us'))} "
+                     f"| {_engine_cell(entry)} | {mem} |")
     notes = []
-    if first:
-        notes.append(f"First isolate in a fresh process (V8 platform start-up included): "
-                     f"{_with_ci(first)} ms, n={first['n']}.")
+    if summary["status"] != "complete":
+        notes.append(f"**Run status: {summary['status']}** — some figures may be missing.")
+    for lost in summary["trials"]["lost"]:
+        notes.append(f"Trial {lost['index']} was lost: {lost['cause']}.")
+    if summary["injected"]:
+        notes.append(f"**INJECTED delays (test only, not a real measurement): {summary['injected']}**")
+    for name, entry in summary["backends"].items():
+        first = entry.get("first_instance_ms")
+        if first:
+            notes.append(f"First instance of {name} in a fresh process (engine start-up included): "
+                         f"{with_ci(first)} ms.")
     for name, ratio in summary["ratios"].get("cold_start", {}).items():
         ci = ratio["ci95"]
-        notes.append(f"Cold start {name}: {ratio['value']:.1f}x" + (f" (95% CI {ci[0]:.1f}–{ci[1]:.1f})" if ci else ""))
+        notes.append(f"Cold start {name}: {ratio['value']:.3g}x" + (f" (95% CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""))
     for name, ratio in summary["ratios"].get("memory_pss", {}).items():
-        notes.append(f"Memory per instance (PSS) {name}: {ratio['value']:.1f}x")
+        notes.append(f"Memory per instance (PSS) {name}: {ratio['value']:.3g}x")
+    spread = _spread_note(summary)
+    if spread:
+        notes.append(spread)
     timer = summary["metadata"].get("timer", {})
     if timer:
-        notes.append(f"Timer: {timer.get('timer')} read overhead {timer.get('read_overhead_median_ns')} ns "
-                     f"(resolution {timer.get('resolution_ns')} ns).")
-    if summary["status"] != "complete":
-        notes.insert(0, f"**Run status: {summary['status']}** — some figures may be missing.")
+        notes.append(f"Timer: {timer.get('timer')} read overhead {timer.get('read_overhead_median_ns')} ns.")
     return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _density_lines(summary)
                      + _concurrency_lines(summary)) + "\n"
+
+
+def _spread_note(summary: dict) -> str | None:
+    parts = []
+    for name, entry in summary["backends"].items():
+        cold = entry.get("cold_start_ms")
+        if cold and cold.get("between_trials_cv") is not None and cold.get("within_trial_cv") is not None:
+            need = cold.get("trials_for_5pct")
+            parts.append(f"{name} {100 * cold['between_trials_cv']:.0f}% / {100 * cold['within_trial_cv']:.0f}%"
+                         + (f" (±5%: ~{need} trials)" if need else ""))
+    if not parts:
+        return None
+    return "Cold-start spread between trials / within a trial (CV): " + "; ".join(parts) + "."
 
 
 def _density_lines(summary: dict) -> list[str]:
@@ -199,7 +289,7 @@ def _density_lines(summary: dict) -> list[str]:
     lines = ["", "| backend | instances per GiB | MiB per added instance | memory counted | largest N | stopped because |",
              "|---|---|---|---|---|---|"]
     for name, density in rows:
-        lines.append(f"| {name} | {_fmt(density['instances_per_gib'])} | {_fmt(density['marginal_mb'], 2)} "
+        lines.append(f"| {name} | {fmt(density['instances_per_gib'])} | {fmt(density['marginal_mb'], 2)} "
                      f"| {density['memory_kind'] or '–'} | {density['max_n_reached']} | {density['stopped_because']} |")
     return lines
 
@@ -218,10 +308,8 @@ def _concurrency_lines(summary: dict) -> list[str]:
             cells = []
             for k in levels:
                 level = figures.get(str(k))
-                cells.append(f"{_fmt(level['throughput_rps'])}, {_fmt(level['p99_us'])}" if level and level["calls"] else "–")
+                cells.append(f"{fmt(level['throughput_rps'])}, {fmt(level['p99_us'])}" if level and level["calls"] else "–")
             lines.append(f"| {name} | {mode} | {' | '.join(cells)} |")
-            if figures.get("question"):
-                notes.add(f"{mode}: {figures['question']}")
         if entry.get("note"):
             notes.add(entry["note"])
     return lines + [""] + [f"- Concurrency: {note}." for note in sorted(notes)]

@@ -6,6 +6,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from harness.results.vocabulary import PER_CALLER, SHARED  # noqa: F401  (re-exported for backends)
 from harness.runtime.worker import Worker
 
 
@@ -110,7 +111,14 @@ class Instance(ABC):
 
     @abstractmethod
     def engine_time(self, arg: str, min_ms: float) -> dict:
-        """In-engine time per handler call, measured by a JS clock in the instance."""
+        """In-engine time per handler call, measured by a JS clock in the instance
+        (the prelude's `engineTime`: handler_ns, loop_ns, calls, clock, clock_resolution_ns)."""
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the instance's own processes or cgroup have
+        used since it was requested, outside the harness process; None when it
+        runs inside the harness (its CPU time is then the harness's own)."""
+        return None
 
     def stop(self) -> None:
         """Release everything the instance holds. Safe to call twice."""
@@ -125,24 +133,50 @@ class Instance(ABC):
         """Free the instance's process, container or isolate."""
 
 
-PER_CALLER = "per-caller"  # each concurrent caller has its own instance
-SHARED = "shared"  # concurrent callers share one instance
-
-
 class Backend(ABC):
-    """Start instances of a worker, measure them, stop them."""
+    """Start instances of a worker, measure them, stop them.
+
+    Every member a caller may use is written here. A new backend is one module
+    with a subclass that sets the class attributes below and implements the
+    abstract methods, plus one line in the registry (harness/backends/__init__.py).
+    """
 
     name: str = ""
-    summary: str = ""
-    # What one instance is, for the density ladder and the memory it is counted
-    # in: "in-process" (growth of the harness's USS), "process" (PSS of its
-    # process tree) or "container" (memory cgroup + shim PSS). None: guessed
-    # from the name (harness.analysis.density.instance_class).
-    instance_class: str | None = None
+    summary: str = ""  # what one instance is, in a line
+    described_as: str = ""  # how a sentence names one instance: "a V8 isolate", "a Docker container"
+    # Which family the reports group it in (harness.results.vocabulary.FAMILIES):
+    # in-process, process, container, sandboxed-container.
+    family: str = ""
+    # What one instance is, for the memory it is counted in and the density
+    # ladder: "in-process" (growth of the harness's USS), "process" (PSS of its
+    # process tree) or "container" (memory cgroup + what keeps it outside).
+    instance_class: str = ""
+    # Ratios are every other backend over the one backend that sets this.
+    reference: bool = False
     # How the backend can serve concurrent callers (threads of the harness):
     # PER_CALLER if calls on different instances may overlap, SHARED if one
     # instance accepts overlapping calls itself. Empty: not measured.
     concurrency_modes: tuple[str, ...] = ()
+    # What a cold start's CPU time counts for this backend (see cpu_seconds).
+    cpu_scope: str = "the harness process, all threads"
+    # Command-line parts of the processes this backend starts, for the
+    # last-resort cleanup of a run that died (harness/measure/cleanup.py).
+    runner_marks: tuple[str, ...] = ()
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()  # enforced on every instance (hostile workers)
+        self.live: set[Instance] = set()  # instances started and not yet stopped
+
+    @classmethod
+    def from_options(cls, options) -> "Backend":
+        """A backend configured from the run's BackendOptions (harness/backends/__init__.py)."""
+        return cls(limits=options.limits)
+
+    @classmethod
+    def cleanup(cls, run_id: str) -> list[str]:
+        """Remove what a run with this id left behind (containers, bundles,
+        cgroups) after a crash; one line per thing removed."""
+        return []
 
     @abstractmethod
     def availability(self) -> Availability:
@@ -171,6 +205,17 @@ class Backend(ABC):
         """How the harness talks to an instance, in words."""
         return ""
 
+    def shared_cpu_seconds(self) -> float | None:
+        """CPU time used so far by daemons every instance goes through
+        (dockerd, containerd), read before and after a cold start; None: none."""
+        return None
+
+    def first_instance_probe(self, worker: Worker, arg: str) -> dict | None:
+        """Time the first instance of a fresh process, for backends whose first
+        instance costs more (loading the engine library, starting V8's
+        platform): {total_ms, phases_ms, uss_growth_bytes}. None: no such cost."""
+        return None
+
     def facts(self) -> dict:
         """Backend-specific facts measured outside the cold-start rounds (a
         one-time module compile, a warm pool's size and standing memory),
@@ -179,7 +224,7 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Stop every instance this backend started and free shared resources."""
-        for instance in list(getattr(self, "live", ())):
+        for instance in list(self.live):
             instance.stop()
 
     def __enter__(self):

@@ -110,24 +110,36 @@ class ContainerInstance(LimitedRunnerInstance):
 class ContainerBackend(Backend):
     name = "container"
     summary = "a fresh Docker container per instance (--network none) running the same node runner"
+    described_as = "a Docker container"
+    family = "container"
     instance_class = "container"
     concurrency_modes = (PER_CALLER,)  # one attach socket per container; NDJSON has no request ids
 
     def __init__(self, base_image: str | None = None, cpuset: str | None = None,
                  node: str | None = None, timeout: float = 60.0, log=print, session: str | None = None,
                  runtime: str | None = None, limits: Limits | None = None) -> None:
+        super().__init__(limits)
         self.runtime = runtime  # a runtime registered in dockerd (`docker run --runtime`); None: its default
-        self.limits = limits or Limits()
         self.base_image = base_image
         self.cpuset = cpuset
         self.node = node or shutil.which("node") or "/usr/bin/node"
         self.timeout = timeout
         self.log = log
         self.session = session or uuid.uuid4().hex[:12]
-        self.live: set[Instance] = set()
         self._client = None
         self.image: str | None = None
         self._remote_noted = False
+
+    @classmethod
+    def from_options(cls, options) -> "ContainerBackend":
+        return cls(base_image=options.base_image, cpuset=options.cpuset, session=options.run_id,
+                   limits=options.limits)
+
+    @classmethod
+    def cleanup(cls, run_id: str) -> list[str]:
+        from harness.backends.container_cleanup import remove_run_containers
+
+        return remove_run_containers(run_id)
 
     @property
     def client(self):

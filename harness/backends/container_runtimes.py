@@ -138,6 +138,8 @@ class GvisorContainerBackend(DockerRuntimeBackend):
     summary = ("a fresh Docker container per instance under gVisor (runsc, its own user-space kernel; "
                "--network none) running the same node runner")
     RUNTIME = RUNSC
+    described_as = "a gVisor container"
+    family = "sandboxed-container"
 
 
     @staticmethod
@@ -160,3 +162,4 @@ class CrunContainerBackend(DockerRuntimeBackend):
     name = "container-crun"
     summary = "a fresh Docker container per instance under crun instead of runc, running the same node runner"
     RUNTIME = CRUN
+    described_as = "a Docker container under crun"

@@ -180,15 +180,18 @@ class IsolateInstance(Instance):
 class IsolateBackend(Backend):
     name = "isolate"
     summary = "a fresh V8 isolate per instance inside the harness process (py_mini_racer)"
+    described_as = "a V8 isolate (py_mini_racer)"
+    family = "in-process"
     instance_class = "in-process"
+    reference = True  # the unit every ratio is over: the isolate Workers is built on
+    runner_marks = ("isolate_first",)
     # Each isolate has its own V8 thread, so calls on different isolates
     # overlap. One isolate must not be shared: py_mini_racer's fast path
     # returns results through one FIFO per isolate, read by whoever waits.
     concurrency_modes = (PER_CALLER,)
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
-        self.live: set[Instance] = set()
+        super().__init__(limits)
         self._loop = asyncio.new_event_loop() if MiniRacer is not None else None
 
     def availability(self) -> Availability:
@@ -249,6 +252,9 @@ class IsolateBackend(Backend):
                        if memory is not None else "none"),
             "process": "none: the isolate runs inside the harness process",
         }}
+
+    def first_instance_probe(self, worker: Worker, arg: str) -> dict:
+        return first_isolate_probe(worker, arg)
 
     def _deadline(self) -> float:
         return time_limit_s(self.limits)

@@ -47,13 +47,14 @@ class IsolateContextBackend(Backend):
     name = "isolate-context"
     summary = ("a new V8 context per instance inside one shared, already running isolate "
                "(stpyv8, in the calling thread); contexts share the isolate's heap and thread")
+    described_as = "a V8 context in a shared isolate"
+    family = "in-process"
     instance_class = "in-process"
     concurrency_modes = ()  # one isolate, one thread
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
+        super().__init__(limits)
         self.seconds = time_limit_s(self.limits)
-        self.live: set[Instance] = set()
         self.watchdog = Watchdog()
         self.isolate = None
         self.isolate_ptr = 0

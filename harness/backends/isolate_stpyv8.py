@@ -39,15 +39,16 @@ from harness.runtime.worker import Worker
 class IsolateStpyv8Backend(Backend):
     name = "isolate-stpyv8"
     summary = "a fresh V8 isolate per instance inside the harness process, called in the calling thread (stpyv8)"
+    described_as = "a V8 isolate (stpyv8)"
+    family = "in-process"
     instance_class = "in-process"
     # Instances are bound to the thread that made them (no v8::Locker), so
     # concurrent callers are not measured.
     concurrency_modes = ()
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
+        super().__init__(limits)
         self.seconds = time_limit_s(self.limits)
-        self.live: set[Instance] = set()
         self.watchdog = Watchdog()
 
     def availability(self) -> Availability:

@@ -129,18 +129,25 @@ def end_process(process: subprocess.Popen) -> None:
 class NodeProcessBackend(Backend):
     name = "subprocess"
     summary = "a fresh node process per instance; NDJSON over stdin/stdout pipes"
+    described_as = "a node process"
+    family = "process"
     instance_class = "process"
+    runner_marks = ("node_runner.js",)
+    cpu_scope = "the harness process, plus the node process (user + system, from /proc)"
     # Separate processes, separate pipes. The NDJSON protocol has no request
     # ids, so one instance serves one caller at a time.
     concurrency_modes = (PER_CALLER,)
 
     def __init__(self, node: str | None = None, inherit_env: tuple[str, ...] = (), timeout: float = 30.0,
                  limits: Limits | None = None):
+        super().__init__(limits)
         self.node = node or shutil.which("node") or "/usr/bin/node"
         self.env = child_environment(inherit_env)
         self.timeout = timeout
-        self.limits = limits or Limits()
-        self.live: set[Instance] = set()
+
+    @classmethod
+    def from_options(cls, options) -> "NodeProcessBackend":
+        return cls(inherit_env=options.inherit_env, limits=options.limits)
 
     def availability(self) -> Availability:
         if not os.access(self.node, os.X_OK):

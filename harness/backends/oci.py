@@ -253,6 +253,7 @@ def _stderr_tail(process: subprocess.Popen) -> str:
 
 
 class OciBackend(Backend):
+    family = "container"
     instance_class = "container"
     concurrency_modes = (PER_CALLER,)  # separate pipes per container; NDJSON has no request ids
 
@@ -263,16 +264,23 @@ class OciBackend(Backend):
         self.summary = (f"a fresh container per instance run by {runtime} itself from an OCI bundle of the same "
                         "image (no dockerd, containerd or shim); read-only rootfs, no network interface")
         self.node = node or shutil.which("node") or "/usr/bin/node"
+        super().__init__(limits)
         self.cpuset = cpuset
         self.session = safe_session(session or uuid.uuid4().hex[:12])
-        self.limits = limits or Limits()
         self.timeout = timeout
         self.env = child_environment(())
-        self.live: set[Instance] = set()
         self._counter = itertools.count(1)
         self._folder: Path | None = None
         self._config: dict | None = None
         self._freeze_on_oom = False
+
+    @classmethod
+    def from_options(cls, options) -> "OciBackend":
+        return cls(cpuset=options.cpuset, session=options.run_id, limits=options.limits)
+
+    @classmethod
+    def cleanup(cls, run_id: str) -> list[str]:
+        return remove_session_leftovers(run_id)
 
     def availability(self) -> Availability:
         runtime = self.runtime
@@ -432,3 +440,19 @@ class OciBackend(Backend):
                 shutil.rmtree(self._folder, ignore_errors=True)
                 self._folder = None
                 self._config = None
+
+
+class OciRuncBackend(OciBackend):
+    name = "oci-runc"
+    described_as = "a runc container without Docker"
+
+    def __init__(self, **options) -> None:
+        super().__init__("runc", **options)
+
+
+class OciCrunBackend(OciBackend):
+    name = "oci-crun"
+    described_as = "a crun container without Docker"
+
+    def __init__(self, **options) -> None:
+        super().__init__("crun", **options)

@@ -105,23 +105,29 @@ class PreforkBackend(Backend):
     name = "subprocess-prefork"
     summary = ("a node process taken from a warm pool made ahead of time (runner ready, worker not "
                "loaded); the pool is refilled outside the timed region")
+    described_as = "a node process from a warm pool"
+    family = "process"
     instance_class = "process"
+    runner_marks = ("node_runner.js",)
     concurrency_modes = (PER_CALLER,)
 
     def __init__(self, pool_size: int = DEFAULT_POOL_SIZE, inherit_env: tuple[str, ...] = (),
                  limits: Limits | None = None, timeout: float = 30.0) -> None:
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
+        super().__init__(limits)
         self.plain = NodeProcessBackend(inherit_env=inherit_env, timeout=timeout)
         self.pool_size = pool_size
-        self.limits = limits or Limits()
         self.timeout = timeout
-        self.live: set[Instance] = set()
         self.pool: list[PooledInstance] = []
         self.heap_limit_mib = None if self.limits.memory_bytes is None else max(1, self.limits.memory_bytes // MIB)
         self.hits = self.misses = self.refills = self.unsettled_refills = 0
         self.idle_pool_memory: dict | None = None
         self._closed = False  # after close(), stopping an instance no longer refills
+
+    @classmethod
+    def from_options(cls, options) -> "PreforkBackend":
+        return cls(inherit_env=options.inherit_env, limits=options.limits)
 
     def availability(self) -> Availability:
         return self.plain.availability()

@@ -232,14 +232,15 @@ class WasmBackend(Backend):
     name = "wasm"
     summary = ("a fresh wasmtime Instance (own Store) of QuickJS-NG compiled to wasm32-wasi, "
                "running the same JS bundle; module compiled once")
+    described_as = "a QuickJS instance in WebAssembly"
+    family = "in-process"
     instance_class = "in-process"
     # Each instance has its own Store; wasmtime calls release the GIL, so calls
     # on different instances overlap. One Store must not be entered twice.
     concurrency_modes = (PER_CALLER,)
 
     def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
-        self.live: set[Instance] = set()
+        super().__init__(limits)
         self.engine = self.module = self.linker = None
         self.module_path = None
         self.compile_ms: float | None = None

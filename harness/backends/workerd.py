@@ -333,18 +333,20 @@ class WorkerdBackend(Backend):
     name = "workerd"
     summary = ("a fresh workerd process (Cloudflare's Workers runtime, npm workerd) per instance; "
                "keep-alive HTTP on loopback. Not a hardened sandbox (its README says so)")
+    described_as = "a workerd process"
+    family = "process"
     instance_class = "process"
+    runner_marks = ("isobench-workerd-",)
     # One connection per instance and one caller at a time on it.
     concurrency_modes = (PER_CALLER,)
 
     def __init__(self, limits: Limits | None = None, binary: Path | None = None) -> None:
-        self.limits = limits or Limits()
+        super().__init__(limits)
         seconds = [s for s in (self.limits.call_timeout_s, self.limits.cpu_time_s) if s is not None]
         self.seconds = min(seconds) if seconds else SAFETY_TIMEOUT_S
         self.start_timeout = START_TIMEOUT_S if not seconds else min(START_TIMEOUT_S, 10.0 + self.seconds)
         self.binary = binary or binary_path()
         self.env = child_environment()
-        self.live: set[Instance] = set()
         self.directory: Path | None = None
         self._worker_sha = ""
         self._configs: dict[int, Path] = {}

@@ -17,8 +17,10 @@ import os
 import threading
 import time
 
-from harness.backends.base import PER_CALLER, Backend, BackendError, Instance
-from harness.analysis.concurrency import QUESTIONS, queueing_note
+from dataclasses import dataclass
+
+from harness.backends.base import Backend, BackendError, Instance
+from harness.results.vocabulary import CONCURRENCY_QUESTIONS, PER_CALLER, SHARED
 from harness.measure.procedures import ARG, cold_start
 from harness.runtime.worker import Worker
 
@@ -98,42 +100,85 @@ def run_level(callers: list[Instance], arg: str, expected: object, duration_s: f
     }
 
 
-def concurrency_sweep(backend: Backend, worker: Worker, levels: tuple[int, ...], mode: str, duration_s: float,
-                      warmup_calls: int, max_calls: int, arg: str = ARG, advance=lambda amount=1: None) -> dict:
-    """Every level of one mode; stops at the first level that fails (the
-    levels measured so far are kept). Instances are stopped whatever happens."""
-    instances: list[Instance] = []
-    measured: list[dict] = []
-    expected = None
-    error = None
-    try:
-        for k in sorted(set(levels)):
-            need = k if mode == PER_CALLER else 1
-            while len(instances) < need:
-                instance, _, answer = cold_start(backend, worker, arg)
-                instances.append(instance)
-                expected = answer if expected is None else expected
-            callers = instances[:k] if mode == PER_CALLER else [instances[0]] * k
-            level = run_level(callers, arg, expected, duration_s, warmup_calls, max_calls)
-            measured.append(level)
-            advance()
-            if level["error"]:
-                error = f"{k} callers: {level['error']}"
-                break
-    finally:
-        for instance in instances:
-            instance.stop()
-    cores = usable_cores()
-    return {
-        "mode": mode,
-        "question": QUESTIONS.get(mode, mode),
-        "callers_are": "threads of the harness process",
-        "levels": measured,
-        "duration_s": duration_s,
-        "warmup_calls": warmup_calls,
-        "max_calls_per_level": max_calls,
-        "cores": cores,
-        "note": queueing_note([level["callers"] for level in measured], cores),
-        "answer": expected,
-        "error": error,
-    }
+@dataclass(frozen=True)
+class ConcurrencySettings:
+    duration_s: float  # each level's timed window
+    warmup_calls: int  # untimed calls per caller first
+    max_calls: int  # all callers together, per level
+
+
+def primary_mode(modes) -> str | None:
+    """The mode whose figures head the summary: per-caller if measured (every
+    backend that serves concurrently can be compared on it), else shared."""
+    for mode in (PER_CALLER, SHARED):
+        if mode in modes:
+            return mode
+    return None
+
+
+class ModeSweep:
+    """One backend's callers in one mode, level after level: its instances
+    are started (untimed) as the levels rise and kept until close()."""
+
+    def __init__(self, backend: Backend, worker: Worker, mode: str, settings: ConcurrencySettings,
+                 arg: str = ARG) -> None:
+        self.backend, self.worker, self.mode, self.settings, self.arg = backend, worker, mode, settings, arg
+        self.instances: list[Instance] = []
+        self.levels: list[dict] = []
+        self.expected = None
+        self.error: str | None = None
+
+    def level(self, k: int) -> None:
+        """Measure k callers at once; after a failed level the sweep stops (levels so far are kept)."""
+        if self.error:
+            return
+        need = k if self.mode == PER_CALLER else 1
+        try:
+            while len(self.instances) < need:
+                instance, _, answer = cold_start(self.backend, self.worker, self.arg)
+                self.instances.append(instance)
+                self.expected = answer if self.expected is None else self.expected
+        except Exception as error:
+            self.error = f"{k} callers: starting instances: {error.__class__.__name__}: {error}"
+            return
+        callers = self.instances[:k] if self.mode == PER_CALLER else [self.instances[0]] * k
+        measured = run_level(callers, self.arg, self.expected, self.settings.duration_s, self.settings.warmup_calls,
+                             self.settings.max_calls)
+        self.levels.append(measured)
+        if measured["error"]:
+            self.error = f"{k} callers: {measured['error']}"
+
+    def result(self) -> dict:
+        """A ConcurrencyMode's JSON."""
+        cores = usable_cores()
+        return {
+            "mode": self.mode,
+            "question": CONCURRENCY_QUESTIONS.get(self.mode, self.mode),
+            "callers_are": "threads of the harness process",
+            "levels": self.levels,
+            "duration_s": self.settings.duration_s,
+            "warmup_calls": self.settings.warmup_calls,
+            "max_calls_per_level": self.settings.max_calls,
+            "cores": cores,
+            "note": queueing_note([level["callers"] for level in self.levels], cores),
+            "answer": None if self.expected is None else str(self.expected),
+            "error": self.error,
+        }
+
+    def close(self) -> None:
+        for instance in self.instances:
+            try:
+                instance.stop()
+            except Exception:
+                pass
+        self.instances = []
+
+
+def queueing_note(levels, cores: int) -> str:
+    """Says which levels can run truly in parallel here, and which mostly queue."""
+    over = [k for k in levels if k > cores]
+    if not over:
+        return f"{cores} cores: every level has at most one caller per core"
+    return (f"{cores} cores here: with {', '.join(map(str, over))} callers there are more callers than cores, "
+            f"so these levels mostly measure queueing (throughput levels off, p99 grows with the queue), "
+            f"not more parallel work")

@@ -1,42 +1,138 @@
 """Density: grow one set of live instances along an N ladder, reading the
 backend's memory figures at each rung, until the ladder ends, the backend's
-time budget is spent, the machine runs low on memory or tasks, or starting an
-instance fails. What stopped it is recorded; the instances are always stopped.
-The decisions and the arithmetic are in harness/density.py."""
+time budget is spent, the machine runs low on memory, tasks or memory
+mappings, or starting an instance fails. What stopped it is recorded; the
+instances are always stopped. The stop decisions are pure functions below;
+the arithmetic on the results is in harness/analysis/density.py."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
 from harness.backends.base import Backend, Instance
-from harness.analysis.density import LADDER_COMPLETE, instance_class, limit_reached, plan_next_rung
-from harness.measure.procedures import ARG, cold_start
 from harness.backends.memory_probes import release_freed_memory
+from harness.measure.procedures import ARG, cold_start
 from harness.runtime.worker import Worker
 
+GIB = float(1 << 30)
+MIB = float(1 << 20)
+LADDER_COMPLETE = "ladder complete"
 
-def machine_state() -> dict:
-    """MemAvailable and MemTotal (bytes), the tasks (threads) alive on the
-    machine and the kernel's limit on them (pid_max, threads-max), and the
-    harness process's memory mappings and their limit (vm.max_map_count)."""
+
+@dataclass(frozen=True)
+class DensitySettings:
+    counts: tuple[int, ...]  # the N ladder
+    budget_s: float  # growing + reading memory; teardown is extra
+    settle_s: float = 0.0
+    memory_floor: float = 0.25  # stop when MemAvailable < this share of MemTotal
+    task_ceiling: float = 0.5  # stop when the machine's tasks pass this share of the limit
+    map_ceiling: float = 0.75  # stop when the harness's memory mappings pass this share of vm.max_map_count
+
+
+@dataclass(frozen=True)
+class MachineState:
+    available: float  # MemAvailable, bytes
+    total: float  # MemTotal, bytes
+    tasks: int | None = None  # threads alive on the machine
+    task_limit: int | None = None  # min(pid_max, threads-max)
+    maps: int | None = None  # the harness process's memory mappings
+    map_limit: int | None = None  # vm.max_map_count
+
+    def to_json(self) -> dict:
+        return {"mem_available_bytes": self.available, "mem_total_bytes": self.total, "tasks": self.tasks,
+                "task_limit": self.task_limit, "maps": self.maps, "map_limit": self.map_limit}
+
+
+def machine_state() -> MachineState:
     memory = psutil.virtual_memory()
-    state = {"available": memory.available, "total": memory.total, "tasks": None, "task_limit": None,
-             "maps": None, "map_limit": None}
+    maps = map_limit = tasks = task_limit = None
     try:
-        state["maps"] = Path("/proc/self/maps").read_bytes().count(b"\n")
-        state["map_limit"] = int(Path("/proc/sys/vm/max_map_count").read_text())
+        maps = Path("/proc/self/maps").read_bytes().count(b"\n")
+        map_limit = int(Path("/proc/sys/vm/max_map_count").read_text())
     except (OSError, ValueError):
         pass
     try:
-        state["tasks"] = int(Path("/proc/loadavg").read_text().split()[3].split("/")[1])
-        state["task_limit"] = min(int(Path("/proc/sys/kernel/pid_max").read_text()),
-                                  int(Path("/proc/sys/kernel/threads-max").read_text()))
+        tasks = int(Path("/proc/loadavg").read_text().split()[3].split("/")[1])
+        task_limit = min(int(Path("/proc/sys/kernel/pid_max").read_text()),
+                         int(Path("/proc/sys/kernel/threads-max").read_text()))
     except (OSError, ValueError, IndexError):
         pass
-    return state
+    return MachineState(memory.available, memory.total, tasks, task_limit, maps, map_limit)
+
+
+# -- the decisions --------------------------------------------------------
+
+
+def limit_reached(state: MachineState, settings: DensitySettings, elapsed_s: float) -> str | None:
+    """Why growing must stop now, or None. Checked after every new instance.
+
+    Mappings: past vm.max_map_count mmap fails and V8 aborts the whole process
+    (about 20 mappings per py_mini_racer isolate: some 3,200 isolates at the
+    default 65,530)."""
+    if state.available < settings.memory_floor * state.total:
+        return (f"memory floor: MemAvailable {state.available / GIB:.1f} GiB fell below "
+                f"{settings.memory_floor:.0%} of {state.total / GIB:.1f} GiB")
+    if state.tasks is not None and state.task_limit and state.tasks > settings.task_ceiling * state.task_limit:
+        return (f"task ceiling: {state.tasks} tasks on the machine, over {settings.task_ceiling:.0%} of the limit "
+                f"{state.task_limit}")
+    if state.maps is not None and state.map_limit and state.maps > settings.map_ceiling * state.map_limit:
+        return (f"map ceiling: the harness holds {state.maps} memory mappings, over {settings.map_ceiling:.0%} of "
+                f"vm.max_map_count {state.map_limit}")
+    if elapsed_s >= settings.budget_s:
+        return f"time budget: {settings.budget_s:g} s spent"
+    return None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the sweep has seen so far, from which the next rung is planned."""
+
+    n_now: int
+    elapsed_s: float
+    start_s_per_instance: float  # each new instance took this long to start
+    last_read_s: float  # reading memory at n_now took this long (it grows with N)
+    available_bytes: float | None = None  # MemAvailable now
+    drop_per_instance: float | None = None  # MemAvailable fell by this much per instance
+
+
+def plan_next_rung(seen: Progress, n_next: int, settings: DensitySettings, floor_bytes: float | None = None,
+                   min_growth: float = 1.25) -> tuple[int, str | None]:
+    """How far to grow next: (target N, reason the sweep stops after it, or None).
+
+    The next rung is predicted from what the sweep has seen. A rung that does
+    not fit in the time left or above the memory floor is cut to what fits; if
+    that is less than min_growth x n_now, the sweep stops at n_now."""
+    n_now = seen.n_now
+    read_per_instance = seen.last_read_s / n_now if n_now else 0.0
+    remaining = settings.budget_s - seen.elapsed_s - settings.settle_s
+    need = (n_next - n_now) * seen.start_s_per_instance + read_per_instance * n_next
+    target, reasons = n_next, []
+    if need > remaining:
+        per = seen.start_s_per_instance + read_per_instance
+        fits = int((remaining + n_now * seen.start_s_per_instance) / per) if per > 0 else n_next
+        target = min(target, fits)
+        reasons.append(f"time budget: {settings.budget_s:g} s; N = {n_next} would need about {need:.0f} s more, "
+                       f"{max(remaining, 0):.0f} s were left")
+    drop = seen.drop_per_instance
+    if seen.available_bytes is not None and floor_bytes is not None and drop and drop > 0:
+        room = seen.available_bytes - floor_bytes
+        if (n_next - n_now) * drop > room:
+            target = min(target, n_now + int(max(room, 0) / drop))
+            reasons.append(f"memory floor: N = {n_next} would bring MemAvailable below "
+                           f"{floor_bytes / GIB:.1f} GiB (about {drop / MIB:.1f} MiB per instance)")
+    if not reasons:
+        return n_next, None
+    reason = "; ".join(reasons)
+    if target < max(n_now + 1, n_now * min_growth):
+        return n_now, reason
+    return target, f"{reason} (last rung cut to N = {target})"
+
+
+# -- the sweep ------------------------------------------------------------
 
 
 def _one_line(error: BaseException) -> str:
@@ -44,26 +140,20 @@ def _one_line(error: BaseException) -> str:
     return f"{error.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def density_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], budget_s: float, settle_s: float,
-                  memory_floor: float = 0.25, task_ceiling: float = 0.5, advance=lambda amount=1: None,
-                  arg: str = ARG, machine=machine_state, clock=time.monotonic) -> dict:
+def density_sweep(backend: Backend, worker: Worker, settings: DensitySettings, trial: int = 0,
+                  advance=lambda amount=1: None, machine=machine_state, clock=time.monotonic) -> dict:
     """Hold more and more instances alive at once and read memory at each rung.
-
-    The budget covers starting instances and reading memory; stopping them
-    afterwards (teardown_s) is not in it.
-    """
-    klass = instance_class(backend.name, backend.instance_class)
-    ladder = sorted(set(int(n) for n in counts))
+    Returns a DensitySweep's JSON."""
+    ladder = sorted(set(int(n) for n in settings.counts))
     release_freed_memory()
     baseline = {figure.kind: figure.bytes for figure in backend.memory_baseline()}
     first = machine()
-    floor_bytes = memory_floor * first["total"]
+    floor_bytes = settings.memory_floor * first.total
     instances: list[Instance] = []
     steps: list[dict] = []
     scopes: dict[str, str] = {}
     stopped: str | None = None
-    start_s = 0.0  # time spent starting instances
-    last_read_s = 0.0
+    start_s = last_read_s = 0.0
     began = clock()
     try:
         for n_next in ladder:
@@ -71,9 +161,9 @@ def density_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], bud
             then = None
             if steps:
                 state = machine()
-                drop = (first["available"] - state["available"]) / n_now if n_now else None
-                target, then = plan_next_rung(n_now, n_next, clock() - began, budget_s, start_s / n_now,
-                                              last_read_s, settle_s, state["available"], floor_bytes, drop)
+                seen = Progress(n_now, clock() - began, start_s / n_now, last_read_s, state.available,
+                                (first.available - state.available) / n_now if n_now else None)
+                target, then = plan_next_rung(seen, n_next, settings, floor_bytes)
                 if target <= n_now:
                     stopped = then
                     break
@@ -82,25 +172,22 @@ def density_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], bud
             while len(instances) < target and stopped is None:
                 started = clock()
                 try:
-                    instance, _, _ = cold_start(backend, worker, arg)
+                    instance, _, _ = cold_start(backend, worker, ARG)
                 except Exception as error:  # any failure to grow is a finding, not a crash
                     stopped = f"error at N = {len(instances) + 1}: {_one_line(error)}"
                     break
                 start_s += clock() - started
                 instances.append(instance)
                 advance()
-                state = machine()
-                stopped = limit_reached(clock() - began, budget_s, state["available"], state["total"],
-                                        memory_floor, state["tasks"], state["task_limit"], task_ceiling,
-                                        state.get("maps"), state.get("map_limit"))
+                stopped = limit_reached(machine(), settings, clock() - began)
             if instances and (not steps or steps[-1]["n"] < len(instances)):
                 try:
-                    step, step_scopes = _read(backend, instances, baseline, settle_s, clock)
+                    step, step_scopes = _read(backend, instances, baseline, settings.settle_s, clock)
                 except Exception as error:
                     stopped = stopped or f"error reading memory at N = {len(instances)}: {_one_line(error)}"
                     break
                 step["elapsed_s"] = clock() - began
-                step["mem_available_bytes"] = machine()["available"]
+                step["mem_available_bytes"] = machine().available
                 steps.append(step)
                 scopes.update(step_scopes)
                 last_read_s = step["read_s"]
@@ -114,24 +201,22 @@ def density_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], bud
             instance.stop()
         teardown_s = clock() - stopping
     return {
-        "instance_class": klass,
+        "trial": trial,
+        "instance_class": backend.instance_class,
         "ladder": ladder,
-        "budget_s": budget_s,
-        "memory_floor": memory_floor,
-        "task_ceiling": task_ceiling,
-        "settle_s": settle_s,
+        "budget_s": settings.budget_s,
+        "memory_floor": settings.memory_floor,
+        "task_ceiling": settings.task_ceiling,
+        "settle_s": settings.settle_s,
         "steps": steps,
         "baseline_bytes": baseline,
         "scopes": scopes,
-        "max_n_reached": steps[-1]["n"] if steps else 0,
         "stopped_because": stopped or LADDER_COMPLETE,
         "stopped_early": stopped is not None,
         "growth_s": growth_s,
         "start_s_per_instance": start_s / len(instances) if instances else None,
         "teardown_s": teardown_s,
-        "machine_at_start": {"mem_available_bytes": first["available"], "mem_total_bytes": first["total"],
-                             "tasks": first["tasks"], "task_limit": first["task_limit"],
-                             "maps": first.get("maps"), "map_limit": first.get("map_limit")},
+        "machine_at_start": first.to_json(),
     }
 
 

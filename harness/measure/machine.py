@@ -49,14 +49,44 @@ def timer_overhead_ns(samples: int = 20001) -> dict:
     deltas.sort()
     info = time.get_clock_info("perf_counter")
     return {
-        "timer": "time.perf_counter",
+        "timer": "time.perf_counter_ns",
         "implementation": info.implementation,
         "resolution_ns": info.resolution * 1e9,
         "read_overhead_median_ns": deltas[len(deltas) // 2],
     }
 
 
+def virtualization() -> dict:
+    """How this machine is virtualised, from what it shows: the hypervisor CPU
+    flag, the kernel's own detection (`systemd-detect-virt`, where present), DMI
+    and the kernel command line. Empty fields were not found."""
+    found: dict = {}
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+        found["hypervisor_cpu_flag"] = " hypervisor" in flags + " "
+    except OSError:
+        pass
+    for option, key in (("--vm", "vm"), ("--container", "container")):
+        try:
+            result = subprocess.run(["systemd-detect-virt", option], capture_output=True, text=True, timeout=5)
+            found[key] = result.stdout.strip() or "none"
+        except (OSError, subprocess.SubprocessError):
+            continue
+    for name in ("sys_vendor", "product_name"):
+        try:
+            found[f"dmi_{name}"] = Path(f"/sys/class/dmi/id/{name}").read_text().strip()
+        except OSError:
+            continue
+    try:
+        if "firecracker" in Path("/proc/cmdline").read_text():
+            found["kernel_command_line"] = "names firecracker (a Firecracker micro-VM)"
+    except OSError:
+        pass
+    return found
+
+
 def machine_info() -> dict:
+    """What the results' Machine holds (harness.results.model.Machine)."""
     return {
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
@@ -65,11 +95,21 @@ def machine_info() -> dict:
         "os": platform.platform(),
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
-        "load_average": list(os.getloadavg()),
         "memory_total_bytes": _memory_total(),
-        "git": git_info(),
         "hostname": platform.node(),
+        "virtualization": virtualization(),
+        "timer": timer_overhead_ns(),
     }
+
+
+def provenance(harness_version: str) -> dict:
+    """What the results' Provenance holds, taken now: before the run's first trial."""
+    import datetime
+
+    git = git_info()
+    return {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(), "commit": git["commit"],
+            "branch": git["branch"], "dirty": git["dirty"], "load_average": list(os.getloadavg()),
+            "harness_version": harness_version, "recorded_at_start": True}
 
 
 def _memory_total() -> int | None:

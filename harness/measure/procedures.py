@@ -1,14 +1,15 @@
-"""Measurement procedures that work for any Backend. The bench/ suites time
-them with pytest-benchmark; these functions do the parts that are not a
-plain timing loop (phases, in-engine time, memory density)."""
+"""Measurement procedures that work for any Backend: one cold start (wall and
+CPU time, phases), a block of timed calls, the in-engine loops, a memory
+sweep. The suites in bench/ run them across backends, interleaved."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 from harness.backends.base import Backend, Instance, PhaseClock
 from harness.backends.memory_probes import release_freed_memory
-from harness.analysis.stats import marginal_slope
 from harness.runtime.worker import Worker
 
 ARG = "World"
@@ -28,24 +29,60 @@ def cold_start(backend: Backend, worker: Worker, arg: str = ARG) -> tuple[Instan
     return instance, clock.phases, answer
 
 
-def engine_samples(instance: Instance, repeats: int, min_ms: float, arg: str = ARG) -> tuple[list[float], dict]:
-    """ns per handler call, timed in the engine by the runtime's JS clock."""
-    samples, last = [], {}
-    for _ in range(repeats):
-        last = instance.engine_time(arg, min_ms)
-        samples.append(float(last["ns_per_call"]))
-    return samples, last
+@dataclass(frozen=True)
+class ColdStartSample:
+    wall_s: float  # the phase clock: backend.start() called -> first answer received
+    cpu_s: float | None  # CPU time the start cost (see Backend.cpu_scope); None if not measurable
+    phases_ms: dict[str, float]
+    answer: object
 
 
-def memory_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], settle_s: float,
+def timed_cold_start(backend: Backend, worker: Worker, arg: str = ARG) -> tuple[Instance, ColdStartSample]:
+    """A cold start with its CPU time: the harness process's CPU time over the
+    start (all its threads), plus what the instance's own processes or cgroup
+    used (Instance.cpu_seconds), plus the growth of the backend's shared
+    daemons (Backend.shared_cpu_seconds). The CPU readings bracket the wall
+    timer; the instance's are read after the answer, outside it."""
+    shared_before = backend.shared_cpu_seconds()
+    harness_before = time.process_time()
+    instance, phases, answer = cold_start(backend, worker, arg)
+    harness_cpu = time.process_time() - harness_before
+    try:
+        own = instance.cpu_seconds()
+        shared_after = backend.shared_cpu_seconds()
+    except BaseException:
+        instance.stop()
+        raise
+    shared = shared_after - shared_before if shared_before is not None and shared_after is not None else 0.0
+    if own is None and backend.instance_class != "in-process":
+        cpu = None  # the instance's own processes are where the work is, and they were not read
+    else:
+        cpu = harness_cpu + (own or 0.0) + shared
+    return instance, ColdStartSample(sum(phases.values()) / 1e3, cpu, phases, answer)
+
+
+def time_calls(call: Callable[[], object], count: int, clock_ns=time.perf_counter_ns) -> list[int]:
+    """ns per call, each call timed on its own (one timer read inside each sample)."""
+    samples = []
+    for _ in range(count):
+        started = clock_ns()
+        call()
+        samples.append(clock_ns() - started)
+    return samples
+
+
+def engine_time(instance: Instance, min_ms: float, arg: str = ARG) -> dict:
+    """One in-engine loop pair (see harness/runtime/prelude.js, engineTime)."""
+    result = instance.engine_time(arg, min_ms)
+    return {key: result.get(key) for key in ("handler_ns", "loop_ns", "calls", "clock", "clock_resolution_ns")}
+
+
+def memory_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], settle_s: float, trial: int = 0,
                  advance=lambda amount=1: None, arg: str = ARG) -> dict:
     """Hold N instances alive at once, for each N in counts (growing one set),
-    and read the backend's memory figures at each N.
-
-    Each figure is reported as its total growth over the backend's baseline
-    (nothing alive) and that growth divided by N (the headline, at the largest
-    N); `slope` is the least-squares growth per added instance over N >= 2.
-    """
+    and read the backend's memory figures at each N: each figure's growth over
+    the backend's baseline (nothing alive). Returns a MemorySweep's JSON."""
+    began = time.monotonic()
     release_freed_memory()
     baseline = {figure.kind: figure.bytes for figure in backend.memory_baseline()}
     instances: list[Instance] = []
@@ -58,31 +95,13 @@ def memory_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], sett
                 advance()
             time.sleep(settle_s)
             release_freed_memory()
-            figures = backend.memory(instances)
             totals = {}
-            for figure in figures:
+            for figure in backend.memory(instances):
                 totals[figure.kind] = figure.bytes - baseline.get(figure.kind, 0)
                 scopes[figure.kind] = figure.scope
-            steps.append({"n": count, "total_bytes": totals, "per_instance_bytes": {k: v / count for k, v in totals.items()}})
+            steps.append({"n": count, "total_bytes": totals})
     finally:
         for instance in instances:
             instance.stop()
-    largest = steps[-1]
-    # A lone process owns pages that a second one would share, so its USS is
-    # not a marginal cost: the slope uses only N >= 2.
-    shared_steps = [s for s in steps if s["n"] >= 2]
-    slopes = {}
-    for kind in largest["total_bytes"]:
-        fit = marginal_slope([s["n"] for s in shared_steps], [s["total_bytes"][kind] for s in shared_steps])
-        if fit is not None:
-            slopes[kind] = {"bytes_per_instance": fit.per_unit, "stderr": fit.stderr, "intercept_bytes": fit.intercept}
-    return {
-        "counts": [s["n"] for s in steps],
-        "baseline_bytes": baseline,
-        "steps": steps,
-        "per_instance_bytes": largest["per_instance_bytes"],
-        "per_instance_at_n": largest["n"],
-        "slope": slopes,
-        "scopes": scopes,
-        "settle_s": settle_s,
-    }
+    return {"trial": trial, "counts": [s["n"] for s in steps], "steps": steps, "baseline_bytes": baseline,
+            "scopes": scopes, "settle_s": settle_s, "duration_s": time.monotonic() - began}

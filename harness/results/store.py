@@ -1,8 +1,8 @@
-"""The results model: a pytest-benchmark JSON file (so `pytest-benchmark
-compare` reads it) with isobench's run record under the key `isobench`.
+"""Reading and writing results files.
 
 Loading checks the shape and says in one line what is wrong; writing is
-atomic (temporary file in the same folder, fsync, rename).
+atomic (a temporary file in the same folder, fsync, rename). A name ending in
+.gz is gzip-compressed compact JSON.
 """
 
 from __future__ import annotations
@@ -12,89 +12,11 @@ import json
 import os
 import tempfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
-from harness.measure.metadata import SCHEMA
+from harness.results.model import ResultsError, Run, from_json, to_json
 
-
-class ResultsError(Exception):
-    """The file is missing, corrupt or not an isobench results file (one line)."""
-
-
-@dataclass
-class Benchmark:
-    """One pytest-benchmark entry: a metric measured on a backend."""
-
-    raw: dict
-
-    @property
-    def metric(self) -> str:
-        return self.raw.get("extra_info", {}).get("metric") or self.raw.get("group", "")
-
-    @property
-    def backend(self) -> str:
-        return self.raw.get("extra_info", {}).get("backend") or self.raw.get("params", {}).get("backend_name", "")
-
-    @property
-    def samples(self) -> list[float]:
-        """Raw timed samples in seconds (pytest-benchmark's stats.data)."""
-        return list(self.raw.get("stats", {}).get("data") or [])
-
-    @property
-    def extra(self) -> dict:
-        return self.raw.get("extra_info", {})
-
-
-@dataclass
-class Results:
-    path: Path | None
-    raw: dict
-
-    @property
-    def record(self) -> dict:
-        return self.raw["isobench"]
-
-    @property
-    def machine(self) -> dict:
-        return self.raw.get("machine_info", {}).get("isobench", {})
-
-    @property
-    def status(self) -> str:
-        return self.record.get("status", "unknown")
-
-    @property
-    def benchmarks(self) -> list[Benchmark]:
-        return [Benchmark(entry) for entry in self.raw.get("benchmarks", [])]
-
-    def find(self, backend: str, metric: str) -> Benchmark | None:
-        for bench in self.benchmarks:
-            if bench.backend == backend and bench.metric == metric:
-                return bench
-        return None
-
-    def backend_names(self) -> list[str]:
-        names = list(self.record.get("backends", {}))
-        for bench in self.benchmarks:
-            if bench.backend and bench.backend not in names:
-                names.append(bench.backend)
-        return names
-
-
-def parse(raw: object, where: str = "results") -> Results:
-    if not isinstance(raw, dict):
-        raise ResultsError(f"{where}: not a JSON object")
-    if "benchmarks" not in raw or not isinstance(raw["benchmarks"], list):
-        raise ResultsError(f"{where}: no 'benchmarks' list; not a pytest-benchmark results file")
-    record = raw.get("isobench")
-    if not isinstance(record, dict) or "schema" not in record:
-        raise ResultsError(f"{where}: no 'isobench' record; a pytest-benchmark file, but not written by isobench")
-    if record["schema"] != SCHEMA:
-        raise ResultsError(f"{where}: schema {record['schema']!r} is not supported (expected {SCHEMA!r})")
-    for index, entry in enumerate(raw["benchmarks"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("stats"), dict):
-            raise ResultsError(f"{where}: benchmark #{index} has no stats")
-    return Results(None, raw)
+__all__ = ["ResultsError", "read_json", "write_atomic", "load", "save", "dumps"]
 
 
 def read_json(path: str | Path, what: str = "results file") -> object:
@@ -114,14 +36,6 @@ def read_json(path: str | Path, what: str = "results file") -> object:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ResultsError(f"{file}: corrupt JSON (line {error.lineno}: {error.msg})") from None
-
-
-def load(path: str | Path) -> Results:
-    file = Path(path)
-    raw = read_json(file)
-    results = parse(raw, str(file))
-    results.path = file
-    return results
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
@@ -145,8 +59,19 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     return target
 
 
-def save(results: Results, path: str | Path) -> Path:
+def load(path: str | Path) -> Run:
+    file = Path(path)
+    return from_json(read_json(file), str(file)).with_path(str(file))
+
+
+def dumps(run: Run, compact: bool = False) -> str:
+    if compact:
+        return json.dumps(to_json(run), separators=(",", ":"))
+    return json.dumps(to_json(run), indent=1) + "\n"
+
+
+def save(run: Run, path: str | Path) -> Path:
     """Atomically; gzip-compressed compact JSON when the name ends in .gz."""
     if Path(path).suffix == ".gz":
-        return write_atomic(path, gzip.compress(json.dumps(results.raw, separators=(",", ":")).encode(), mtime=0))
-    return write_atomic(path, json.dumps(results.raw, indent=2, sort_keys=False) + "\n")
+        return write_atomic(path, gzip.compress(dumps(run, compact=True).encode(), mtime=0))
+    return write_atomic(path, dumps(run))

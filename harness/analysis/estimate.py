@@ -1,0 +1,138 @@
+"""Figures with their intervals, from trial-tagged series: a median or a
+percentile of one figure, a ratio of two figures measured in the same trials
+(paired), and a ratio between two runs (independent). Every interval is the
+hierarchical bootstrap of harness/analysis/bootstrap.py."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.analysis import bootstrap
+from harness.results.model import Series
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float  # the statistic of all samples (or the ratio of two)
+    ci: tuple[float, float] | None  # hierarchical, expanded percentile; None with too little data
+    n: int  # samples (for a ratio: the smaller side)
+    trials: int  # trials the interval resamples
+    se_log: float | None = None  # bootstrap standard error on the log scale
+    between_cv: float | None = None  # spread between trials (one figure only)
+    within_cv: float | None = None  # spread within a trial (one figure only)
+    p_value: float | None = None  # ratios: two-sided, for "the ratio is 1"
+
+    @property
+    def half_width(self) -> float | None:
+        """Half the interval's width, as a share of the value."""
+        if not self.ci or not self.value:
+            return None
+        return (self.ci[1] - self.ci[0]) / 2 / abs(self.value)
+
+    @property
+    def trials_for_target(self) -> int | None:
+        """Trials a +-5% interval would take here, at today's samples per trial."""
+        if self.se_log is None:
+            return None
+        return bootstrap.trials_needed(self.se_log, trials=self.trials)
+
+    def scaled(self, factor: float) -> "Estimate":
+        ci = (self.ci[0] * factor, self.ci[1] * factor) if self.ci else None
+        return Estimate(self.value * factor, ci, self.n, self.trials, self.se_log, self.between_cv, self.within_cv,
+                        self.p_value)
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "ci95": list(self.ci) if self.ci else None, "n": self.n, "trials": self.trials,
+                "half_width": self.half_width, "between_trials_cv": self.between_cv,
+                "within_trial_cv": self.within_cv, "trials_for_5pct": self.trials_for_target,
+                "p_value": self.p_value}
+
+
+def _groups(series: Series, trials: list[int] | None = None) -> list[np.ndarray]:
+    by_trial = series.groups()
+    keys = trials if trials is not None else list(by_trial)
+    return [bootstrap.batch_medians(by_trial[t]) for t in keys]
+
+
+def _statistic(series: Series, q: float, trials: list[int] | None = None) -> float:
+    data = series.only(trials).array() if trials is not None else series.array()
+    return float(np.quantile(data, q))
+
+
+def estimate(series: Series, q: float = 0.5) -> Estimate | None:
+    """The q-quantile (the median by default) with its hierarchical interval."""
+    if not series:
+        return None
+    groups = _groups(series)
+    value = _statistic(series, q)
+    parts = bootstrap.components(groups)
+    if len(series) < 2:
+        return Estimate(value, None, len(series), len(groups), between_cv=parts.between_cv,
+                        within_cv=parts.within_cv)
+    reps = bootstrap.replicates([groups], q=q)[0]
+    return Estimate(value, bootstrap.interval(reps, len(groups)), len(series), len(groups), bootstrap.log_se(reps),
+                    parts.between_cv, parts.within_cv)
+
+
+def common_trials(*series: Series) -> list[int]:
+    shared = set(series[0].trial_ids)
+    for other in series[1:]:
+        shared &= set(other.trial_ids)
+    return sorted(shared)
+
+
+def paired_ratio(x: Series, y: Series, q: float = 0.5) -> Estimate | None:
+    """q-quantile of x over that of y, both measured in the same trials:
+    resampled paired, over the trials they share."""
+    trials = common_trials(x, y) if x and y else []
+    if not trials:
+        return None
+    value = _statistic(x, q, trials) / _statistic(y, q, trials)
+    n = min(len(x.only(trials)), len(y.only(trials)))
+    if n < 2:
+        return Estimate(value, None, n, len(trials))
+    reps = bootstrap.replicates([_groups(x, trials), _groups(y, trials)], q=q, paired=True)
+    ratio = reps[0] / reps[1]
+    return Estimate(value, bootstrap.interval(ratio, len(trials)), n, len(trials), bootstrap.log_se(ratio),
+                    p_value=bootstrap.p_value_ratio(value, ratio, len(trials)))
+
+
+def run_ratio(new: Series, old: Series, q: float = 0.5, salt: int = 0) -> tuple[Estimate, np.ndarray] | None:
+    """new over old from two runs (independent trials), and its replicates."""
+    if not new or not old:
+        return None
+    value = _statistic(new, q) / _statistic(old, q)
+    reps_new = bootstrap.replicates([_groups(new)], q=q, salt=salt)[0]
+    reps_old = bootstrap.replicates([_groups(old)], q=q, salt=salt + 1)[0]
+    return _from_independent(value, reps_new / reps_old, new, old), reps_new / reps_old
+
+
+def _from_independent(value: float, ratio: np.ndarray, new: Series, old: Series) -> Estimate:
+    trials = min(len(new.trial_ids), len(old.trial_ids))
+    return Estimate(value, bootstrap.interval(ratio, trials), min(len(new), len(old)), trials,
+                    bootstrap.log_se(ratio), p_value=bootstrap.p_value_ratio(value, ratio, trials))
+
+
+def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: float = 0.5) -> tuple[Estimate, np.ndarray] | None:
+    """(x/ref in the new run) over (x/ref in the old run): each ratio paired
+    within its run, the two runs independent."""
+    (new_x, new_ref), (old_x, old_ref) = new, old
+    new_trials, old_trials = common_trials(new_x, new_ref), common_trials(old_x, old_ref)
+    if not new_trials or not old_trials:
+        return None
+    value = ((_statistic(new_x, q, new_trials) / _statistic(new_ref, q, new_trials))
+             / (_statistic(old_x, q, old_trials) / _statistic(old_ref, q, old_trials)))
+    reps_new = bootstrap.replicates([_groups(new_x, new_trials), _groups(new_ref, new_trials)], q=q)
+    reps_old = bootstrap.replicates([_groups(old_x, old_trials), _groups(old_ref, old_trials)], q=q, salt=1)
+    change = (reps_new[0] / reps_new[1]) / (reps_old[0] / reps_old[1])
+    trials = min(len(new_trials), len(old_trials))
+    estimate_ = Estimate(value, bootstrap.interval(change, trials), min(len(new_x), len(old_x)), trials,
+                         bootstrap.log_se(change), p_value=bootstrap.p_value_ratio(value, change, trials))
+    return estimate_, change
+
+
+def is_finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

@@ -1,0 +1,493 @@
+"""The run manager: a run is T independent trials, each a fresh worker
+process that measures every selected backend, interleaved in random orders
+(pyperf's worker processes combined with randomized multiple interleaved
+trials, Abedi and Brecht, ICPE 2017). This process only orchestrates: it
+writes each trial's spec, starts `python -m harness.measure.worker`, waits,
+and appends the trial's record to the journal the moment the trial ends. A
+trial process that dies (a V8 fatal error, an OOM kill, SIGKILL) loses only
+its own trial: it is journalled with its cause and the run goes on. The
+results file, pytest-benchmark's JSON, is assembled from the journal.
+
+An A/B run (`harness ab`) has two sides, each a checkout with its own
+Python; their trials run in pairs, in a random order within each pair.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
+from harness.measure.assemble import assemble, suite_errors
+from harness.measure.journal import Journal, JournalError
+from harness.measure.profiles import get_profile
+from harness.measure.stopping import Planner
+from harness.measure.trial import TrialSpec, now_iso
+from harness.options import RunOptions
+from harness.paths import REPO_ROOT
+from harness.results.model import Run
+from harness.results.store import save
+
+GRACE_S = 10.0  # after SIGTERM, before SIGKILL
+
+
+@dataclass(frozen=True)
+class Side:
+    """A checkout that trials run in: this one, or (A/B runs) the base's worktree."""
+
+    name: str = ""  # "" for a plain run; "base" or "head" for A/B
+    python: str = sys.executable
+    cwd: Path = REPO_ROOT
+
+
+@dataclass
+class RunSetup:
+    options: RunOptions
+    out_dir: Path
+    stamp: str
+    sides: tuple[Side, ...] = (Side(),)
+    pairs: int | None = None  # A/B runs: a fixed number of trial pairs
+    name: str = ""  # results file name stem; default <stamp>-<profile>
+
+
+@dataclass
+class Outcome:
+    runs: dict[str, Run]  # side -> Run ("" for a plain run)
+    paths: dict[str, Path]
+    code: int
+    journal: Path | None  # kept when the run was interrupted
+    messages: list[str] = field(default_factory=list)  # one line each, for stderr
+
+
+# ---------------------------------------------------------------- one trial process
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if any(word in line for word in ("Fatal", "fatal", "Error", "error", "Killed", "abort")):
+            return line[:240]
+    return lines[-1][:240] if lines else ""
+
+
+class TrialProcess:
+    """Starts one trial process, relays its progress, waits for its record."""
+
+    def __init__(self, display: "Display", timeout_s: float) -> None:
+        self.display = display
+        self.timeout_s = timeout_s
+
+    def run(self, spec: TrialSpec, side: Side) -> tuple[dict | None, str]:
+        with tempfile.TemporaryDirectory(prefix="isobench-trial-") as folder:
+            spec_path, out, log = Path(folder, "spec.json"), Path(folder, "record.json"), Path(folder, "log.txt")
+            spec_path.write_text(json.dumps(spec.to_json()))
+            read_fd, write_fd = os.pipe()
+            env = {**os.environ, "ISOBENCH_PROGRESS_FD": str(write_fd), "PYTHONPATH": str(side.cwd)}
+            with open(log, "wb") as log_file:
+                process = subprocess.Popen([side.python, "-m", "harness.measure.worker", str(spec_path), str(out)],
+                                           cwd=side.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
+                                           stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True)
+            os.close(write_fd)
+            relay = threading.Thread(target=self._relay, args=(read_fd,), daemon=True)
+            relay.start()
+            try:
+                code = process.wait(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                self._stop(process)
+                return None, f"did not finish within {self.timeout_s:.0f} s; killed"
+            except BaseException:  # Ctrl-C or SIGTERM: the trial goes, the manager decides the rest
+                self._stop(process)
+                raise
+            finally:
+                self._kill_group(process.pid)
+                relay.join(timeout=5)
+            if out.exists():
+                try:
+                    return json.loads(out.read_text()), ""
+                except (OSError, json.JSONDecodeError) as error:
+                    return None, f"its record is unreadable ({error})"
+            detail = _last_line(log)
+            why = f"killed by {_signal_name(code)}" if code < 0 else f"exited with status {code}"
+            return None, f"the trial process {why}" + (f": {detail}" if detail else "")
+
+    def _relay(self, fd: int) -> None:
+        with os.fdopen(fd, "r", errors="replace") as stream:
+            for line in stream:
+                try:
+                    self.display.suite(json.loads(line))
+                except (json.JSONDecodeError, TypeError, KeyError):
+                    continue
+
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=GRACE_S)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        TrialProcess._kill_group(process.pid)
+        try:
+            process.wait(timeout=GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+
+    @staticmethod
+    def _kill_group(pgid: int) -> None:
+        """Whatever the trial process left in its session (runners, probes, workerd) goes with it."""
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+# ---------------------------------------------------------------- progress
+
+class Display:
+    """Progress on stderr: a bar on a terminal, a line per trial otherwise."""
+
+    def __init__(self, total_hint: int) -> None:
+        from harness.measure.progress import console
+
+        self.console = console()
+        self.live = self.console.is_terminal
+        self._progress = None
+        self._trials = self._suite = None
+        self.total_hint = total_hint
+
+    @contextmanager
+    def running(self):
+        if not self.live:
+            yield self
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=self.console, transient=True) as progress:
+            self._progress = progress
+            self._trials = progress.add_task("trials", total=self.total_hint)
+            self._suite = progress.add_task("", total=1, visible=False)
+            yield self
+        self._progress = None
+
+    def trial_started(self, label: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._trials, description=label)
+
+    def trial_ended(self, line: str, planned: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._trials, advance=1, total=max(planned, self.total_hint))
+            self._progress.console.print(f"  {line}", highlight=False)
+        else:
+            print(f"  {line}", file=sys.stderr, flush=True)
+
+    def suite(self, message: dict) -> None:
+        if self._progress is not None:
+            self._progress.update(self._suite, description=message["label"], completed=message["done"],
+                                  total=max(1, message["total"]), visible=True)
+
+
+# ---------------------------------------------------------------- plans, seeds, header
+
+def direct_plan(options: RunOptions) -> dict[str, tuple[str, ...]]:
+    """Every suite of the profile for every backend: one trial under plain `pytest bench`."""
+    profile = get_profile(options.profile)
+    return {suite: tuple(options.backends) for suite in profile.suites}
+
+
+def trial_seed(base: int, index: int, side: str) -> int:
+    digest = hashlib.sha256(f"{base}/{index}/{side}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
+    """What the run is, recorded before its first trial: provenance (commit,
+    dirty tree, load average) is taken now, not at the end."""
+    from harness.backends import family_index
+    from harness.backends.environment import describe_child_environment
+    from harness.measure.machine import machine_info, provenance
+    from harness.runtime.worker import load_worker
+
+    worker = load_worker(options.worker)
+    return {
+        "run_id": options.run_id,
+        "options": options.to_json(),
+        "provenance": provenance(__version__),
+        "machine": machine_info(),
+        "profile": get_profile(options.profile).to_json(),
+        "worker": worker.describe(),
+        "conditions": {"pinned_cpus": list(options.pin) if options.pin else None, "base_image": options.base_image,
+                       "child_environment": describe_child_environment(options.inherit_env)},
+        "family_index": {name: family_index(name) for name in options.backends},
+        "sides": [side.name for side in sides],
+        "injected": {},
+        "resumed": [],
+    }
+
+
+# ---------------------------------------------------------------- the run
+
+class Manager:
+    def __init__(self, setup: RunSetup) -> None:
+        self.setup = setup
+        self.options = setup.options
+        self.profile = get_profile(self.options.profile)
+        self.started = time.monotonic()
+        self.spent_before = 0.0  # trial time of an interrupted run being resumed
+        self.display = Display(self.profile.min_trials * len(setup.sides))
+        # A trial that takes longer than the whole run's budget (or 15 min) is stuck.
+        self.process = TrialProcess(self.display, timeout_s=max(900.0, self.profile.budget_s))
+
+    def run(self, resume: Path | None = None) -> Outcome:
+        journal, header, entries = self._open(resume)
+        planner = Planner(self.profile, tuple(self.options.backends))
+        status = "complete"
+        try:
+            with self.display.running():
+                if any(delay.percent is not None for delay in self.options.inject_start_delay.values()) \
+                        and not header["injected"]:
+                    header["injected"] = self._calibrate()
+                    journal.append({"kind": "calibration", "injected": header["injected"]})
+                self._trials(journal, header, entries, planner)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        return self._finish(journal, header, entries, planner, status)
+
+    # -- opening -----------------------------------------------------------
+
+    def _open(self, resume: Path | None) -> tuple[Journal, dict, list[dict]]:
+        if resume is not None:
+            journal = Journal(resume)
+            try:
+                header, entries = journal.read()
+            except JournalError as error:
+                raise UsageError(str(error)) from None
+            header = dict(header)
+            for entry in entries:
+                if entry.get("kind") == "calibration":
+                    header["injected"] = entry["injected"]
+            header["resumed"] = list(header.get("resumed") or []) + [now_iso()]
+            journal.append({"kind": "resumed", "at": header["resumed"][-1]})
+            self.spent_before = sum(_duration(e) for e in entries)
+            return journal, header, [e for e in entries if e.get("kind") in ("trial", "lost")]
+        header = make_header(self.options, self.setup.sides)
+        try:
+            journal = Journal.create(self.journal_path(), header)
+        except (JournalError, OSError) as error:
+            raise UsageError(str(error)) from None
+        return journal, header, []
+
+    def journal_path(self) -> Path:
+        return self.setup.out_dir / f"{self.stem}.journal.jsonl"
+
+    @property
+    def stem(self) -> str:
+        return self.setup.name or f"{self.setup.stamp}-{self.options.profile}"
+
+    # -- calibration of injected delays given as a share -------------------
+
+    def _calibrate(self) -> dict:
+        """Median cold start of each backend with a delay given in %, measured
+        now (one trial process of cold starts, on the side the delay goes to)."""
+        import numpy as np
+
+        delays = self.options.inject_start_delay
+        names = tuple(n for n in self.options.backends if delays.get(n) and delays[n].percent is not None)
+        side = self.setup.sides[-1]
+        spec = TrialSpec(index=-1, seed=trial_seed(self._seed(), -1, "calibration"), options=self.options,
+                         plan={"cold_start": names}, side=side.name)
+        self.display.trial_started("calibrating the injected delays")
+        record, cause = self.process.run(spec, side)
+        if record is None:
+            raise UsageError(f"could not calibrate the injected delays: {cause}")
+        out = {}
+        for name, delay in delays.items():
+            if delay.percent is None:
+                out[name] = {"ms": delay.ms, "percent": None, "calibrated_median_ms": None}
+                continue
+            walls = (record["backends"][name].get("cold_start") or {}).get("wall_s") or []
+            if not walls:
+                raise UsageError(f"could not calibrate the injected delay of {name}: no cold start measured")
+            median_ms = float(np.median(walls)) * 1e3
+            out[name] = {"ms": median_ms * delay.percent / 100, "percent": delay.percent,
+                         "calibrated_median_ms": median_ms}
+        self.display.trial_ended("calibrated: " + ", ".join(
+            f"{n} +{v['ms']:.2f} ms" + (f" ({v['percent']:g}% of {v['calibrated_median_ms']:.1f} ms)"
+                                        if v["percent"] is not None else "") for n, v in out.items()), 0)
+        return out
+
+    # -- the trials --------------------------------------------------------
+
+    def _seed(self) -> int:
+        if self.options.seed is None:
+            raise RuntimeError("the run's seed is set when it starts")
+        return self.options.seed
+
+    def _trials(self, journal: Journal, header: dict, entries: list[dict], planner: Planner) -> None:
+        sides = self.setup.sides
+        rng = random.Random(self._seed())
+        index = 1 + max((_index(e) for e in entries), default=-1)
+        durations = [_duration(e) for e in entries if _duration(e) > 0]
+        while True:
+            so_far = self._so_far(header, entries)
+            mean = sum(durations) / len(durations) * len(sides) if durations else 0.0
+            elapsed = self.spent_before + time.monotonic() - self.started
+            plan = self._plan(planner, index, so_far, elapsed, mean)
+            if plan is None:
+                return
+            for side in rng.sample(sides, len(sides)):
+                self._one(journal, header, entries, plan, index, side)
+                durations.append(_duration(entries[-1]))
+            index += 1
+
+    def _plan(self, planner: Planner, index: int, so_far: Run | None, elapsed: float, mean: float):
+        if self.setup.pairs is not None:
+            if index >= self.setup.pairs:
+                return None
+            return {suite: tuple(self.options.backends) for suite in self.profile.suites
+                    if suite in ("cold_start", "first_instance", "warm_call", "memory")
+                    or index in planner.scale_trials(suite)}
+        return planner.plan(index, so_far, elapsed, mean)
+
+    def _so_far(self, header: dict, entries: list[dict]) -> Run | None:
+        if self.setup.pairs is not None or not any(e["kind"] == "trial" for e in entries):
+            return None
+        return assemble(header, entries, "running", "", [], side=self.setup.sides[-1].name or None)
+
+    def _one(self, journal: Journal, header: dict, entries: list[dict], plan: dict, index: int, side: Side) -> None:
+        delays = {name: value["ms"] for name, value in header["injected"].items()}
+        if len(self.setup.sides) > 1 and side is not self.setup.sides[-1]:
+            delays = {}  # A/B: a test-only delay goes to the head only
+        spec = TrialSpec(index=index, seed=trial_seed(self._seed(), index, side.name), options=self.options,
+                         plan=plan, start_delays_ms=delays, side=side.name,
+                         pair=index if len(self.setup.sides) > 1 else None)
+        label = f"trial {index}" + (f" ({side.name})" if side.name else "")
+        self.display.trial_started(label)
+        started = now_iso()
+        began = time.monotonic()
+        try:
+            record, cause = self.process.run(spec, side)
+        except KeyboardInterrupt:
+            entry = {"kind": "lost", "index": index, "cause": "interrupted (Ctrl-C or SIGTERM)", "started": started,
+                     "finished": now_iso(), "seed": spec.seed, "side": side.name, "pair": spec.pair}
+            journal.append(entry)
+            entries.append(entry)
+            raise
+        if record is not None:
+            entry = {"kind": "trial", "record": record}
+            line = f"{label}: {time.monotonic() - began:.0f} s"
+            failures = [f"{n}: {f}" for n, b in record["backends"].items() for f in b.get("failures", [])]
+            if failures:
+                line += f"; failed: {'; '.join(failures)[:200]}"
+        else:
+            entry = {"kind": "lost", "index": index, "cause": cause, "started": started, "finished": now_iso(),
+                     "seed": spec.seed, "side": side.name, "pair": spec.pair}
+            line = f"{label}: LOST: {cause}"
+            self._clean_up()
+        journal.append(entry)
+        entries.append(entry)
+        self.display.trial_ended(line, planned=index + 1)
+
+    def _clean_up(self) -> list[str]:
+        from harness.measure.cleanup import clean_up_run
+
+        return clean_up_run(self.options.run_id, self.options.backends)
+
+    # -- the end -------------------------------------------------------------
+
+    def _finish(self, journal: Journal, header: dict, entries: list[dict], planner: Planner,
+                status: str) -> Outcome:
+        messages = [f"removed what the run left behind: {', '.join(left)}" for left in [self._clean_up()] if left]
+        complete = [e for e in entries if e["kind"] == "trial"]
+        lost = [e for e in entries if e["kind"] == "lost"]
+        if status == "complete" and lost:
+            status = "some-trials-lost"
+        if not complete:
+            messages.append("no trial finished: no results were recorded"
+                            + (f" (journal kept: {journal.path})" if status == "interrupted" else ""))
+            if status != "interrupted":
+                journal.path.unlink(missing_ok=True)
+            return Outcome({}, {}, EXIT_INTERRUPTED if status == "interrupted" else EXIT_FAILED,
+                           journal.path if status == "interrupted" else None, messages)
+        runs, paths = {}, {}
+        for side in self.setup.sides:
+            run = assemble(header, entries, status, now_iso(), list(os.getloadavg()), side=side.name or None)
+            if self.setup.pairs is None:
+                run = _with_stops(run, planner.finish(run))
+            suffix = f"-{side.name}" if side.name else ""
+            path = save(run, self.setup.out_dir / f"{self.stem}{suffix}.json")
+            if not side.name:
+                save(run, self.setup.out_dir / "latest.json")
+            runs[side.name], paths[side.name] = run.with_path(str(path)), path
+        for entry in lost:
+            where = f" ({entry['side']})" if entry.get("side") else ""
+            messages.append(f"trial {entry['index']}{where} lost: {entry['cause']}")
+        messages += suite_errors(entries)
+        code = self._code(runs, status, lost, entries)
+        if status == "interrupted":
+            messages.append(f"interrupted; resume with: python -m harness run --resume {journal.path}")
+            return Outcome(runs, paths, code, journal.path, messages)
+        journal.path.unlink(missing_ok=True)
+        return Outcome(runs, paths, code, None, messages)
+
+    @staticmethod
+    def _code(runs: dict[str, Run], status: str, lost: list[dict], entries: list[dict]) -> int:
+        if status == "interrupted":
+            return EXIT_INTERRUPTED
+        failed = any(result.info.failures for run in runs.values() for result in run.backends.values())
+        if lost or failed or suite_errors(entries):
+            return EXIT_FAILED
+        if any(not result.info.available for run in runs.values() for result in run.backends.values()):
+            return EXIT_SKIPPED
+        return EXIT_OK
+
+
+def _with_stops(run: Run, stops) -> Run:
+    from dataclasses import replace
+
+    return replace(run, stopping=tuple(stops))
+
+
+def _index(entry: dict) -> int:
+    return entry["record"]["index"] if entry.get("kind") == "trial" else int(entry.get("index", -1))
+
+
+def _duration(entry: dict) -> float:
+    source = entry.get("record") or entry
+    try:
+        start = datetime.datetime.fromisoformat(source["started"])
+        end = datetime.datetime.fromisoformat(source["finished"])
+    except (KeyError, ValueError, TypeError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+# ---------------------------------------------------------------- one trial without a manager
+
+def save_single_trial(spec: TrialSpec, record: dict, path: str | Path) -> Path:
+    """A results file from one trial run directly under `pytest bench`."""
+    header = make_header(spec.options, (Side(),))
+    entries = [{"kind": "trial", "record": record}]
+    run = assemble(header, entries, "complete", now_iso(), list(os.getloadavg()))
+    return save(run, path)

@@ -1,0 +1,119 @@
+"""When a run stops sampling: the plan of each next trial.
+
+The first `min_trials` trials measure every suite of the profile on every
+backend. After them, a figure is *known* once its hierarchical interval's
+half-width is at most `target_half_width` (3%) of its value, and the next
+trials measure only the backends whose figures in a suite are not known yet
+(the reference backend stays in cold start and warm call as long as any other
+backend does, so that every ratio stays paired by trial). The run stops when
+every figure is known, at `max_trials`, or when another trial would not fit
+in the profile's time budget; each figure records which of these stopped it.
+Density and concurrency are capacity sweeps: they run in a fixed number of
+trials (`density_trials`, `concurrency_trials`), spread over the first ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.analysis.estimate import estimate
+from harness.results.model import BackendResult, FigureStop, Profile, Run
+
+ADAPTIVE = ("cold_start", "first_instance", "warm_call", "memory")
+PAIRED = ("cold_start", "warm_call")  # the reference stays while others are measured
+SCALE = {"density": "density_trials", "concurrency": "concurrency_trials"}
+PRECISION, BUDGET = "precision", "budget"
+
+
+def memory_kind(result: BackendResult) -> str | None:
+    kinds = result.memory.kinds if result.memory else ()
+    return next((kind for kind in ("pss", "cgroup", "uss") if kind in kinds), None)
+
+
+def half_widths(result: BackendResult, suite: str) -> dict[str, float | None]:
+    """The figures a suite measures, each with its interval's relative half-width (None: not enough data)."""
+    def width(series):
+        found = estimate(series) if series else None
+        return found.half_width if found else None
+
+    if suite == "cold_start" and result.cold_start:
+        return {"cold_start": width(result.cold_start.wall)}
+    if suite == "first_instance" and result.first_instance:
+        return {"first_instance": width(result.first_instance.total)}
+    if suite == "warm_call" and result.warm_call:
+        return {"warm_call": width(result.warm_call), "transport": width(result.transport)}
+    if suite == "memory" and result.memory:
+        kind = memory_kind(result)
+        return {f"memory_{kind}": width(result.memory.per_instance(kind))} if kind else {}
+    return {}
+
+
+@dataclass
+class Planner:
+    profile: Profile
+    backends: tuple[str, ...]
+    stops: dict[str, FigureStop] = field(default_factory=dict)  # "backend/figure" -> why it stopped
+
+    def scale_trials(self, suite: str) -> set[int]:
+        count = min(getattr(self.profile, SCALE[suite]), self.profile.min_trials)
+        return {(self.profile.min_trials - 1 - i) % self.profile.min_trials for i in range(count)}
+
+    def plan(self, index: int, run: Run | None, elapsed_s: float, trial_s: float) -> dict[str, tuple[str, ...]] | None:
+        """The next trial's suites and backends, or None when the run is done."""
+        profile = self.profile
+        if index >= profile.max_trials:
+            return None
+        if index >= profile.min_trials and elapsed_s + trial_s > profile.budget_s:
+            return None
+        names = [n for n in self.backends if run is None or index < 1 or self._could_run(run, n)]
+        plan: dict[str, tuple[str, ...]] = {}
+        for suite in profile.suites:
+            if suite in SCALE:
+                if index in self.scale_trials(suite):
+                    plan[suite] = tuple(names)
+                continue
+            if index < profile.min_trials or run is None:
+                plan[suite] = tuple(names)
+                continue
+            wanted = [n for n in names if self._unknown(run, n, suite)]
+            if suite in PAIRED and run.reference and wanted and run.reference in names \
+                    and run.reference not in wanted:
+                wanted = [n for n in names if n in wanted or n == run.reference]
+            if wanted:
+                plan[suite] = tuple(wanted)
+        if index >= profile.min_trials and not any(s in plan for s in ADAPTIVE):
+            return None
+        return {suite: members for suite, members in plan.items() if members} or None
+
+    @staticmethod
+    def _could_run(run: Run, name: str) -> bool:
+        result = run.backend(name)
+        return result is None or result.info.available
+
+    def _unknown(self, run: Run, name: str, suite: str) -> bool:
+        result = run.backend(name)
+        if result is None or not result.info.available:
+            return False
+        widths = half_widths(result, suite)
+        trials = len(run.complete_trials)
+        unknown = False
+        for figure, width in widths.items():
+            key = f"{name}/{figure}"
+            if width is not None and width <= self.profile.target_half_width:
+                self.stops.setdefault(key, FigureStop(key, trials, width, PRECISION))
+            elif key not in self.stops:
+                unknown = True
+        return unknown
+
+    def finish(self, run: Run) -> tuple[FigureStop, ...]:
+        """Why each adaptive figure stopped: known in time, or the budget ran out."""
+        out = dict(self.stops)
+        trials = len(run.complete_trials)
+        for name, result in run.backends.items():
+            for suite in ADAPTIVE:
+                for figure, width in half_widths(result, suite).items():
+                    key = f"{name}/{figure}"
+                    if key not in out:
+                        known = width is not None and width <= self.profile.target_half_width
+                        out[key] = FigureStop(key, trials, width, PRECISION if known else BUDGET)
+        return tuple(out[key] for key in sorted(out))

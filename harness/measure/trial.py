@@ -1,0 +1,211 @@
+"""One trial, inside its own worker process: the backends it prepared, the
+plan it was given, the random orders it visits them in, and the record it
+fills. The run manager (harness/measure/manager.py) writes a TrialSpec,
+starts `python -m harness.measure.worker SPEC OUT`, and reads the trial
+record the process leaves at OUT; the suites in bench/ do the measuring."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import random
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.options import RunOptions
+
+PROTOCOL = 1  # bumped when a spec or record changes shape; `ab` refuses a base that speaks another
+
+
+class TrialError(Exception):
+    """A spec or record that cannot be used (one line)."""
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What one trial process measures."""
+
+    index: int
+    seed: int
+    options: RunOptions
+    plan: dict[str, tuple[str, ...]]  # suite -> backends, in registry order
+    start_delays_ms: dict[str, float] = field(default_factory=dict)  # test-only injected delays
+    side: str = ""  # A/B runs: "base" or "head"
+    pair: int | None = None
+    protocol: int = PROTOCOL
+
+    def to_json(self) -> dict:
+        return {"protocol": self.protocol, "index": self.index, "seed": self.seed, "options": self.options.to_json(),
+                "plan": {suite: list(names) for suite, names in self.plan.items()},
+                "start_delays_ms": dict(self.start_delays_ms), "side": self.side, "pair": self.pair}
+
+    @staticmethod
+    def from_json(raw: dict) -> "TrialSpec":
+        if raw.get("protocol") != PROTOCOL:
+            raise TrialError(f"trial protocol {raw.get('protocol')!r} is not {PROTOCOL} (a harness of another version)")
+        return TrialSpec(index=int(raw["index"]), seed=int(raw["seed"]), options=RunOptions.from_json(raw["options"]),
+                         plan={suite: tuple(names) for suite, names in raw["plan"].items()},
+                         start_delays_ms={k: float(v) for k, v in (raw.get("start_delays_ms") or {}).items()},
+                         side=raw.get("side") or "", pair=raw.get("pair"))
+
+    @property
+    def backends(self) -> list[str]:
+        """Every backend any suite of this trial measures, in the run's order."""
+        wanted = {name for names in self.plan.values() for name in names}
+        return [name for name in self.options.backends if name in wanted]
+
+
+class Progress:
+    """Progress lines for the run manager (JSON on the fd it passed in
+    ISOBENCH_PROGRESS_FD), or a rich bar when the suites run under plain `pytest bench`."""
+
+    def __init__(self) -> None:
+        fd = os.environ.get("ISOBENCH_PROGRESS_FD")
+        self._out = os.fdopen(int(fd), "w", buffering=1) if fd else None
+
+    @contextmanager
+    def steps(self, label: str, total: int):
+        if self._out is None:
+            from harness.measure.progress import steps
+
+            with steps(label, total) as advance:
+                yield advance
+            return
+        done = [0]
+
+        def advance(amount: int = 1) -> None:
+            done[0] += amount
+            self._send({"label": label, "done": done[0], "total": total})
+
+        self._send({"label": label, "done": 0, "total": total})
+        yield advance
+
+    def _send(self, message: dict) -> None:
+        try:
+            self._out.write(json.dumps(message) + "\n")
+        except OSError:  # the manager went away; measuring goes on
+            self._out = None
+
+
+class Trial:
+    """The trial the suites measure: prepared backends, plan, orders, record."""
+
+    def __init__(self, spec: TrialSpec, profile, worker, backends: dict, info: dict[str, dict],
+                 unavailable: dict[str, str]) -> None:
+        self.spec, self.profile, self.worker = spec, profile, worker
+        self.backends = backends  # name -> prepared Backend
+        self.rng = random.Random(spec.seed)
+        self.progress = Progress()
+        self.started = now_iso()
+        self.load_average_at_start = list(os.getloadavg())
+        self._records: dict[str, dict] = {name: {"info": info.get(name, {}), "unavailable": unavailable.get(name),
+                                                 "failures": []} for name in spec.backends}
+        self._broken: dict[str, set[str]] = {}
+        self.suite_errors: list[str] = []
+        self.measured: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------ who, in which order
+
+    def members(self, suite: str) -> list[str]:
+        """The backends this trial measures in `suite` that are up and have not failed it."""
+        broken = self._broken.get(suite, set())
+        names = [n for n in self.spec.plan.get(suite, ()) if n in self.backends and n not in broken]
+        if names:
+            self.measured[suite] = list(names)
+        return names
+
+    def healthy(self, suite: str, name: str) -> bool:
+        return name not in self._broken.get(suite, set())
+
+    def order(self, names: list[str]) -> list[str]:
+        """A new random order (the trial's seed makes it reproducible)."""
+        shuffled = list(names)
+        self.rng.shuffle(shuffled)
+        return shuffled
+
+    def fail(self, suite: str, name: str, error: BaseException) -> None:
+        """The backend failed in this suite: recorded, and left out of the rest of the suite."""
+        lines = str(error).strip().splitlines() or [""]
+        message = f"{error.__class__.__name__}: {lines[0][:300]}".rstrip(": ")
+        self._records[name]["failures"].append(f"{suite}: {message}")
+        self._broken.setdefault(suite, set()).add(name)
+
+    # ------------------------------------------------------------ recording
+
+    def record(self, name: str) -> dict:
+        return self._records[name]
+
+    def add_cold_start(self, name: str, sample) -> None:
+        cold = self._records[name].setdefault("cold_start", {"wall_s": [], "cpu_s": [], "phases_ms": {},
+                                                              "answers": []})
+        cold["wall_s"].append(sample.wall_s)
+        if sample.cpu_s is None or cold["cpu_s"] is None:
+            cold["cpu_s"] = None
+        else:
+            cold["cpu_s"].append(sample.cpu_s)
+        for phase, value in sample.phases_ms.items():
+            cold["phases_ms"].setdefault(phase, []).append(value)
+        if str(sample.answer) not in cold["answers"]:
+            cold["answers"].append(str(sample.answer))
+
+    def add_first_instance(self, name: str, probe: dict) -> None:
+        first = self._records[name].setdefault("first_instance", {"total_ms": [], "phases_ms": {},
+                                                                  "uss_growth_bytes": [], "timer": ""})
+        first["total_ms"].append(float(probe["total_ms"]))
+        first["uss_growth_bytes"].append(float(probe.get("uss_growth_bytes") or 0))
+        first["timer"] = probe.get("timer", "")
+        for phase, value in (probe.get("phases_ms") or {}).items():
+            first["phases_ms"].setdefault(phase, []).append(float(value))
+
+    def add_calls(self, name: str, calls_ns: list[int], pings_ns: list[int]) -> None:
+        warm = self._records[name].setdefault("warm_call", {"call_ns": [], "ping_ns": []})
+        warm["call_ns"] += calls_ns
+        warm["ping_ns"] += pings_ns
+
+    def add_engine(self, name: str, result: dict) -> None:
+        engine = self._records[name].setdefault("engine", {"handler_ns": [], "loop_ns": [], "calls": [],
+                                                           "clock": "", "clock_resolution_ns": None})
+        engine["handler_ns"].append(float(result["handler_ns"]))
+        engine["loop_ns"].append(float(result["loop_ns"]))
+        engine["calls"].append(int(result["calls"]))
+        engine["clock"] = result.get("clock") or ""
+        step = result.get("clock_resolution_ns")
+        if step is not None:
+            known = engine["clock_resolution_ns"]
+            engine["clock_resolution_ns"] = float(step) if known is None else max(known, float(step))
+
+    def set(self, name: str, suite: str, value: dict) -> None:
+        """A scale suite's whole record (memory, density, concurrency) for one backend."""
+        self._records[name][suite] = value
+
+    def to_json(self, facts: dict[str, dict] | None = None) -> dict:
+        for name, extra in (facts or {}).items():
+            self._records[name]["info"]["facts"] = extra
+        return {"protocol": PROTOCOL, "index": self.spec.index, "seed": self.spec.seed, "side": self.spec.side,
+                "pair": self.spec.pair, "pid": os.getpid(), "started": self.started, "finished": now_iso(),
+                "load_average_at_start": self.load_average_at_start, "suites": self.measured,
+                "suite_errors": self.suite_errors, "backends": self._records}
+
+
+def write_record(path: str | Path, record: dict) -> None:
+    from harness.results.store import write_atomic
+
+    write_atomic(path, json.dumps(record, separators=(",", ":")))
+
+
+def read_spec(path: str | Path) -> TrialSpec:
+    try:
+        return TrialSpec.from_json(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise TrialError(f"cannot read trial spec {path}: {error}") from None
+
+
+def warn(message: str) -> None:
+    print(f"isobench trial: {message}", file=sys.stderr, flush=True)

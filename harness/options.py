@@ -1,0 +1,186 @@
+"""The options of a run, declared once: `python -m harness run`, `ab` and
+`pytest bench` all take them from here (argparse and pytest spell them
+differently: `--backends` there, `--isobench-backends` here), and all turn what
+was given into one checked `RunOptions`."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # e.g. "backends": --backends (argparse), --isobench-backends (pytest)
+    help: str
+    default: str | None = None
+    metavar: str | None = None
+    hidden: bool = False  # test-only options stay out of --help
+    choices: Callable[[], tuple[str, ...]] | None = None  # read when the parser is built
+
+
+def _profile_names() -> tuple[str, ...]:
+    from harness.measure.profiles import PROFILES
+
+    return tuple(PROFILES)
+
+
+def _default_backends() -> str:
+    from harness.backends import DEFAULT_BACKENDS
+
+    return ",".join(DEFAULT_BACKENDS)
+
+
+OPTIONS = (
+    Option("backends", "comma-separated backends, or 'all' (default: %(default)s)", metavar="NAMES"),
+    Option("profile", "how much to measure: %(choices)s (default: %(default)s; see docs/methodology.md)",
+           default="quick", choices=_profile_names),
+    Option("worker", "worker file (default: workloads/hello/worker.js)", metavar="PATH"),
+    Option("pin", "pin the harness, its children and containers to these CPUs, e.g. 0 or 0-1", metavar="CPUS"),
+    Option("base-image", "container backends: build FROM this registry image (e.g. node:20-slim) instead of scratch",
+           metavar="IMAGE"),
+    Option("inherit-env", "comma-separated host variables that child processes keep (default: none)", default="",
+           metavar="VARS"),
+    Option("run-id", "label for this run's containers (default: date and a random suffix)", metavar="ID"),
+    Option("seed", "seed of the random backend orders (default: a fresh one, recorded)", metavar="N"),
+    # Test-only: BACKEND=MS or BACKEND=P% busy-waits in that backend's start; recorded as injected.
+    Option("inject-start-delay", "TEST ONLY: BACKEND=MS or BACKEND=P%,... delay in that backend's start",
+           default="", hidden=True),
+)
+
+
+def add_to_argparse(parser, skip: tuple[str, ...] = ()) -> None:
+    for option in OPTIONS:
+        if option.name in skip:
+            continue
+        default = _default_backends() if option.name == "backends" else option.default
+        kwargs = {"default": default, "metavar": option.metavar}
+        if option.choices:
+            kwargs["choices"] = option.choices()
+        parser.add_argument(f"--{option.name}", help="==SUPPRESS==" if option.hidden else option.help, **kwargs)
+
+
+def add_to_pytest(group) -> None:
+    for option in OPTIONS:
+        default = _default_backends() if option.name == "backends" else option.default
+        kwargs = {"default": default, "metavar": option.metavar}
+        if option.choices:
+            kwargs["choices"] = option.choices()
+        help_text = option.help.replace("%(default)s", str(default)).replace(
+            "%(choices)s", ", ".join(option.choices()) if option.choices else "")
+        group.addoption(f"--isobench-{option.name}", help=help_text, **kwargs)
+
+
+def given(values: Callable[[str], object]) -> dict[str, object]:
+    """{option name: value} read through `values(name)`, for argparse namespaces and pytest configs alike."""
+    return {option.name: values(option.name) for option in OPTIONS}
+
+
+# ---------------------------------------------------------------- the checked options
+
+@dataclass(frozen=True)
+class StartDelay:
+    """Test-only: a busy-wait in one backend's start, in ms or as a share of its own median cold start."""
+
+    ms: float | None = None
+    percent: float | None = None
+
+    def to_json(self) -> dict:
+        return {"ms": self.ms, "percent": self.percent}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    backends: tuple[str, ...]
+    profile: str
+    worker: str | None = None  # path; None: the hello worker
+    pin: tuple[int, ...] | None = None
+    base_image: str | None = None
+    inherit_env: tuple[str, ...] = ()
+    run_id: str = ""
+    seed: int | None = None
+    inject_start_delay: dict[str, StartDelay] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"backends": list(self.backends), "profile": self.profile, "worker": self.worker,
+                "pin": list(self.pin) if self.pin is not None else None, "base_image": self.base_image,
+                "inherit_env": list(self.inherit_env), "run_id": self.run_id, "seed": self.seed,
+                "inject_start_delay": {k: v.to_json() for k, v in self.inject_start_delay.items()}}
+
+    @staticmethod
+    def from_json(raw: dict) -> "RunOptions":
+        return RunOptions(
+            backends=tuple(raw["backends"]), profile=raw["profile"], worker=raw.get("worker"),
+            pin=tuple(raw["pin"]) if raw.get("pin") is not None else None, base_image=raw.get("base_image"),
+            inherit_env=tuple(raw.get("inherit_env") or ()), run_id=raw.get("run_id") or "", seed=raw.get("seed"),
+            inject_start_delay={k: StartDelay(**v) for k, v in (raw.get("inject_start_delay") or {}).items()})
+
+    def with_run_id(self, run_id: str) -> "RunOptions":
+        return replace(self, run_id=run_id)
+
+
+def parse_cpus(text: str) -> set[int]:
+    """'0', '0,1', '0-3' -> a set of CPU numbers."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        try:
+            first, last = int(low), int(high or low)
+        except ValueError:
+            raise ValueError(f"bad CPU list {text!r}: expected e.g. 0 or 0,1 or 0-3") from None
+        if first > last or first < 0:
+            raise ValueError(f"bad CPU range {part!r} in {text!r}")
+        cpus.update(range(first, last + 1))
+    if not cpus:
+        raise ValueError(f"bad CPU list {text!r}: empty")
+    return cpus
+
+
+_DELAY = re.compile(r"^\s*([\w.-]+)\s*=\s*([0-9.]+)\s*(%?)\s*$")
+
+
+def parse_start_delays(text: str, known: tuple[str, ...] | list[str]) -> dict[str, StartDelay]:
+    """'subprocess=40,container=15%' -> {backend: StartDelay}; ValueError on bad input."""
+    delays: dict[str, StartDelay] = {}
+    for part in (p for p in (text or "").split(",") if p.strip()):
+        match = _DELAY.match(part)
+        value = float(match.group(2)) if match and match.group(2).count(".") <= 1 else -1.0
+        if not match or not math.isfinite(value) or value < 0:
+            raise ValueError(f"bad start delay {part!r}: expected BACKEND=MS or BACKEND=P%, e.g. subprocess=40 "
+                             "or container=15%")
+        name = match.group(1)
+        if name not in known:
+            raise ValueError(f"bad start delay {part!r}: backend {name!r} is not in this run ({', '.join(known)})")
+        delays[name] = StartDelay(percent=value) if match.group(3) else StartDelay(ms=value)
+    return delays
+
+
+def run_options(values: dict[str, object]) -> RunOptions:
+    """Check what was given (see `given`); bad input is one UsageError line."""
+    from harness.backends import parse_backend_names
+    from harness.measure.profiles import get_profile
+    from harness.runtime.worker import WorkerError, load_worker
+
+    try:
+        names = tuple(parse_backend_names(str(values.get("backends") or _default_backends())))
+        profile = get_profile(str(values.get("profile") or "quick")).name
+        pin = tuple(sorted(parse_cpus(str(values["pin"])))) if values.get("pin") else None
+        worker = str(Path(str(values["worker"])).resolve()) if values.get("worker") else None
+        load_worker(worker)
+        delays = parse_start_delays(str(values.get("inject-start-delay") or ""), names)
+        seed = values.get("seed")
+        seed = int(seed) if seed not in (None, "") else None
+    except (ValueError, WorkerError) as error:
+        raise UsageError(str(error)) from None
+    inherit = tuple(v.strip() for v in str(values.get("inherit-env") or "").split(",") if v.strip())
+    return RunOptions(backends=names, profile=profile, worker=worker, pin=pin,
+                      base_image=values.get("base-image") or None, inherit_env=inherit,
+                      run_id=str(values.get("run-id") or ""), seed=seed, inject_start_delay=delays)

@@ -1,0 +1,1021 @@
+"""The results model: frozen dataclasses for everything a run records, with
+trials in it, and their versioned JSON.
+
+A run is T trials; each trial is a fresh worker process that measured every
+selected backend. Every sample keeps the id of the trial it came from
+(`Series.trials`), so that analysis can resample trials, then samples.
+
+On disk a run is pytest-benchmark's JSON (so `pytest-benchmark compare`
+reads it): one benchmark per (suite, backend) with the raw samples in
+`stats.data`, the suite's typed record in `extra_info`, machine facts under
+`machine_info.isobench` and the run record under the top-level key
+`isobench`. `to_json` and `from_json` are exact inverses; files written by
+isobench 1 (schema isobench/1, no trials) load through `migrate_v1`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from harness.results.vocabulary import SUITES
+
+SCHEMA = "isobench/2"
+LEGACY_SCHEMA = "isobench/1"
+
+
+class ResultsError(Exception):
+    """The file is missing, corrupt or not an isobench results file (one line)."""
+
+
+# ---------------------------------------------------------------- reading helpers
+
+class _Fields:
+    """Typed access to one JSON object; a wrong or missing field is one ResultsError naming its path."""
+
+    def __init__(self, raw: object, where: str):
+        if not isinstance(raw, dict):
+            raise ResultsError(f"{where}: expected an object, found {type(raw).__name__}")
+        self.raw, self.where = raw, where
+
+    def _get(self, key: str, kinds: tuple, default: Any, required: bool) -> Any:
+        if key not in self.raw or self.raw[key] is None:
+            if required:
+                raise ResultsError(f"{self.where}: missing '{key}'")
+            return default
+        value = self.raw[key]
+        if kinds and not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+            raise ResultsError(f"{self.where}.{key}: expected {'/'.join(k.__name__ for k in kinds)}, "
+                               f"found {type(value).__name__}")
+        return value
+
+    def str(self, key: str, default: str | None = "", required: bool = False) -> str | None:
+        return self._get(key, (str,), default, required)
+
+    def int(self, key: str, default: int | None = 0, required: bool = False) -> int | None:
+        return self._get(key, (int,), default, required)
+
+    def float(self, key: str, default: float | None = None, required: bool = False) -> float | None:
+        value = self._get(key, (int, float), default, required)
+        return float(value) if value is not None else None
+
+    def bool(self, key: str, default: bool = False) -> bool:
+        return self._get(key, (bool,), default, False)
+
+    def list(self, key: str, required: bool = False) -> list:
+        return self._get(key, (list,), [], required)
+
+    def dict(self, key: str, required: bool = False) -> dict:
+        return self._get(key, (dict,), {}, required)
+
+    def sub(self, key: str, required: bool = False) -> "_Fields | None":
+        value = self._get(key, (dict,), None, required)
+        return _Fields(value, f"{self.where}.{key}") if value is not None else None
+
+    def numbers(self, key: str, required: bool = False) -> tuple[float, ...]:
+        values = self.list(key, required)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ResultsError(f"{self.where}.{key}: expected a list of numbers")
+        return tuple(float(v) for v in values)
+
+    def ints(self, key: str, required: bool = False) -> tuple[int, ...]:
+        values = self.list(key, required)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise ResultsError(f"{self.where}.{key}: expected a list of integers")
+        return tuple(values)
+
+
+def _freeze(value: Any) -> Any:
+    """Plain JSON data as a hashable, immutable value (tuples for lists)."""
+    if isinstance(value, dict):
+        return FrozenMap({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+class FrozenMap(Mapping):
+    """An immutable mapping for free-form recorded facts (versions, backend facts)."""
+
+    def __init__(self, data: Mapping | None = None):
+        self._data = dict(data or {})
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __hash__(self):
+        return hash(tuple(sorted((k, repr(v)) for k, v in self._data.items())))
+
+    def __eq__(self, other):
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __repr__(self):
+        return f"FrozenMap({self._data!r})"
+
+
+def _round(value: float) -> float:
+    """Samples are stored to 1 ns (seconds) or 1 byte precision: compact, and far below any resolution."""
+    return round(value, 9)
+
+
+# ---------------------------------------------------------------- samples
+
+@dataclass(frozen=True)
+class Series:
+    """Samples of one figure, each with the trial it came from."""
+
+    values: tuple[float, ...]
+    trials: tuple[int, ...]
+
+    def __post_init__(self):
+        if len(self.values) != len(self.trials):
+            raise ResultsError(f"a series has {len(self.values)} values but {len(self.trials)} trial ids")
+
+    @staticmethod
+    def of(values: Iterable[float], trial: int) -> "Series":
+        values = tuple(float(v) for v in values)
+        return Series(values, (trial,) * len(values))
+
+    @staticmethod
+    def join(parts: Iterable["Series"]) -> "Series":
+        values: list[float] = []
+        trials: list[int] = []
+        for part in parts:
+            values += part.values
+            trials += part.trials
+        return Series(tuple(values), tuple(trials))
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def array(self, scale: float = 1.0) -> np.ndarray:
+        return np.asarray(self.values, dtype=float) * scale
+
+    def groups(self, scale: float = 1.0) -> dict[int, np.ndarray]:
+        """Samples by trial id, in trial order."""
+        data, ids = self.array(scale), np.asarray(self.trials)
+        return {int(t): data[ids == t] for t in sorted(set(self.trials))}
+
+    @property
+    def trial_ids(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.trials)))
+
+    def only(self, trials: Iterable[int]) -> "Series":
+        keep = set(trials)
+        pairs = [(v, t) for v, t in zip(self.values, self.trials) if t in keep]
+        return Series(tuple(v for v, _ in pairs), tuple(t for _, t in pairs))
+
+    def relabel(self, mapping: Mapping[int, int]) -> "Series":
+        return Series(self.values, tuple(mapping[t] for t in self.trials))
+
+    def to_json(self) -> dict:
+        return {"values": [_round(v) for v in self.values], "trials": list(self.trials)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "Series":
+        f = _Fields(raw, where)
+        return Series(f.numbers("values", True), f.ints("trials", True))
+
+
+# ---------------------------------------------------------------- what a run is made of
+
+@dataclass(frozen=True)
+class Profile:
+    """How much a run measures. Trial counts and budgets decide when sampling stops."""
+
+    name: str
+    description: str = ""
+    suites: tuple[str, ...] = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
+    # Trials: at least min_trials, then until every figure is known or the budget is spent.
+    min_trials: int = 3
+    max_trials: int = 3
+    budget_s: float = 180.0  # the whole run, trials and their start-up included
+    target_half_width: float = 0.03  # a figure is known when its interval's half-width is this share of its value
+    # Per trial.
+    cold_rounds: int = 10  # rounds; each starts one instance of every backend, in a new random order
+    cold_warmups: int = 1  # rounds started first and discarded
+    first_instance_rounds: int = 2  # fresh interpreters timing their first isolate
+    warm_blocks: int = 10  # blocks of calls; each block visits every backend in a new random order
+    warm_block_calls: int = 100  # calls per backend per block (and as many pings)
+    warm_warmup_calls: int = 200  # discarded calls on each warm instance first
+    engine_repeats: int = 3  # in-engine timing loops per backend
+    engine_min_ms: float = 20.0  # each in-engine loop lasts at least this long
+    memory_counts: tuple[int, ...] = (1, 10)  # N instances alive at once (processes, containers)
+    in_process_memory_counts: tuple[int, ...] = (1, 10, 50)
+    memory_settle_s: float = 0.2
+    # Density and concurrency run in this many trials (spread over the run), not in every one.
+    density_trials: int = 1
+    density_in_process_counts: tuple[int, ...] = (1, 5, 20)
+    density_process_counts: tuple[int, ...] = (1, 3)
+    density_container_counts: tuple[int, ...] = (1, 2)
+    density_budget_s: float = 20.0  # growing + reading memory, per backend; teardown is extra
+    density_settle_s: float = 0.0
+    density_memory_floor: float = 0.25  # stop when MemAvailable < this share of MemTotal
+    density_task_ceiling: float = 0.5  # stop when the machine's tasks pass this share of pid_max
+    concurrency_trials: int = 1
+    concurrency_levels: tuple[int, ...] = (1, 2, 4)
+    concurrency_container_levels: tuple[int, ...] | None = None  # None: concurrency_levels
+    concurrency_duration_s: float = 0.1
+    concurrency_warmup_calls: int = 3
+    concurrency_max_calls: int = 300
+
+    def __post_init__(self):
+        if self.min_trials < 1 or self.max_trials < self.min_trials:
+            raise ValueError(f"profile {self.name}: need 1 <= min_trials <= max_trials")
+        unknown = set(self.suites) - set(SUITES)
+        if unknown:
+            raise ValueError(f"profile {self.name}: unknown suites {sorted(unknown)}")
+
+    def memory_counts_for(self, instance_class: str) -> tuple[int, ...]:
+        return self.in_process_memory_counts if instance_class == "in-process" else self.memory_counts
+
+    def density_counts_for(self, instance_class: str) -> tuple[int, ...]:
+        return {"in-process": self.density_in_process_counts,
+                "container": self.density_container_counts}.get(instance_class, self.density_process_counts)
+
+    def concurrency_levels_for(self, instance_class: str) -> tuple[int, ...]:
+        if instance_class == "container" and self.concurrency_container_levels is not None:
+            return self.concurrency_container_levels
+        return self.concurrency_levels
+
+    def to_json(self) -> dict:
+        out = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            out[item.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "Profile":
+        f = _Fields(raw, where)
+        known = {item.name: item for item in fields(Profile)}
+        values = {}
+        for key, value in f.raw.items():
+            if key not in known or value is None:
+                continue  # written by another version: not ours to read
+            values[key] = tuple(value) if isinstance(value, list) else value
+        if "name" not in values:
+            raise ResultsError(f"{where}: missing 'name'")
+        try:
+            return Profile(**values)
+        except (TypeError, ValueError) as error:
+            raise ResultsError(f"{where}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Recorded when the run starts, before any trial."""
+
+    started: str
+    commit: str | None = None
+    branch: str | None = None
+    dirty: bool = False
+    load_average: tuple[float, ...] = ()
+    harness_version: str = ""
+    recorded_at_start: bool = True  # False for files that recorded it at the end (isobench 1)
+
+    def to_json(self) -> dict:
+        return {"started": self.started, "commit": self.commit, "branch": self.branch, "dirty": self.dirty,
+                "load_average": list(self.load_average), "harness_version": self.harness_version,
+                "recorded_at_start": self.recorded_at_start}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "Provenance":
+        f = _Fields(raw, where)
+        return Provenance(started=f.str("started", required=True), commit=f.str("commit", None),
+                          branch=f.str("branch", None), dirty=f.bool("dirty"),
+                          load_average=f.numbers("load_average"), harness_version=f.str("harness_version"),
+                          recorded_at_start=f.bool("recorded_at_start", True))
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpu_model: str = "unknown"
+    cpu_count: int = 0
+    affinity: tuple[int, ...] = ()
+    kernel: str = ""
+    os: str = ""
+    python: str = ""
+    python_implementation: str = ""
+    memory_total_bytes: int | None = None
+    hostname: str = ""
+    virtualization: FrozenMap = field(default_factory=FrozenMap)  # how this machine is virtualised, if it is
+    timer: FrozenMap = field(default_factory=FrozenMap)  # the harness timer's resolution and read cost
+
+    def to_json(self) -> dict:
+        return {"cpu_model": self.cpu_model, "cpu_count": self.cpu_count, "affinity": list(self.affinity),
+                "kernel": self.kernel, "os": self.os, "python": self.python,
+                "python_implementation": self.python_implementation, "memory_total_bytes": self.memory_total_bytes,
+                "hostname": self.hostname, "virtualization": _thaw(self.virtualization), "timer": _thaw(self.timer)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "Machine":
+        f = _Fields(raw, where)
+        return Machine(cpu_model=f.str("cpu_model", "unknown"), cpu_count=f.int("cpu_count", 0),
+                       affinity=f.ints("affinity"), kernel=f.str("kernel"), os=f.str("os"), python=f.str("python"),
+                       python_implementation=f.str("python_implementation"),
+                       memory_total_bytes=f.int("memory_total_bytes", None), hostname=f.str("hostname"),
+                       virtualization=_freeze(f.dict("virtualization")), timer=_freeze(f.dict("timer")))
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    path: str
+    sha256: str
+    bytes: int
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "WorkerInfo":
+        f = _Fields(raw, where)
+        return WorkerInfo(f.str("path", "?"), f.str("sha256", ""), f.int("bytes", 0))
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What the run controlled: pinning, the child environment, the container base image."""
+
+    pinned_cpus: tuple[int, ...] | None = None
+    base_image: str | None = None
+    child_environment: FrozenMap = field(default_factory=FrozenMap)
+
+    def to_json(self) -> dict:
+        return {"pinned_cpus": list(self.pinned_cpus) if self.pinned_cpus is not None else None,
+                "base_image": self.base_image, "child_environment": _thaw(self.child_environment)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "Conditions":
+        f = _Fields(raw, where)
+        pinned = f.raw.get("pinned_cpus")
+        return Conditions(pinned_cpus=f.ints("pinned_cpus") if pinned is not None else None,
+                          base_image=f.str("base_image", None), child_environment=_freeze(f.dict("child_environment")))
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a backend is, as it described itself when the run measured it."""
+
+    name: str
+    available: bool
+    reason: str = ""
+    summary: str = ""
+    transport: str = ""
+    family: str = ""
+    family_index: int = 0  # its position among the registered backends of its family (colours)
+    instance_class: str = ""
+    described_as: str = ""  # how a sentence names it: "a V8 isolate", "a Docker container"
+    reference: bool = False  # ratios are every other backend over this one
+    versions: FrozenMap = field(default_factory=FrozenMap)
+    facts: FrozenMap = field(default_factory=FrozenMap)  # measured once, outside the rounds
+    failures: tuple[str, ...] = ()  # one line per failed measurement ("suite: error")
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "available": self.available, "reason": self.reason, "summary": self.summary,
+                "transport": self.transport, "family": self.family, "family_index": self.family_index,
+                "instance_class": self.instance_class, "described_as": self.described_as,
+                "reference": self.reference, "versions": _thaw(self.versions), "facts": _thaw(self.facts),
+                "failures": list(self.failures)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "BackendInfo":
+        f = _Fields(raw, where)
+        return BackendInfo(name=f.str("name", required=True), available=f.bool("available"), reason=f.str("reason"),
+                           summary=f.str("summary"), transport=f.str("transport"), family=f.str("family"),
+                           family_index=f.int("family_index", 0), instance_class=f.str("instance_class"),
+                           described_as=f.str("described_as"), reference=f.bool("reference"),
+                           versions=_freeze(f.dict("versions")), facts=_freeze(f.dict("facts")),
+                           failures=tuple(str(x) for x in f.list("failures")))
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """One trial: a fresh worker process. A lost trial (the process died) keeps its cause."""
+
+    index: int
+    status: str  # "complete" or "lost"
+    cause: str = ""
+    started: str = ""
+    finished: str = ""
+    pid: int | None = None
+    seed: int = 0
+    load_average_at_start: tuple[float, ...] = ()
+    suites: FrozenMap = field(default_factory=FrozenMap)  # suite -> backends it measured
+    side: str = ""  # A/B runs: which version ("base" or "head")
+    pair: int | None = None  # A/B runs: trials of the two versions that ran back to back share it
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "status": self.status, "cause": self.cause, "started": self.started,
+                "finished": self.finished, "pid": self.pid, "seed": self.seed,
+                "load_average_at_start": list(self.load_average_at_start), "suites": _thaw(self.suites),
+                "side": self.side, "pair": self.pair}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "TrialInfo":
+        f = _Fields(raw, where)
+        status = f.str("status", required=True)
+        if status not in ("complete", "lost"):
+            raise ResultsError(f"{where}.status: expected complete or lost, found {status!r}")
+        return TrialInfo(index=f.int("index", required=True), status=status, cause=f.str("cause"),
+                         started=f.str("started"), finished=f.str("finished"), pid=f.int("pid", None),
+                         seed=f.int("seed", 0), load_average_at_start=f.numbers("load_average_at_start"),
+                         suites=_freeze(f.dict("suites")), side=f.str("side"), pair=f.int("pair", None))
+
+
+# ---------------------------------------------------------------- per-suite records
+
+@dataclass(frozen=True)
+class ColdStart:
+    wall: Series  # seconds
+    cpu: Series | None = None  # seconds of CPU time; None where the backend cannot tell
+    cpu_scope: str = ""
+    phases: FrozenMap = field(default_factory=FrozenMap)  # phase -> Series (seconds)
+    answers: tuple[str, ...] = ()
+    timer: str = ""
+
+    def to_json(self) -> dict:
+        return {"cpu": self.cpu.to_json() if self.cpu else None, "cpu_scope": self.cpu_scope,
+                "phases": {name: series.to_json() for name, series in self.phases.items()},
+                "answers": list(self.answers), "timer": self.timer}
+
+    @staticmethod
+    def from_json(wall: Series, raw: object, where: str) -> "ColdStart":
+        f = _Fields(raw, where)
+        cpu = f.raw.get("cpu")
+        return ColdStart(wall=wall, cpu=Series.from_json(cpu, f"{where}.cpu") if cpu is not None else None,
+                         cpu_scope=f.str("cpu_scope"),
+                         phases=FrozenMap({name: Series.from_json(value, f"{where}.phases.{name}")
+                                           for name, value in f.dict("phases").items()}),
+                         answers=tuple(str(a) for a in f.list("answers")), timer=f.str("timer"))
+
+
+@dataclass(frozen=True)
+class FirstInstance:
+    """The first isolate of a fresh process (engine library load and platform start included)."""
+
+    total: Series  # seconds, timed inside the fresh interpreter
+    phases: FrozenMap = field(default_factory=FrozenMap)  # phase -> Series (seconds)
+    uss_growth_bytes: Series | None = None
+    timer: str = ""
+
+    def to_json(self) -> dict:
+        return {"total": self.total.to_json(), "phases": {k: v.to_json() for k, v in self.phases.items()},
+                "uss_growth_bytes": self.uss_growth_bytes.to_json() if self.uss_growth_bytes else None,
+                "timer": self.timer}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "FirstInstance":
+        f = _Fields(raw, where)
+        uss = f.raw.get("uss_growth_bytes")
+        return FirstInstance(total=Series.from_json(f.raw.get("total"), f"{where}.total"),
+                             phases=FrozenMap({k: Series.from_json(v, f"{where}.phases.{k}")
+                                               for k, v in f.dict("phases").items()}),
+                             uss_growth_bytes=Series.from_json(uss, f"{where}.uss_growth_bytes") if uss else None,
+                             timer=f.str("timer"))
+
+
+@dataclass(frozen=True)
+class EngineTime:
+    """The handler's own time in the engine, per trial loop (ns per call)."""
+
+    handler_ns: Series  # the loop with the handler, per call
+    loop_ns: Series  # the same loop with the handler replaced by identity, per call
+    clock: str = ""
+    clock_resolution_ns: float | None = None  # the JS clock's step, as measured in the engine
+    calls: tuple[int, ...] = ()
+
+    def net(self) -> Series:
+        """Handler minus loop, per loop (same trial ids)."""
+        return Series(tuple(h - b for h, b in zip(self.handler_ns.values, self.loop_ns.values)),
+                      self.handler_ns.trials)
+
+    def to_json(self) -> dict:
+        return {"handler_ns": self.handler_ns.to_json(), "loop_ns": self.loop_ns.to_json(), "clock": self.clock,
+                "clock_resolution_ns": self.clock_resolution_ns, "calls": list(self.calls)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "EngineTime":
+        f = _Fields(raw, where)
+        return EngineTime(handler_ns=Series.from_json(f.raw.get("handler_ns"), f"{where}.handler_ns"),
+                          loop_ns=Series.from_json(f.raw.get("loop_ns"), f"{where}.loop_ns"), clock=f.str("clock"),
+                          clock_resolution_ns=f.float("clock_resolution_ns"), calls=f.ints("calls"))
+
+
+@dataclass(frozen=True)
+class MemoryStep:
+    n: int
+    total_bytes: FrozenMap  # kind -> growth over the baseline with n instances alive
+
+
+@dataclass(frozen=True)
+class MemorySweep:
+    """One trial's sweep: N instances held alive at once, for growing N."""
+
+    trial: int
+    counts: tuple[int, ...]
+    steps: tuple[MemoryStep, ...]
+    baseline_bytes: FrozenMap = field(default_factory=FrozenMap)
+    scopes: FrozenMap = field(default_factory=FrozenMap)  # kind -> whose memory it is, in words
+    settle_s: float = 0.0
+    duration_s: float = 0.0
+
+    @property
+    def largest_n(self) -> int:
+        return self.steps[-1].n if self.steps else 0
+
+    def per_instance(self) -> dict[str, float]:
+        """kind -> growth / N at the largest N."""
+        if not self.steps:
+            return {}
+        last = self.steps[-1]
+        return {kind: value / last.n for kind, value in last.total_bytes.items()}
+
+    def slope(self) -> dict[str, float]:
+        """kind -> least-squares growth per added instance over the steps with N >= 2."""
+        shared = [s for s in self.steps if s.n >= 2]
+        if len({s.n for s in shared}) < 2:
+            return {}
+        out = {}
+        for kind in shared[-1].total_bytes:
+            points = [(s.n, s.total_bytes[kind]) for s in shared if kind in s.total_bytes]
+            if len({n for n, _ in points}) >= 2:
+                out[kind] = float(np.polyfit([n for n, _ in points], [t for _, t in points], 1)[0])
+        return out
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "counts": list(self.counts),
+                "steps": [{"n": s.n, "total_bytes": dict(s.total_bytes)} for s in self.steps],
+                "baseline_bytes": dict(self.baseline_bytes), "scopes": dict(self.scopes), "settle_s": self.settle_s,
+                "duration_s": self.duration_s}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "MemorySweep":
+        f = _Fields(raw, where)
+        steps = []
+        for i, step in enumerate(f.list("steps")):
+            s = _Fields(step, f"{where}.steps[{i}]")
+            totals = s.dict("total_bytes")
+            if not all(isinstance(v, (int, float)) for v in totals.values()):
+                raise ResultsError(f"{where}.steps[{i}].total_bytes: expected numbers")
+            steps.append(MemoryStep(s.int("n", required=True), FrozenMap({k: float(v) for k, v in totals.items()})))
+        return MemorySweep(trial=f.int("trial", 0), counts=f.ints("counts"), steps=tuple(steps),
+                           baseline_bytes=FrozenMap(f.dict("baseline_bytes")), scopes=FrozenMap(f.dict("scopes")),
+                           settle_s=f.float("settle_s", 0.0), duration_s=f.float("duration_s", 0.0))
+
+
+@dataclass(frozen=True)
+class Memory:
+    sweeps: tuple[MemorySweep, ...]
+
+    def per_instance(self, kind: str) -> Series:
+        """Growth / N at each trial's largest N, one value per trial."""
+        pairs = [(s.per_instance()[kind], s.trial) for s in self.sweeps if kind in s.per_instance()]
+        return Series(tuple(v for v, _ in pairs), tuple(t for _, t in pairs))
+
+    def slope(self, kind: str) -> Series:
+        pairs = [(s.slope()[kind], s.trial) for s in self.sweeps if kind in s.slope()]
+        return Series(tuple(v for v, _ in pairs), tuple(t for _, t in pairs))
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(k for s in self.sweeps for k in s.per_instance()))
+
+    @property
+    def scopes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for sweep in self.sweeps:
+            out.update(sweep.scopes)
+        return out
+
+    @property
+    def largest_n(self) -> int:
+        return max((s.largest_n for s in self.sweeps), default=0)
+
+
+@dataclass(frozen=True)
+class DensityStep:
+    n: int
+    total_bytes: FrozenMap
+    read_s: float = 0.0
+    elapsed_s: float = 0.0
+    mem_available_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class DensitySweep:
+    """One backend's density sweep: memory against N live instances until the ladder ends or a limit stops it."""
+
+    trial: int
+    instance_class: str
+    ladder: tuple[int, ...]
+    steps: tuple[DensityStep, ...]
+    stopped_because: str
+    stopped_early: bool
+    budget_s: float = 0.0
+    memory_floor: float = 0.0
+    task_ceiling: float = 0.0
+    settle_s: float = 0.0
+    baseline_bytes: FrozenMap = field(default_factory=FrozenMap)
+    scopes: FrozenMap = field(default_factory=FrozenMap)
+    growth_s: float = 0.0
+    teardown_s: float = 0.0
+    start_s_per_instance: float | None = None
+    machine_at_start: FrozenMap = field(default_factory=FrozenMap)
+
+    @property
+    def max_n_reached(self) -> int:
+        return self.steps[-1].n if self.steps else 0
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "instance_class": self.instance_class, "ladder": list(self.ladder),
+                "steps": [{"n": s.n, "total_bytes": dict(s.total_bytes), "read_s": s.read_s,
+                           "elapsed_s": s.elapsed_s, "mem_available_bytes": s.mem_available_bytes}
+                          for s in self.steps],
+                "stopped_because": self.stopped_because, "stopped_early": self.stopped_early,
+                "budget_s": self.budget_s, "memory_floor": self.memory_floor, "task_ceiling": self.task_ceiling,
+                "settle_s": self.settle_s, "baseline_bytes": dict(self.baseline_bytes), "scopes": dict(self.scopes),
+                "growth_s": self.growth_s, "teardown_s": self.teardown_s,
+                "start_s_per_instance": self.start_s_per_instance, "machine_at_start": _thaw(self.machine_at_start)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "DensitySweep":
+        f = _Fields(raw, where)
+        steps = []
+        for i, step in enumerate(f.list("steps")):
+            s = _Fields(step, f"{where}.steps[{i}]")
+            steps.append(DensityStep(n=s.int("n", required=True),
+                                     total_bytes=FrozenMap({k: float(v) for k, v in s.dict("total_bytes").items()}),
+                                     read_s=s.float("read_s", 0.0), elapsed_s=s.float("elapsed_s", 0.0),
+                                     mem_available_bytes=s.int("mem_available_bytes", None)))
+        return DensitySweep(trial=f.int("trial", 0), instance_class=f.str("instance_class", "process"),
+                            ladder=f.ints("ladder"), steps=tuple(steps),
+                            stopped_because=f.str("stopped_because"), stopped_early=f.bool("stopped_early"),
+                            budget_s=f.float("budget_s", 0.0), memory_floor=f.float("memory_floor", 0.0),
+                            task_ceiling=f.float("task_ceiling", 0.0), settle_s=f.float("settle_s", 0.0),
+                            baseline_bytes=FrozenMap(f.dict("baseline_bytes")), scopes=FrozenMap(f.dict("scopes")),
+                            growth_s=f.float("growth_s", 0.0), teardown_s=f.float("teardown_s", 0.0),
+                            start_s_per_instance=f.float("start_s_per_instance"),
+                            machine_at_start=_freeze(f.dict("machine_at_start")))
+
+
+@dataclass(frozen=True)
+class ConcurrencyLevel:
+    callers: int
+    latencies_ns: tuple[int, ...]
+    calls_per_caller: tuple[int, ...]
+    window_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ConcurrencyMode:
+    mode: str
+    levels: tuple[ConcurrencyLevel, ...]
+    question: str = ""
+    callers_are: str = ""
+    duration_s: float = 0.0
+    warmup_calls: int = 0
+    max_calls_per_level: int = 0
+    cores: int = 0
+    note: str = ""
+    answer: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {"mode": self.mode, "question": self.question, "callers_are": self.callers_are,
+                "levels": [{"callers": lv.callers, "latencies_ns": list(lv.latencies_ns),
+                            "calls_per_caller": list(lv.calls_per_caller), "window_s": lv.window_s,
+                            "error": lv.error} for lv in self.levels],
+                "duration_s": self.duration_s, "warmup_calls": self.warmup_calls,
+                "max_calls_per_level": self.max_calls_per_level, "cores": self.cores, "note": self.note,
+                "answer": self.answer, "error": self.error}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "ConcurrencyMode":
+        f = _Fields(raw, where)
+        levels = []
+        for i, level in enumerate(f.list("levels")):
+            lv = _Fields(level, f"{where}.levels[{i}]")
+            levels.append(ConcurrencyLevel(callers=lv.int("callers", required=True),
+                                           latencies_ns=tuple(int(x) for x in lv.numbers("latencies_ns")),
+                                           calls_per_caller=lv.ints("calls_per_caller"),
+                                           window_s=lv.float("window_s", 0.0), error=lv.str("error", None)))
+        return ConcurrencyMode(mode=f.str("mode", required=True), levels=tuple(levels), question=f.str("question"),
+                               callers_are=f.str("callers_are"), duration_s=f.float("duration_s", 0.0),
+                               warmup_calls=f.int("warmup_calls", 0),
+                               max_calls_per_level=f.int("max_calls_per_level", 0), cores=f.int("cores", 0),
+                               note=f.str("note"), answer=f.str("answer", None), error=f.str("error", None))
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    trial: int
+    primary_mode: str
+    modes: FrozenMap  # mode -> ConcurrencyMode
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "primary_mode": self.primary_mode,
+                "modes": {name: mode.to_json() for name, mode in self.modes.items()}}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "Concurrency":
+        f = _Fields(raw, where)
+        return Concurrency(trial=f.int("trial", 0), primary_mode=f.str("primary_mode"),
+                           modes=FrozenMap({k: ConcurrencyMode.from_json(v, f"{where}.modes.{k}")
+                                            for k, v in f.dict("modes").items()}))
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    """Everything the run measured of one backend, over all its trials."""
+
+    info: BackendInfo
+    cold_start: ColdStart | None = None
+    first_instance: FirstInstance | None = None
+    warm_call: Series | None = None  # seconds
+    transport: Series | None = None  # seconds
+    engine: EngineTime | None = None
+    memory: Memory | None = None
+    density: tuple[DensitySweep, ...] = ()
+    concurrency: tuple[Concurrency, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def measured(self) -> bool:
+        return any((self.cold_start, self.warm_call, self.memory, self.density, self.concurrency))
+
+    def timing(self, key: str) -> Series | None:
+        """A timing figure by its vocabulary key (seconds), or None."""
+        if key == "cold_start":
+            return self.cold_start.wall if self.cold_start else None
+        if key == "cold_start_cpu":
+            return self.cold_start.cpu if self.cold_start else None
+        if key == "first_instance":
+            return self.first_instance.total if self.first_instance else None
+        if key in ("warm_call", "transport"):
+            return getattr(self, key)
+        raise KeyError(key)
+
+
+@dataclass(frozen=True)
+class FigureStop:
+    """Why sampling of one figure stopped: its interval was narrow enough, or the budget ran out."""
+
+    figure: str  # "backend/metric"
+    trials: int
+    half_width: float | None  # relative, of the hierarchical interval when it stopped
+    stopped_because: str  # "precision" or "budget"
+
+
+@dataclass(frozen=True)
+class InjectedDelay:
+    ms: float
+    percent: float | None = None  # given as a share of the backend's own median
+    calibrated_median_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of isobench: its record, its machine, and every backend's results."""
+
+    status: str  # complete, some-trials-lost, interrupted, failed
+    provenance: Provenance
+    machine: Machine
+    profile: Profile
+    worker: WorkerInfo
+    conditions: Conditions
+    trials: tuple[TrialInfo, ...]
+    backends: FrozenMap  # name -> BackendResult, in the order requested
+    requested_backends: tuple[str, ...] = ()
+    finished: str = ""
+    load_average_at_end: tuple[float, ...] = ()
+    stopping: tuple[FigureStop, ...] = ()
+    injected: FrozenMap = field(default_factory=FrozenMap)  # backend -> InjectedDelay (test-only runs)
+    run_id: str = ""
+    resumed: tuple[str, ...] = ()  # when an interrupted run was resumed
+    path: str | None = field(default=None, compare=False)
+    schema: str = SCHEMA
+    migrated_from: str | None = None
+
+    @property
+    def reference(self) -> str | None:
+        """The backend every ratio is over (the one that declared itself the reference and was measured)."""
+        for name, result in self.backends.items():
+            if result.info.reference and result.measured:
+                return name
+        return None
+
+    @property
+    def measured(self) -> list[str]:
+        return [name for name, result in self.backends.items() if result.measured]
+
+    @property
+    def complete_trials(self) -> tuple[TrialInfo, ...]:
+        return tuple(t for t in self.trials if t.status == "complete")
+
+    @property
+    def lost_trials(self) -> tuple[TrialInfo, ...]:
+        return tuple(t for t in self.trials if t.status == "lost")
+
+    def backend(self, name: str) -> BackendResult | None:
+        return self.backends.get(name)
+
+    def with_path(self, path: str | None) -> "Run":
+        return replace(self, path=path)
+
+
+# ---------------------------------------------------------------- pytest-benchmark JSON
+
+_STAT_FIELDS = ("min", "max", "mean", "stddev", "rounds", "median", "iqr", "q1", "q3", "iqr_outliers",
+                "stddev_outliers", "outliers", "ld15iqr", "hd15iqr", "ops", "total")
+
+
+def _stats(data: list[float]) -> dict:
+    """pytest-benchmark's own statistics block for these samples."""
+    from pytest_benchmark.stats import Stats
+
+    stats = Stats()
+    for value in data:
+        stats.update(value)
+    out = stats.as_dict() if data else {name: None for name in _STAT_FIELDS}
+    out["data"] = data
+    return out
+
+
+def _benchmark(suite: str, backend: str, data: list[float], extra: dict) -> dict:
+    name = f"test_{suite}[{backend}]"
+    return {"group": suite, "name": name, "fullname": f"bench/test_{suite}.py::{name}",
+            "params": {"backend_name": backend}, "param": backend,
+            "extra_info": {"metric": suite, "backend": backend, **extra},
+            "options": {"disable_gc": True, "timer": "perf_counter_ns", "min_rounds": 1, "max_time": 0,
+                        "min_time": 0, "warmup": False},
+            "stats": _stats([_round(v) for v in data])}
+
+
+def to_json(run: Run) -> dict:
+    """The run as pytest-benchmark JSON with isobench's record under `isobench`."""
+    benchmarks = []
+    for name, result in run.backends.items():
+        if result.cold_start:
+            cold = result.cold_start
+            extra = {"unit": "s", "trials": list(cold.wall.trials), "timer": cold.timer, **cold.to_json()}
+            if result.first_instance:
+                extra["first_instance"] = result.first_instance.to_json()
+            benchmarks.append(_benchmark("cold_start", name, list(cold.wall.values), extra))
+        if result.warm_call:
+            extra = {"unit": "s", "trials": list(result.warm_call.trials),
+                     "engine": result.engine.to_json() if result.engine else None}
+            benchmarks.append(_benchmark("warm_call", name, list(result.warm_call.values), extra))
+        if result.transport:
+            benchmarks.append(_benchmark("transport", name, list(result.transport.values),
+                                         {"unit": "s", "trials": list(result.transport.trials)}))
+        if result.memory:
+            benchmarks.append(_benchmark("memory", name, [s.duration_s for s in result.memory.sweeps],
+                                         {"timer": "duration of each trial's sweep; not a performance figure",
+                                          "sweeps": [s.to_json() for s in result.memory.sweeps]}))
+        if result.density:
+            benchmarks.append(_benchmark("density", name, [s.growth_s + s.teardown_s for s in result.density],
+                                         {"timer": "duration of each sweep; not a performance figure",
+                                          "sweeps": [s.to_json() for s in result.density]}))
+        if result.concurrency:
+            durations = [sum(lv.window_s for m in c.modes.values() for lv in m.levels) for c in result.concurrency]
+            benchmarks.append(_benchmark("concurrency", name, durations,
+                                         {"timer": "timed windows of each sweep; not a performance figure",
+                                          "sweeps": [c.to_json() for c in result.concurrency]}))
+    record = {
+        "schema": run.schema, "status": run.status, "run_id": run.run_id, "provenance": run.provenance.to_json(),
+        "finished": run.finished, "load_average_at_end": list(run.load_average_at_end),
+        "profile": run.profile.to_json(), "worker": run.worker.to_json(), "conditions": run.conditions.to_json(),
+        "requested_backends": list(run.requested_backends),
+        "backends": {name: result.info.to_json() for name, result in run.backends.items()},
+        "trials": [t.to_json() for t in run.trials],
+        "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
+                      "stopped_because": s.stopped_because} for s in run.stopping],
+        "injected": {name: {"ms": d.ms, "percent": d.percent, "calibrated_median_ms": d.calibrated_median_ms}
+                     for name, d in run.injected.items()},
+        "resumed": list(run.resumed),
+    }
+    if run.migrated_from:
+        record["migrated_from"] = run.migrated_from
+    return {
+        "machine_info": {"isobench": run.machine.to_json(), "node": run.machine.hostname,
+                         "python_version": run.machine.python, "cpu": {"count": run.machine.cpu_count,
+                                                                       "brand_raw": run.machine.cpu_model}},
+        "commit_info": {"id": run.provenance.commit, "branch": run.provenance.branch,
+                        "dirty": run.provenance.dirty, "time": run.provenance.started},
+        "benchmarks": benchmarks,
+        "datetime": run.provenance.started,
+        "version": _pytest_benchmark_version(),
+        "isobench": record,
+    }
+
+
+def _pytest_benchmark_version() -> str:
+    try:
+        from pytest_benchmark import __version__
+    except ImportError:
+        return ""
+    return __version__
+
+
+def from_json(raw: object, where: str = "results") -> Run:
+    """A Run from pytest-benchmark JSON written by isobench (either schema); ResultsError if it is not one."""
+    if not isinstance(raw, dict):
+        raise ResultsError(f"{where}: not a JSON object")
+    if not isinstance(raw.get("benchmarks"), list):
+        raise ResultsError(f"{where}: no 'benchmarks' list; not a pytest-benchmark results file")
+    record = raw.get("isobench")
+    if not isinstance(record, dict) or "schema" not in record:
+        raise ResultsError(f"{where}: no 'isobench' record; a pytest-benchmark file, but not written by isobench")
+    if record["schema"] == LEGACY_SCHEMA:
+        from harness.results.migrate import migrate_v1
+
+        raw = migrate_v1(raw, where)
+        record = raw["isobench"]
+    if record["schema"] != SCHEMA:
+        raise ResultsError(f"{where}: schema {record['schema']!r} is not supported (expected {SCHEMA!r})")
+    rec = _Fields(record, f"{where}: isobench")
+    infos = {name: BackendInfo.from_json(value, f"{where}: isobench.backends.{name}")
+             for name, value in rec.dict("backends").items()}
+    parts: dict[str, dict[str, Any]] = {name: {} for name in infos}
+    for index, entry in enumerate(raw["benchmarks"]):
+        here = f"{where}: benchmarks[{index}]"
+        bench = _Fields(entry, here)
+        stats = bench.sub("stats", required=True)
+        extra = bench.sub("extra_info", required=True)
+        suite, backend = extra.str("metric", required=True), extra.str("backend", required=True)
+        data = stats.numbers("data")
+        target = parts.setdefault(backend, {})
+        if suite in ("cold_start", "warm_call", "transport"):
+            series = Series(data, extra.ints("trials", True))
+            if suite == "cold_start":
+                target["cold_start"] = ColdStart.from_json(series, extra.raw, f"{here}.extra_info")
+                if extra.raw.get("first_instance"):
+                    target["first_instance"] = FirstInstance.from_json(extra.raw["first_instance"],
+                                                                       f"{here}.extra_info.first_instance")
+            else:
+                target[suite] = series
+                if suite == "warm_call" and extra.raw.get("engine"):
+                    target["engine"] = EngineTime.from_json(extra.raw["engine"], f"{here}.extra_info.engine")
+        elif suite == "memory":
+            target["memory"] = Memory(tuple(MemorySweep.from_json(s, f"{here}.extra_info.sweeps[{i}]")
+                                            for i, s in enumerate(extra.list("sweeps"))))
+        elif suite == "density":
+            target["density"] = tuple(DensitySweep.from_json(s, f"{here}.extra_info.sweeps[{i}]")
+                                      for i, s in enumerate(extra.list("sweeps")))
+        elif suite == "concurrency":
+            target["concurrency"] = tuple(Concurrency.from_json(s, f"{here}.extra_info.sweeps[{i}]")
+                                          for i, s in enumerate(extra.list("sweeps")))
+        else:
+            raise ResultsError(f"{here}: unknown suite {suite!r}")
+    backends = {}
+    for name, found in parts.items():
+        info = infos.get(name) or BackendInfo(name=name, available=True)
+        backends[name] = BackendResult(info=info, **found)
+    stopping = tuple(FigureStop(figure=s.str("figure", required=True), trials=s.int("trials", 0),
+                                half_width=s.float("half_width"), stopped_because=s.str("stopped_because"))
+                     for s in (_Fields(x, f"{where}: isobench.stopping") for x in rec.list("stopping")))
+    injected = {}
+    for name, value in rec.dict("injected").items():
+        d = _Fields(value, f"{where}: isobench.injected.{name}")
+        injected[name] = InjectedDelay(ms=d.float("ms", required=True), percent=d.float("percent"),
+                                       calibrated_median_ms=d.float("calibrated_median_ms"))
+    machine_raw = (raw.get("machine_info") or {}).get("isobench") or {}
+    return Run(
+        status=rec.str("status", "unknown"),
+        provenance=Provenance.from_json(rec.raw.get("provenance"), f"{where}: isobench.provenance"),
+        machine=Machine.from_json(machine_raw, f"{where}: machine_info.isobench"),
+        profile=Profile.from_json(rec.raw.get("profile"), f"{where}: isobench.profile"),
+        worker=WorkerInfo.from_json(rec.raw.get("worker") or {}, f"{where}: isobench.worker"),
+        conditions=Conditions.from_json(rec.raw.get("conditions") or {}, f"{where}: isobench.conditions"),
+        trials=tuple(TrialInfo.from_json(t, f"{where}: isobench.trials[{i}]") for i, t in enumerate(rec.list("trials"))),
+        backends=FrozenMap(backends),
+        requested_backends=tuple(str(x) for x in rec.list("requested_backends")),
+        finished=rec.str("finished"), load_average_at_end=rec.numbers("load_average_at_end"),
+        stopping=stopping, injected=FrozenMap(injected), run_id=rec.str("run_id"),
+        resumed=tuple(str(x) for x in rec.list("resumed")),
+        migrated_from=rec.str("migrated_from", None),
+    )

@@ -1,0 +1,144 @@
+"""One vocabulary for every reader and writer of results: the figures and
+their units, the memory kinds and what each counts, the backend families and
+their colours, and the concurrency modes. Nothing here knows a backend by name:
+a run records each backend's family, and everything else follows from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIB = float(1 << 20)
+GIB = float(1 << 30)
+CONFIDENCE = 0.95
+
+
+# ---------------------------------------------------------------- timing figures
+
+@dataclass(frozen=True)
+class Figure:
+    """A timing figure: how it is stored (seconds) and shown."""
+
+    key: str
+    label: str
+    unit: str  # display unit
+    scale: float  # stored seconds * scale = display unit
+    meaning: str
+
+
+FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
+    Figure("cold_start", "cold start", "ms", 1e3,
+           "From the harness asking the backend for a fresh instance to the harness receiving the first handler "
+           "answer: creating the isolate (or spawning the process, or creating and starting the container), the "
+           "runtime becoming ready, loading the worker and the first call. Stopping the instance is not timed."),
+    Figure("cold_start_cpu", "cold-start CPU time", "ms", 1e3,
+           "CPU time (user + system) the same cold start cost: the harness process (all its threads), plus the "
+           "instance's own processes or cgroup, plus, for Docker, the engine's daemons; what each backend counts "
+           "is recorded with it."),
+    Figure("first_instance", "first isolate in a fresh process", "ms", 1e3,
+           "The first isolate of a fresh process also loads the engine library and starts V8's platform; it is "
+           "sampled in fresh interpreters and never mixed with the steady cold start."),
+    Figure("warm_call", "warm call", "µs", 1e6,
+           "One handler call on a live instance: perf_counter_ns around instance.call(arg), request out to answer "
+           "in."),
+    Figure("transport", "transport round trip", "µs", 1e6,
+           "One round trip through the backend's channel that does not run the handler (a ping), timed like the "
+           "warm call and interleaved with it."),
+    Figure("engine", "in-engine handler time", "ns", 1e9,
+           "The handler's own time in the engine: a JS loop calls it with varied arguments and folds every answer "
+           "into a checksum it returns, minus the same loop with the handler replaced by identity; shown only "
+           "where it exceeds that loop's own cost and the clock's resolution."),
+)}
+TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport")
+# Timings whose ratio to the reference backend carries across machines.
+RATIO_TIMINGS = ("cold_start", "cold_start_cpu", "warm_call", "transport")
+
+
+# ---------------------------------------------------------------- memory kinds
+
+@dataclass(frozen=True)
+class MemoryKind:
+    key: str
+    label: str
+    meaning: str
+    headline: bool = False  # shown in summaries and compared by default
+    ratio: bool = False  # compared as a ratio to the reference backend
+
+
+MEMORY_KINDS: dict[str, MemoryKind] = {kind.key: kind for kind in (
+    MemoryKind("uss", "USS", "unique set size: private pages, freed when the process exits", headline=True,
+               ratio=True),
+    MemoryKind("pss", "PSS", "proportional set size: shared pages split among the processes that map them",
+               headline=True, ratio=True),
+    MemoryKind("rss", "RSS", "resident set size: shared pages counted again in every process"),
+    MemoryKind("cgroup", "cgroup", "the container's memory cgroup (v1: memory.stat rss + cache; v2: memory.current)",
+               headline=True),
+    MemoryKind("shim_pss", "shim PSS", "the PSS of each container's containerd-shim, outside the container's cgroup",
+               headline=True),
+    MemoryKind("runtime_pss", "runtime PSS", "the PSS of the foreground `runc run` / `crun run` process, the "
+               "container's parent in place of the shim, outside its cgroup"),
+    MemoryKind("docker_stats", "docker stats", "what `docker stats` shows (usage minus inactive file pages)"),
+    MemoryKind("v8_heap_physical", "V8 heap", "V8's heap statistics: the V8 heap only, not all the memory an "
+               "isolate costs"),
+    MemoryKind("v8_heap_used", "V8 heap used", "V8's heap statistics: used heap bytes only"),
+    MemoryKind("linear_memory", "Wasm linear memory", "the size of each Wasm Store's linear memory (pages grown, "
+               "touched or not)"),
+    MemoryKind("in_process_anon", "workerd in-process anon", "anonymous pages (heap, isolates) of one workerd "
+               "process hosting N workers: its slope is the cost of one more worker in the same process"),
+    MemoryKind("in_process_rss", "workerd in-process RSS", "the RSS of one workerd process hosting N workers"),
+)}
+
+
+def memory_label(kind: str) -> str:
+    return MEMORY_KINDS[kind].label if kind in MEMORY_KINDS else kind
+
+
+def memory_meaning(kind: str) -> str:
+    """What a kind, or a sum of kinds ("cgroup+shim_pss"), counts."""
+    parts = [MEMORY_KINDS[k].meaning if k in MEMORY_KINDS else k for k in kind.split("+")]
+    return "; plus ".join(parts)
+
+
+# ---------------------------------------------------------------- families and colours
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    label: str
+    colours: tuple[str, ...]  # distinct shades, one per member in registry order
+
+
+FAMILIES: dict[str, Family] = {family.key: family for family in (
+    Family("in-process", "in-process", ("#08306b", "#2f7fc1", "#41b6c4", "#7b68ee")),
+    Family("process", "process", ("#b34700", "#f28e2b", "#8c6d31")),
+    Family("container", "container", ("#00662e", "#3fa34d", "#8cc63f", "#1d9e8f")),
+    Family("sandboxed-container", "sandboxed container", ("#c0143c", "#e7298a")),
+)}
+OTHER_COLOURS = ("#555555", "#8c564b", "#bcbd22", "#e377c2")
+
+
+def family_rank(family: str) -> int:
+    keys = list(FAMILIES)
+    return keys.index(family) if family in keys else len(keys)
+
+
+def colour(family: str, index_in_family: int) -> str:
+    """A backend's colour: its family's shade at its position in that family."""
+    shades = FAMILIES[family].colours if family in FAMILIES else OTHER_COLOURS
+    return shades[index_in_family % len(shades)]
+
+
+# ---------------------------------------------------------------- instance classes, concurrency
+
+IN_PROCESS, PROCESS, CONTAINER = "in-process", "process", "container"
+INSTANCE_CLASSES = (IN_PROCESS, PROCESS, CONTAINER)
+PER_CALLER = "per-caller"  # each concurrent caller has its own instance
+SHARED = "shared"  # concurrent callers share one instance
+CONCURRENCY_QUESTIONS = {
+    PER_CALLER: "K callers at once, each with its own warm instance (one request at a time per instance, as a "
+                "function host that scales out by instances)",
+    SHARED: "K callers at once, all routed to one warm instance (as a host that sends every request to a warm "
+            "isolate)",
+}
+
+# The suites a trial can run, in the order a trial runs them.
+SUITES = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
