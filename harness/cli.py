@@ -9,7 +9,7 @@ import sys
 
 from harness.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
-COMMANDS = ("run", "list", "summary", "compare", "history", "export", "report", "contain")
+COMMANDS = ("run", "list", "summary", "compare", "ab", "history", "export", "report", "contain")
 
 
 def build_parser() -> argparse.ArgumentParser:

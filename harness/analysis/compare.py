@@ -1,350 +1,436 @@
-"""Compare two results files: did anything get significantly worse?
+"""Compare a new run with a baseline: did anything get significantly worse?
 
-Pure: `compare_results(baseline, new)` returns a JSON-able dict; it reads the
-results only. Rules:
+Pure: `compare(baselines, new, settings)` reads runs only and returns a
+JSON-able dict. The baseline is one run, or a set of runs (a folder).
 
-- Timings (cold start, first isolate, warm call, transport): a regression
-  needs BOTH the effect (new median / old median beyond 1 + threshold) AND
-  significance (two-sided Mann-Whitney U on the raw samples, p < alpha), as
-  asv does. The ratio's 95% interval is a percentile bootstrap of the two
-  medians (fixed seeds: same samples, same interval).
-- Long series (warm calls: thousands of back-to-back calls) are not
-  independent samples: load drifts during a run. They are cut into 20
-  contiguous blocks and the test and interval use the block medians (batch
-  medians, as in simulation output analysis), so that drift within a run is
-  not mistaken for a significant difference. The medians shown are of all samples.
-- Memory per instance: one sweep per run gives one figure, not a sample, and
-  it varies far less than a timing; it is compared by the threshold only.
-- Machine-independent ratios (each backend over the isolate, measured in the
-  same run): the change of the ratio between runs, with a bootstrap over both
-  runs' raw samples for its interval and p-value. A ratio X/isolate rises when
-  X gets slower relative to the isolate; when every backend's ratio to the
-  isolate falls significantly, the isolate itself got slower (or every other
-  backend faster), which --ratios-only flags on an `isolate (vs all others)` row.
+Rules, per figure:
+
+- **Within runs.** The change is new median / baseline median, with the
+  hierarchical bootstrap interval of harness/analysis/bootstrap.py (trials,
+  then samples; the two runs independent) and its p-value. A regression needs
+  BOTH the effect beyond the threshold AND p < alpha (asv's rule). Runs
+  without trials (isobench 1 files) fall back to the old test: Mann-Whitney U
+  on the raw samples (block medians for long series).
+- **Between runs** (a baseline set of k >= 3 runs). Each baseline run gives
+  its own value of the figure; the new run must also fall outside the
+  prediction bound of those values, mean + t_{boundary, k-1} * sd *
+  sqrt(1 + 1/k) on the log scale: Bencher's t-test threshold on past runs,
+  with its 0.99 boundary. So a figure that moves between runs by as much as
+  the new run moved is not a regression, however narrow one run's interval.
+  The within-run test then pools the baseline runs' trials.
+- **Machine-independent ratios**: each backend over the reference backend,
+  paired by trial inside each run; the change of that ratio between runs.
+  `--ratios-only` compares only these, for runs on different machines. When
+  every ratio to the reference falls significantly, the reference itself got
+  slower: an extra `REF (vs all others)` row says so.
+- **Which clock gates.** Cold start is recorded as wall time and as CPU time.
+  `clock=auto` gates each backend (or ratio) on the one that is steadier: the
+  smaller run-to-run spread over a baseline set, else the smaller spread
+  between one baseline run's trials. The other clock's row is shown, marked
+  not gated, with both spreads. `wall` or `cpu` fixes the choice.
+- Memory per instance is one sweep per trial: a figure per trial, compared as
+  timings are.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.analysis import figures
-from harness.analysis.bootstrap import RESAMPLES, batch_medians, bootstrap_medians, percentile_interval, two_sided_p
-from harness.results.store import Results
+from harness.analysis.bootstrap import batch_medians, components
+from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio
+from harness.results.model import Run, Series
+from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
 
-COMPARE_SCHEMA = "isobench-compare/1"
-REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "no significant change"
-MEMORY_NOTE = ("Memory per instance is compared by the threshold only: each run has one sweep (one figure, "
-               "not a sample) and memory varies far less between runs than timings do.")
+COMPARE_SCHEMA = "isobench-compare/2"
+REGRESSION, IMPROVEMENT, UNCHANGED, NOT_GATED = "regression", "improvement", "no significant change", "not gated"
+BUSY_LOAD_PER_CPU = 0.5
+CLOCKS = {"cold_start": "wall", "cold_start_cpu": "cpu"}
 
 
 class IncompatibleResults(ValueError):
-    """The two runs cannot be compared (one line)."""
+    """The runs cannot be compared (one line)."""
 
 
-# ---------------------------------------------------------------- metadata
+@dataclass(frozen=True)
+class CompareSettings:
+    threshold: float = 0.10  # smallest change that counts
+    alpha: float = 0.01  # per row
+    ratios_only: bool = False
+    metrics: tuple[str, ...] | None = None  # a name, or a prefix such as "memory"
+    clock: str = "auto"  # auto, wall or cpu: which cold-start clock gates
+    boundary: float = 0.99  # between-run prediction bound (baseline sets)
+    paired: bool = False  # A/B runs: the two runs' trials ran in pairs (same trial ids)
 
-def _versions(results: Results, backend: str) -> dict:
-    return (results.record.get("backends", {}).get(backend) or {}).get("versions") or {}
-
-
-def machine_fields(results: Results) -> dict:
-    """What must match for absolute figures to be comparable."""
-    machine, record = results.machine, results.record
-    fields = {
-        "cpu model": machine.get("cpu_model"),
-        "cores": machine.get("cpu_count"),
-        "memory total": machine.get("memory_total_bytes"),
-        "kernel": machine.get("kernel"),
-        "python": machine.get("python"),
-        "hostname": machine.get("hostname"),
-        "harness version": record.get("harness_version"),
-        "profile": (record.get("profile") or {}).get("name"),
-        "pinning": record.get("pinned_cpus"),
-        "inherited env": (record.get("child_environment") or {}).get("inherited"),
-        "container base image": record.get("container_base_image"),
-    }
-    for label, backend, key in (("v8 (isolate)", "isolate", "v8"), ("mini-racer", "isolate", "mini-racer"),
-                                ("node", "subprocess", "node"), ("v8 (node)", "subprocess", "v8"),
-                                ("docker engine", "container", "docker_engine"), ("runtime", "container", "runtime"),
-                                ("cgroup version", "container", "cgroup_version"),
-                                ("container image", "container", "image")):
-        value = _versions(results, backend).get(key)
-        if value is not None:
-            fields[label] = value
-    return fields
+    def __post_init__(self):
+        if self.threshold <= 0 or not 0 < self.alpha < 1 or not 0.5 < self.boundary < 1:
+            raise ValueError("threshold must be > 0, alpha in (0, 1) and boundary in (0.5, 1)")
+        if self.clock not in ("auto", "wall", "cpu"):
+            raise ValueError("clock must be auto, wall or cpu")
 
 
-def machine_differences(baseline: Results, new: Results) -> dict:
-    """{field: {"baseline": a, "new": b}} for every field known in both runs that differs."""
-    old, cur = machine_fields(baseline), machine_fields(new)
-    return {name: {"baseline": old[name], "new": cur[name]}
-            for name in old if name in cur and old[name] is not None and cur[name] is not None
-            and old[name] != cur[name]}
+# ---------------------------------------------------------------- what is compared
+
+@dataclass(frozen=True)
+class Figure:
+    """One comparable figure of a run: its samples (tagged by trial), or a ratio's two series."""
+
+    key: str  # e.g. "cold_start", "memory_pss"
+    unit: str
+    scale: float  # series value * scale = display unit
+    series: Series | None = None
+    pair: tuple[Series, Series] | None = None  # (x, reference) for ratios
 
 
-def describe_run(results: Results) -> dict:
-    return {
-        "path": str(results.path) if results.path else None,
-        "commit": figures.commit_of(results),
-        "started": figures.started_at(results),
-        "profile": (results.record.get("profile") or {}).get("name"),
-        "status": results.status,
-        "injected": figures.injected(results),
-        "load_average_at_start": results.record.get("load_average_at_start"),
-    }
+def _timing(run: Run, backend: str, key: str) -> Figure | None:
+    result = run.backend(backend)
+    series = result.timing(key) if result else None
+    return Figure(key, FIGURES[key].unit, FIGURES[key].scale, series) if series else None
 
 
-def _check_compatible(baseline: Results, new: Results) -> None:
-    old_sha = (baseline.record.get("worker") or {}).get("sha256")
-    new_sha = (new.record.get("worker") or {}).get("sha256")
-    if old_sha and new_sha and old_sha != new_sha:
-        raise IncompatibleResults(f"different workers: baseline ran sha256 {old_sha[:12]}…, new ran {new_sha[:12]}…")
+def _memory(run: Run, backend: str, kind: str) -> Figure | None:
+    result = run.backend(backend)
+    if not result or not result.memory or kind not in result.memory.kinds:
+        return None
+    return Figure(f"memory_{kind}", "MiB", 1 / MIB, result.memory.per_instance(kind))
+
+
+def _ratio(run: Run, backend: str, key: str) -> Figure | None:
+    ref = run.reference
+    if ref is None or backend == ref:
+        return None
+    if key.startswith("memory_"):
+        mine, theirs = _memory(run, backend, key[7:]), _memory(run, ref, key[7:])
+    else:
+        mine, theirs = _timing(run, backend, key), _timing(run, ref, key)
+    if not mine or not theirs:
+        return None
+    return Figure(key, "x", 1.0, pair=(mine.series, theirs.series))
+
+
+def _pooled(runs: list[Run], get) -> Figure | None:
+    """A baseline set's figure: every run's trials together (trial ids made unique per run)."""
+    found = [(i, get(run)) for i, run in enumerate(runs)]
+    found = [(i, f) for i, f in found if f is not None]
+    if not found:
+        return None
+    first = found[0][1]
+    relabel = lambda s, i: Series(s.values, tuple(i * 10_000 + t for t in s.trials))  # noqa: E731
+    if first.pair is not None:
+        xs = Series.join(relabel(f.pair[0], i) for i, f in found)
+        refs = Series.join(relabel(f.pair[1], i) for i, f in found)
+        return replace(first, pair=(xs, refs))
+    return replace(first, series=Series.join(relabel(f.series, i) for i, f in found))
+
+
+def _value(figure: Figure) -> float:
+    if figure.pair is not None:
+        x, ref = figure.pair
+        return float(np.median(x.array()) / np.median(ref.array()))
+    return float(np.median(figure.series.array())) * figure.scale
+
+
+def _single_trial(figure: Figure) -> bool:
+    series = figure.pair[0] if figure.pair is not None else figure.series
+    return len(series.trial_ids) < 2
+
+
+def _spread(figures: list[Figure], baseline: Figure) -> float | None:
+    """Run-to-run CV of the figure over a baseline set, else its between-trial CV in the one baseline run."""
+    if len(figures) >= 3:
+        values = np.log([_value(f) for f in figures])
+        return float(math.sqrt(math.expm1(np.var(values, ddof=1))))
+    series = baseline.pair[0] if baseline.pair is not None else baseline.series
+    parts = components(list(series.groups().values()))
+    if parts.between_cv is None or parts.within_cv is None:
+        return None
+    # What one trial's median varies by: between-trial spread plus within-trial spread over n samples.
+    return math.sqrt(parts.between_cv ** 2 + parts.within_cv ** 2 / max(1.0, parts.samples_per_trial))
 
 
 # ---------------------------------------------------------------- verdicts
 
-def verdict(ratio: float, p_value: float | None, threshold: float, alpha: float) -> str:
-    """Effect beyond the threshold AND (when there is a test) p < alpha."""
-    significant = p_value is None or p_value < alpha
-    if ratio > 1 + threshold and significant:
+def verdict(change: float, p_value: float | None, threshold: float, alpha: float, outside: bool = True) -> str:
+    """Effect beyond the threshold AND (when there is a test) p < alpha AND (baseline sets) outside the bound."""
+    significant = (p_value is None or p_value < alpha) and outside
+    if change > 1 + threshold and significant:
         return REGRESSION
-    if ratio < 1 / (1 + threshold) and significant:
+    if change < 1 / (1 + threshold) and significant:
         return IMPROVEMENT
     return UNCHANGED
 
 
-def min_mann_whitney_p(n1: int, n2: int) -> float:
-    """The smallest two-sided p-value the exact test can give for these sizes."""
-    return min(1.0, 2 / math.comb(n1 + n2, n1))
+def between_runs(values: list[float], new: float, boundary: float) -> dict | None:
+    """The prediction bound of k baseline runs' values (log scale), and where the new value lies."""
+    if len(values) < 3 or new <= 0 or min(values) <= 0:
+        return None
+    logs = np.log(values)
+    k = len(values)
+    mean, sd = float(np.mean(logs)), float(np.std(logs, ddof=1))
+    reach = scipy_stats.t.ppf(boundary, k - 1) * sd * math.sqrt(1 + 1 / k)
+    low, high = math.exp(mean - reach), math.exp(mean + reach)
+    return {"runs": k, "values": [float(v) for v in values], "low": low, "high": high,
+            "run_to_run_cv": math.sqrt(math.expm1(sd ** 2)), "above": new > high, "below": new < low}
 
 
-class _Boot:
-    """Bootstrap medians per sample set, computed once per comparison (keyed by
-    content: the replicates depend on the samples only)."""
-
-    def __init__(self, resamples: int = RESAMPLES):
-        self.resamples = resamples
-        self._cache: dict[bytes, np.ndarray] = {}
-
-    def __call__(self, samples: list[float]) -> np.ndarray:
-        key = hashlib.sha256(np.asarray(samples, dtype=float).tobytes()).digest()
-        if key not in self._cache:
-            self._cache[key] = bootstrap_medians(samples, self.resamples)
-        return self._cache[key]
+def _mann_whitney(new: Series, old: Series) -> float:
+    return float(scipy_stats.mannwhitneyu(batch_medians(new.values), batch_medians(old.values),
+                                          alternative="two-sided").pvalue)
 
 
-def _interval(replicates: np.ndarray) -> list[float]:
-    return list(percentile_interval(replicates))
-
-
-def timing_row(backend: str, metric: str, old: list[float], new: list[float], threshold: float, alpha: float,
-               boot: _Boot | None = None) -> dict:
-    boot = boot or _Boot()
-    old_median, new_median = float(np.median(old)), float(np.median(new))
-    ratio = new_median / old_median
-    old_t, new_t = batch_medians(old), batch_medians(new)
-    p_value = float(scipy_stats.mannwhitneyu(new_t, old_t, alternative="two-sided").pvalue)
-    blocked = len(old_t) < len(old) or len(new_t) < len(new)
+def _row(kind: str, backend: str, new: Figure, old: Figure, settings: CompareSettings,
+         baseline_values: list[float]) -> dict:
+    old_value, new_value = _value(old), _value(new)
+    if new.pair is not None and settings.paired:
+        found = paired_ratio_change(new.pair, old.pair)
+        test = "hierarchical bootstrap of the ratio of ratios, the A/B pairs resampled together"
+    elif new.pair is not None:
+        found = ratio_change(new.pair, old.pair)
+        test = "hierarchical bootstrap of the ratio of ratios (trials, then samples; paired inside each run)"
+    elif settings.paired:
+        found = paired_ratio(new.series, old.series)
+        found = (found, None) if found else None
+        test = "hierarchical bootstrap of new/old, the A/B pairs resampled together"
+    else:
+        found = run_ratio(new.series, old.series)
+        test = "hierarchical bootstrap of new/old (trials, then samples)"
+    if found is None:
+        raise IncompatibleResults(f"{backend} {new.key}: nothing to compare")
+    estimate_, _ = found
+    p_value = estimate_.p_value
+    if new.pair is None and _single_trial(new) and _single_trial(old):
+        p_value = _mann_whitney(new.series, old.series)
+        test = "Mann-Whitney U (two-sided) on the raw samples (runs without trials)"
+    bound = between_runs(baseline_values, new_value, settings.boundary)
+    change = estimate_.value
+    outside = True if bound is None else (bound["above"] if change > 1 else bound["below"])
     row = {
-        "kind": "timing", "backend": backend, "metric": metric, "unit": figures.TIMINGS[metric].unit,
-        "old_median": old_median, "new_median": new_median, "ratio": ratio,
-        "ratio_ci95": _interval(boot(new_t) / boot(old_t)), "p_value": p_value,
-        "test": f"Mann-Whitney U (two-sided) on the {'block medians' if blocked else 'raw samples'}; "
-                "ratio CI: bootstrap of the medians",
-        "n_old": len(old), "n_new": len(new), "verdict": verdict(ratio, p_value, threshold, alpha),
+        "kind": kind, "backend": backend, "metric": new.key, "unit": new.unit,
+        "old_median": old_value, "new_median": new_value, "ratio": change,
+        "ratio_ci95": list(estimate_.ci) if estimate_.ci else None, "p_value": p_value, "test": test,
+        "trials_old": estimate_.trials if new.pair is not None else len(old.series.trial_ids),
+        "trials_new": len((new.pair[0] if new.pair else new.series).trial_ids),
+        "between_runs": bound, "gated": True,
+        "verdict": verdict(change, p_value, settings.threshold, settings.alpha, outside),
     }
-    if min_mann_whitney_p(len(old_t), len(new_t)) >= alpha:
-        row["note"] = f"too few samples (n={len(old_t)}, {len(new_t)}) for p < {alpha}: cannot be significant"
+    old_estimate = estimate(old.series) if old.series is not None else None
+    if old_estimate and old_estimate.ci:
+        low, high = (v * old.scale for v in old_estimate.ci)
+        row["inside_baseline_ci"] = low <= new_value <= high
     return row
-
-
-def memory_row(backend: str, kind: str, old: float, new: float, threshold: float, kind_label: str = "memory") -> dict:
-    ratio = new / old if old else float("inf")
-    return {
-        "kind": kind_label, "backend": backend, "metric": f"memory_{kind}", "unit": "MiB" if kind_label == "memory" else "x",
-        "old_median": old, "new_median": new, "ratio": ratio, "ratio_ci95": None, "p_value": None,
-        "test": "threshold only (one memory sweep per run)", "n_old": 1, "n_new": 1,
-        "verdict": verdict(ratio, None, threshold, 0.0),
-    }
-
-
-def ratio_row(backend: str, metric: str, old: tuple[list, list], new: tuple[list, list], threshold: float,
-              alpha: float, boot: _Boot) -> tuple[dict, np.ndarray]:
-    """(X over reference in the new run) / (X over reference in the baseline)."""
-    (old_x, old_ref), (new_x, new_ref) = old, new
-    old_ratio = float(np.median(old_x) / np.median(old_ref))
-    new_ratio = float(np.median(new_x) / np.median(new_ref))
-    replicates = ((boot(batch_medians(new_x)) / boot(batch_medians(new_ref)))
-                  / (boot(batch_medians(old_x)) / boot(batch_medians(old_ref))))
-    change = new_ratio / old_ratio
-    p_value = two_sided_p(replicates)
-    row = {
-        "kind": "ratio", "backend": f"{backend}/{figures.REFERENCE}", "metric": metric, "unit": "x",
-        "old_median": old_ratio, "new_median": new_ratio, "ratio": change, "ratio_ci95": _interval(replicates),
-        "p_value": p_value, "test": "bootstrap of the ratio of ratios over both runs' raw samples",
-        "n_old": min(len(old_x), len(old_ref)), "n_new": min(len(new_x), len(new_ref)),
-        "verdict": verdict(change, p_value, threshold, alpha),
-    }
-    if row["verdict"] == IMPROVEMENT:
-        row["note"] = f"{backend} faster relative to {figures.REFERENCE}, or {figures.REFERENCE} slower"
-    return row, replicates
-
-
-def reference_row(metric: str, rows: list[dict], replicates: list[np.ndarray], threshold: float,
-                  alpha: float) -> dict | None:
-    """When every ratio over the reference moved significantly the same way,
-    the reference itself moved: its change relative to all others (geometric mean)."""
-    if not rows or not all(r["p_value"] < alpha for r in rows):
-        return None
-    falling = all(r["ratio"] < 1 for r in rows)
-    if not falling and not all(r["ratio"] > 1 for r in rows):
-        return None
-    change = float(np.exp(np.mean([-math.log(r["ratio"]) for r in rows])))
-    reps = np.exp(np.mean([-np.log(rep) for rep in replicates], axis=0))
-    p_value = two_sided_p(reps)
-    return {
-        "kind": "ratio", "backend": f"{figures.REFERENCE} (vs all others)", "metric": metric, "unit": "x",
-        "old_median": 1.0, "new_median": change, "ratio": change, "ratio_ci95": _interval(reps), "p_value": p_value,
-        "test": "geometric mean of the inverse ratio changes (bootstrap)",
-        "n_old": min(r["n_old"] for r in rows), "n_new": min(r["n_new"] for r in rows),
-        "verdict": verdict(change, p_value, threshold, alpha),
-        "note": f"every backend's {metric} ratio to {figures.REFERENCE} moved the same way: "
-                f"{figures.REFERENCE} {'slower' if falling else 'faster'} (or all others {'faster' if falling else 'slower'})",
-    }
 
 
 # ---------------------------------------------------------------- rows
 
-def _absolute_rows(baseline: Results, new: Results, threshold: float, alpha: float, boot: _Boot) -> list[dict]:
-    rows = []
-    for backend in figures.measured_backends(baseline):
-        if backend not in figures.measured_backends(new):
+def _figures_of(run: Run) -> list[tuple[str, str, callable]]:
+    """(kind, backend, getter) for every figure of a run."""
+    out = []
+    for name in run.measured:
+        for key in FIGURES:
+            if key != "engine":
+                out.append(("timing", name, lambda r, n=name, k=key: _timing(r, n, k), key))
+        for kind, spec in MEMORY_KINDS.items():
+            if spec.headline:
+                out.append(("memory", name, lambda r, n=name, k=kind: _memory(r, n, k), f"memory_{kind}"))
+    return out
+
+
+def _ratio_figures(run: Run) -> list:
+    out = []
+    for name in run.measured:
+        if name == run.reference:
             continue
-        for metric in figures.TIMINGS:
-            old, cur = figures.timing_samples(baseline, backend, metric), figures.timing_samples(new, backend, metric)
-            if old and cur:
-                rows.append(timing_row(backend, metric, old, cur, threshold, alpha, boot))
-        old_mem, new_mem = figures.memory_mib(baseline, backend), figures.memory_mib(new, backend)
-        for kind in figures.MEMORY_KINDS:
-            if kind in old_mem and kind in new_mem:
-                rows.append(memory_row(backend, kind, old_mem[kind], new_mem[kind], threshold))
+        for key in RATIO_TIMINGS:
+            out.append(("ratio", f"{name}/{run.reference}", lambda r, n=name, k=key: _ratio(r, n, k), key))
+        for kind, spec in MEMORY_KINDS.items():
+            if spec.ratio:
+                out.append(("memory ratio", f"{name}/{run.reference}",
+                            lambda r, n=name, k=kind: _ratio(r, n, f"memory_{k}"), f"memory_{kind}"))
+    return out
+
+
+def _selected(metric: str, metrics: tuple[str, ...] | None) -> bool:
+    return metrics is None or any(metric == m or metric.startswith(m + "_") for m in metrics)
+
+
+def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[dict]:
+    candidates = [] if settings.ratios_only else _figures_of(new)
+    candidates += _ratio_figures(new)
+    rows = []
+    for kind, backend, get, metric in candidates:
+        if not _selected(metric, settings.metrics):
+            continue
+        mine = get(new)
+        olds = [f for f in (get(run) for run in baselines) if f is not None]
+        if mine is None or not olds:
+            continue
+        old = olds[0] if len(olds) == 1 else _pooled(baselines, get)
+        row = _row(kind, backend, mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
+        row["_spread"] = _spread(olds, old)
+        rows.append(row)
+    _choose_clocks(rows, settings)
+    for row in rows:
+        row.pop("_spread", None)
+    if settings.ratios_only:
+        rows += _reference_rows(rows, new.reference, settings)
     return rows
 
 
-def _ratio_rows(baseline: Results, new: Results, threshold: float, alpha: float, boot: _Boot,
-                with_reference: bool) -> list[dict]:
-    rows: list[dict] = []
-    ref = figures.REFERENCE
-    shared = [b for b in figures.ratio_backends(baseline) if b in figures.ratio_backends(new)]
-    for metric in figures.RATIO_TIMINGS:
-        metric_rows, metric_reps = [], []
-        old_ref, new_ref = figures.timing_samples(baseline, ref, metric), figures.timing_samples(new, ref, metric)
-        for backend in shared:
-            old_x, new_x = figures.timing_samples(baseline, backend, metric), figures.timing_samples(new, backend, metric)
-            if old_ref and new_ref and old_x and new_x:
-                row, reps = ratio_row(backend, metric, (old_x, old_ref), (new_x, new_ref), threshold, alpha, boot)
-                metric_rows.append(row)
-                metric_reps.append(reps)
-        rows.extend(metric_rows)
-        extra = reference_row(metric, metric_rows, metric_reps, threshold, alpha) if with_reference else None
-        if extra:
-            rows.append(extra)
-    old_ref_mem, new_ref_mem = figures.memory_mib(baseline, ref), figures.memory_mib(new, ref)
-    for backend in shared:
-        old_mem, new_mem = figures.memory_mib(baseline, backend), figures.memory_mib(new, backend)
-        for kind in figures.RATIO_MEMORY_KINDS:
-            if all(kind in m and m[kind] for m in (old_mem, new_mem, old_ref_mem, new_ref_mem)):
-                row = memory_row(f"{backend}/{ref}", kind, old_mem[kind] / old_ref_mem[kind],
-                                 new_mem[kind] / new_ref_mem[kind], threshold, kind_label="memory ratio")
-                rows.append(row)
-    return rows
+def _choose_clocks(rows: list[dict], settings: CompareSettings) -> None:
+    """Gate each backend's (or ratio's) cold start on one clock; mark the other not gated, with why."""
+    by_key: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        if row["metric"] in CLOCKS:
+            by_key.setdefault((row["kind"], row["backend"]), {})[CLOCKS[row["metric"]]] = row
+    for pair in by_key.values():
+        if len(pair) < 2:
+            continue
+        spreads = {clock: row["_spread"] for clock, row in pair.items()}
+        if settings.clock != "auto":
+            chosen, why = settings.clock, f"--clock {settings.clock}"
+        elif None in spreads.values():
+            chosen, why = "wall", "the spread of CPU time is unknown"
+        else:
+            chosen = min(spreads, key=spreads.get)
+            what = "run-to-run" if pair["wall"].get("between_runs") else "between-trial"
+            why = (f"{what} CV wall {100 * spreads['wall']:.1f}%, CPU {100 * spreads['cpu']:.1f}%: "
+                   f"{'CPU time' if chosen == 'cpu' else 'wall time'} is steadier")
+        for clock, row in pair.items():
+            row["clock"] = clock
+            row["clock_choice"] = why
+            if clock != chosen:
+                row["gated"] = False
+                row["note"] = f"{NOT_GATED}: {why}" + (f"; would be {row['verdict']}"
+                                                        if row["verdict"] != UNCHANGED else "")
+                row["verdict"] = NOT_GATED
 
 
-BUSY_LOAD_PER_CPU = 0.5
+def _reference_rows(rows: list[dict], reference: str | None, settings: CompareSettings) -> list[dict]:
+    """When every gated ratio over the reference moved significantly the same way, the reference itself moved."""
+    out = []
+    for metric in dict.fromkeys(r["metric"] for r in rows if r["kind"] == "ratio"):
+        group = [r for r in rows if r["kind"] == "ratio" and r["metric"] == metric and r["gated"]]
+        if len(group) < 1 or not all(r["p_value"] is not None and r["p_value"] < settings.alpha for r in group):
+            continue
+        falling = all(r["ratio"] < 1 for r in group)
+        if not falling and not all(r["ratio"] > 1 for r in group):
+            continue
+        change = float(math.exp(np.mean([-math.log(r["ratio"]) for r in group])))
+        p_value = max(r["p_value"] for r in group)
+        out.append({
+            "kind": "ratio", "backend": f"{reference} (vs all others)", "metric": metric, "unit": "x",
+            "old_median": 1.0, "new_median": change, "ratio": change, "ratio_ci95": None, "p_value": p_value,
+            "test": "geometric mean of the inverse ratio changes; p: the largest of theirs",
+            "trials_old": min(r["trials_old"] for r in group), "trials_new": min(r["trials_new"] for r in group),
+            "between_runs": None, "gated": True, "clock": group[0].get("clock"),
+            "verdict": verdict(change, p_value, settings.threshold, settings.alpha),
+            "note": f"every backend's {metric} ratio to {reference} moved the same way: {reference} "
+                    f"{'slower' if falling else 'faster'} (or all others {'faster' if falling else 'slower'})",
+        })
+    return out
 
 
-def busy_machine(results: Results) -> str | None:
-    """A description if the 1-minute load average when the run started was
-    above BUSY_LOAD_PER_CPU per CPU: other work was competing with it. (The
-    load at the end includes the run's own concurrency suite, so it says nothing;
-    runs that did not record the start say nothing either.)"""
-    cpus = results.machine.get("cpu_count") or 1
-    load = results.record.get("load_average_at_start")
-    if isinstance(load, list) and load and load[0] > BUSY_LOAD_PER_CPU * cpus:
-        return f"1-minute load average {load[0]:.2f} on {cpus} CPU(s) when the run started"
+# ---------------------------------------------------------------- runs
+
+def machine_fields(run: Run) -> dict:
+    """What must match for absolute figures to be comparable."""
+    machine = run.machine
+    fields = {"cpu model": machine.cpu_model, "cores": machine.cpu_count, "memory total": machine.memory_total_bytes,
+              "kernel": machine.kernel, "python": machine.python, "hostname": machine.hostname,
+              "harness version": run.provenance.harness_version, "profile": run.profile.name,
+              "pinning": run.conditions.pinned_cpus, "container base image": run.conditions.base_image,
+              "inherited env": tuple((run.conditions.child_environment or {}).get("inherited") or ())}
+    for name, result in run.backends.items():
+        for key, value in result.info.versions.items():
+            fields[f"{name} {key}"] = value
+    return fields
+
+
+def machine_differences(baseline: Run, new: Run) -> dict:
+    old, cur = machine_fields(baseline), machine_fields(new)
+    return {name: {"baseline": old[name], "new": cur[name]} for name in old
+            if name in cur and old[name] not in (None, "") and cur[name] not in (None, "") and old[name] != cur[name]}
+
+
+def busy_machine(run: Run) -> str | None:
+    """The 1-minute load average when the run started, if above BUSY_LOAD_PER_CPU per CPU."""
+    cpus = run.machine.cpu_count or 1
+    load = run.provenance.load_average
+    if load and load[0] > BUSY_LOAD_PER_CPU * cpus:
+        when = "when the run started" if run.provenance.recorded_at_start else "at the end of the run"
+        return f"1-minute load average {load[0]:.2f} on {cpus} CPU(s) {when}"
     return None
 
 
-def _warnings(baseline: Results, new: Results, differences: dict, rows: list[dict], alpha: float) -> list[str]:
+def describe_run(run: Run) -> dict:
+    return {"path": run.path, "commit": run.provenance.commit, "dirty": run.provenance.dirty,
+            "started": run.provenance.started, "profile": run.profile.name, "status": run.status,
+            "trials": len(run.complete_trials), "injected": {n: d.ms for n, d in run.injected.items()},
+            "load_average_at_start": list(run.provenance.load_average)}
+
+
+def _warnings(baselines: list[Run], new: Run, differences: dict) -> list[str]:
     out = []
-    for label, results in (("baseline", baseline), ("new", new)):
-        faults = figures.injected(results)
-        if faults:
-            out.append(f"INJECTED FAULTS in the {label} run (test-only, not a real measurement): {faults}")
-        if results.status != "complete":
-            out.append(f"the {label} run is {results.status}: some figures may be missing")
-        busy = busy_machine(results)
+    for label, run in [*((f"baseline {i + 1}" if len(baselines) > 1 else "baseline", r)
+                         for i, r in enumerate(baselines)), ("new", new)]:
+        if run.injected:
+            out.append(f"INJECTED FAULTS in the {label} run (test-only, not a real measurement): "
+                       f"{ {n: round(d.ms, 3) for n, d in run.injected.items()} }")
+        if run.status != "complete":
+            out.append(f"the {label} run is {run.status}: some figures may be missing")
+        busy = busy_machine(run)
         if busy:
             out.append(f"the {label} run was measured on a busy machine ({busy}): its timings are unreliable")
+        if run.migrated_from:
+            out.append(f"the {label} run was written by isobench 1 (one process, no trials): its intervals "
+                       "leave out run-to-run spread")
     if differences:
         listed = "; ".join(f"{name}: {d['baseline']} -> {d['new']}" for name, d in differences.items())
         out.append(f"the runs differ in machine or versions ({listed}); absolute figures may not be comparable, "
                    "use --ratios-only across machines")
-    old_b, new_b = set(figures.measured_backends(baseline)), set(figures.measured_backends(new))
-    for name in sorted(old_b - new_b):
-        out.append(f"backend {name} was measured in the baseline only; not compared")
-    for name in sorted(new_b - old_b):
-        out.append(f"backend {name} was measured in the new run only; not compared")
-    weak = [f"{r['backend']} {r['metric']}" for r in rows if r.get("note", "").startswith("too few samples")]
-    if weak:
-        out.append(f"too few samples to reach p < {alpha} for: {', '.join(weak)}; these cannot flag a regression")
     return out
 
 
-def _selected(row: dict, metrics: tuple[str, ...] | None) -> bool:
-    return metrics is None or any(row["metric"] == m or row["metric"].startswith(m + "_") for m in metrics)
-
-
-def compare_results(baseline: Results, new: Results, threshold: float = 0.10, alpha: float = 0.01,
-                    ratios_only: bool = False, metrics: tuple[str, ...] | None = None) -> dict:
-    """Every comparable figure of the two runs with its verdict (see module doc).
-    `metrics` keeps only those metrics (a name, or a prefix such as "memory")."""
-    if threshold <= 0 or not 0 < alpha < 1:
-        raise ValueError("threshold must be > 0 and alpha in (0, 1)")
-    _check_compatible(baseline, new)
-    boot = _Boot()
-    rows = [] if ratios_only else _absolute_rows(baseline, new, threshold, alpha, boot)
-    rows += _ratio_rows(baseline, new, threshold, alpha, boot, with_reference=ratios_only)
-    rows = [row for row in rows if _selected(row, metrics)]
+def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = CompareSettings()) -> dict:
+    """Every comparable figure of the runs with its verdict (see the module's docstring)."""
+    baselines = [baselines] if isinstance(baselines, Run) else list(baselines)
+    if not baselines:
+        raise IncompatibleResults("no baseline run")
+    for run in baselines:
+        if run.worker.sha256 and new.worker.sha256 and run.worker.sha256 != new.worker.sha256:
+            raise IncompatibleResults(f"different workers: baseline {run.path or ''} ran sha256 "
+                                      f"{run.worker.sha256[:12]}…, new ran {new.worker.sha256[:12]}…")
+    rows = _rows(baselines, new, settings)
     if not rows:
-        raise IncompatibleResults("the two runs have no figure in common to compare"
-                                  + (f" among metrics {', '.join(metrics)}" if metrics else ""))
-    differences = machine_differences(baseline, new)
-    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in (REGRESSION, IMPROVEMENT, UNCHANGED)}
+        raise IncompatibleResults("the runs have no figure in common to compare"
+                                  + (f" among metrics {', '.join(settings.metrics)}" if settings.metrics else ""))
+    differences = machine_differences(baselines[-1], new)
+    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in (REGRESSION, IMPROVEMENT)}
+    rule = (f"A regression needs the effect beyond {settings.threshold:.0%} AND p < {settings.alpha}"
+            + (f" AND the new value outside the {settings.boundary:g} prediction bound of the "
+               f"{len(baselines)} baseline runs" if len(baselines) >= 3 else "") + ".")
     return {
         "schema": COMPARE_SCHEMA,
-        "threshold": threshold,
-        "alpha": alpha,
-        "ratios_only": ratios_only,
-        "metrics": list(metrics) if metrics else None,
-        "baseline": describe_run(baseline),
+        "threshold": settings.threshold, "alpha": settings.alpha, "boundary": settings.boundary,
+        "clock": settings.clock, "ratios_only": settings.ratios_only,
+        "metrics": list(settings.metrics) if settings.metrics else None,
+        "baseline": [describe_run(run) for run in baselines],
         "new": describe_run(new),
         "rows": rows,
         "regressions": counts[REGRESSION],
         "improvements": counts[IMPROVEMENT],
         "verdict": REGRESSION if counts[REGRESSION] else UNCHANGED,
         "machine_differences": differences,
-        "injected": {"baseline": figures.injected(baseline), "new": figures.injected(new)},
-        "warnings": _warnings(baseline, new, differences, rows, alpha),
-        "notes": [
-            MEMORY_NOTE,
-            f"A regression needs the effect beyond {threshold:.0%} AND p < {alpha} (alpha is per row).",
-            "Ratios (X/isolate) are measured within one run, so they carry across machines; absolute figures do not.",
-        ],
+        "injected": {"baseline": any(run.injected for run in baselines), "new": bool(new.injected)},
+        "warnings": _warnings(baselines, new, differences),
+        "notes": [rule,
+                  "Intervals and p-values come from a hierarchical bootstrap (trials, then samples), so they "
+                  "include the spread between trials, not only within them.",
+                  "Ratios (X/reference) are measured within each run, paired by trial, so they carry across "
+                  "machines; absolute figures do not."],
     }
 
 
@@ -364,29 +450,39 @@ def _p(value: float | None) -> str:
     return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
 
 
+def _bound(row: dict) -> str:
+    bound = row.get("between_runs")
+    if not bound:
+        return "–"
+    return f"{_num(bound['low'])}–{_num(bound['high'])}"
+
+
 def to_markdown(comparison: dict) -> str:
-    lines = []
-    for warning in comparison["warnings"]:
-        lines.append(f"> **WARNING:** {warning}")
+    lines = [f"> **WARNING:** {warning}" for warning in comparison["warnings"]]
     if lines:
         lines.append("")
-    lines += [
-        "| backend | metric | unit | old median | new median | new/old [95% CI] | p | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    sets = len(comparison["baseline"]) >= 3
+    lines += ["| backend | metric | unit | old | new | new/old [95% CI] | p |"
+              + (" baseline runs' bound |" if sets else "") + " verdict |",
+              "|---|---|---|---|---|---|---|" + ("---|" if sets else "") + "---|"]
     for row in comparison["rows"]:
         ci = row["ratio_ci95"]
         change = f"{row['ratio']:.3f}" + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "")
         mark = {REGRESSION: "**REGRESSION**", IMPROVEMENT: "improvement"}.get(row["verdict"], row["verdict"])
-        if row.get("note"):
+        if row.get("note") and row["verdict"] != NOT_GATED:
             mark += f" ({row['note']})"
+        elif row["verdict"] == NOT_GATED:
+            mark = row["note"]
         lines.append(f"| {row['backend']} | {row['metric']} | {row['unit']} | {_num(row['old_median'])} "
-                     f"| {_num(row['new_median'])} | {change} | {_p(row['p_value'])} | {mark} |")
+                     f"| {_num(row['new_median'])} | {change} | {_p(row['p_value'])} |"
+                     + (f" {_bound(row)} |" if sets else "") + f" {mark} |")
     lines.append("")
     lines += [f"- {note}" for note in comparison["notes"]]
-    old, new = comparison["baseline"], comparison["new"]
-    lines.append(f"- Baseline: {old['path']} (commit {(old['commit'] or '?')[:10]}, {old['started']}); "
-                 f"new: {new['path']} (commit {(new['commit'] or '?')[:10]}, {new['started']}).")
+    new = comparison["new"]
+    olds = comparison["baseline"]
+    lines.append(f"- Baseline: {len(olds)} run(s) ({', '.join(str(o['path']) for o in olds[:3])}"
+                 f"{' …' if len(olds) > 3 else ''}); new: {new['path']} (commit {(new['commit'] or '?')[:10]}, "
+                 f"{new['trials']} trials).")
     lines.append(f"\n**{comparison['regressions']} regression(s), {comparison['improvements']} improvement(s)** "
                  f"(threshold {comparison['threshold']:.0%}, alpha {comparison['alpha']}"
                  f"{', machine-independent ratios only' if comparison['ratios_only'] else ''}).")

@@ -134,5 +134,22 @@ def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: floa
     return estimate_, change
 
 
+def paired_ratio_change(new: tuple[Series, Series], old: tuple[Series, Series],
+                        q: float = 0.5) -> tuple[Estimate, np.ndarray] | None:
+    """(x/ref on one side) over (x/ref on the other), all four measured in the
+    same trials (A/B pairs): one paired resampling of the trials for all four."""
+    trials = common_trials(*new, *old)
+    if not trials:
+        return None
+    (new_x, new_ref), (old_x, old_ref) = new, old
+    stat = lambda s: _statistic(s, q, trials)  # noqa: E731
+    value = (stat(new_x) / stat(new_ref)) / (stat(old_x) / stat(old_ref))
+    reps = bootstrap.replicates([_groups(s, trials) for s in (new_x, new_ref, old_x, old_ref)], q=q, paired=True)
+    change = (reps[0] / reps[1]) / (reps[2] / reps[3])
+    found = Estimate(value, bootstrap.interval(change, len(trials)), min(len(new_x), len(old_x)), len(trials),
+                     bootstrap.log_se(change), p_value=bootstrap.p_value_ratio(value, change, len(trials)))
+    return found, change
+
+
 def is_finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)

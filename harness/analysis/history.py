@@ -1,27 +1,33 @@
-"""History: each headline figure over the runs in a folder, ordered by commit
-(the results' git metadata), with step changes flagged. Pure apart from
-reading the files; the plot is in harness/commands/history.py."""
+"""History: each key figure over the runs in a folder, ordered by commit time
+(runs without a commit by date), with step changes flagged. A run is a
+results file or its small history file (`export --format key-figures`);
+both give the same key figures. Pure apart from reading the files; the plot
+is in harness/commands/history.py."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.analysis import figures
-from harness.analysis.key_figures import headline_figures
-from harness.results.store import Results, ResultsError, load
+from harness.analysis.key_figures import KEY_FIGURES_SCHEMA, KeyFigure, history_record
 from harness.analysis.steps import step_changes
+from harness.paths import REPO_ROOT
+from harness.results.model import ResultsError
+from harness.results.store import load, read_json
 
 STEP_THRESHOLD = 0.05
 
 
 @dataclass
-class Run:
-    results: Results
+class RunPoint:
+    source: str
     commit: str | None
     dirty: bool
-    commit_time: str | None
     started: str | None
+    figures: list[KeyFigure]
+    commit_time: str | None = None
+    families: dict = field(default_factory=dict)  # backend -> {family, family_index}
 
     @property
     def label(self) -> str:
@@ -31,58 +37,79 @@ class Run:
 
     @property
     def sort_key(self) -> tuple:
-        # Commits by their commit time; runs without one by their date; then by date.
         return (self.commit_time or self.started or "", self.started or "")
 
 
 @dataclass
 class History:
-    runs: list[Run]
+    runs: list[RunPoint]
     series: dict[str, dict] = field(default_factory=dict)  # name -> {unit, backend, metric, points, steps}
     skipped: list[str] = field(default_factory=list)
 
 
-def describe_run(results: Results) -> Run:
-    git = results.machine.get("git") or {}
-    info = results.raw.get("commit_info") or {}
-    commit = figures.commit_of(results)
-    dirty = bool(git.get("dirty") if "dirty" in git else info.get("dirty"))
-    commit_time = info.get("time") if commit and info.get("id") == commit else None
-    return Run(results, commit, dirty, commit_time, figures.started_at(results))
+def _commit_time(commit: str | None) -> str | None:
+    if not commit:
+        return None
+    try:
+        return subprocess.run(["git", "show", "-s", "--format=%cI", commit], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
-def find_results(folder: str | Path) -> tuple[list[Results], list[str]]:
-    """Every isobench results file under the folder (latest.json copies left
-    out); files that are not results, and runs with injected faults, are skipped."""
+def _point(path: Path) -> RunPoint | str:
+    """A run from a results file or a history file; a string says why not."""
+    raw = read_json(path)
+    if isinstance(raw, dict) and raw.get("schema") == KEY_FIGURES_SCHEMA:
+        record = raw
+    else:
+        record = history_record(load(path))
+    run = record["run"]
+    if run.get("injected"):
+        return f"{path}: injected faults (test-only run)"
+    return RunPoint(str(path), run.get("commit"), bool(run.get("dirty")), run.get("started"),
+                    [KeyFigure.from_json(f) for f in record["figures"]], _commit_time(run.get("commit")),
+                    run.get("backends") or {})
+
+
+def find_runs(folder: str | Path) -> tuple[list[RunPoint], list[str]]:
+    """Every run under the folder (latest.json copies left out); what is skipped, and why."""
     root = Path(folder)
     if not root.is_dir():
         raise ResultsError(f"not a folder: {root}")
-    found, skipped = [], []
+    found, skipped, seen = [], [], set()
     for path in sorted([*root.rglob("*.json"), *root.rglob("*.json.gz")]):
-        if path.name in ("latest.json", "latest.json.gz"):
+        if path.name.startswith("latest.") or path.name.startswith("containment-"):
             continue
         try:
-            results = load(path)
-        except ResultsError as error:
+            point = _point(path)
+        except (ResultsError, KeyError, TypeError, ValueError) as error:
             skipped.append(f"{path}: {error}")
             continue
-        if figures.injected(results):
-            skipped.append(f"{path}: injected faults (test-only run)")
+        if isinstance(point, str):
+            skipped.append(point)
             continue
-        found.append(results)
+        key = (point.commit, point.started)
+        if key in seen:  # a results file and its history file are one run
+            continue
+        seen.add(key)
+        found.append(point)
     return found, skipped
 
 
-def build_history(all_results: list[Results], threshold: float = STEP_THRESHOLD) -> History:
-    runs = sorted((describe_run(r) for r in all_results), key=lambda run: run.sort_key)
+def build_history(points: list[RunPoint], threshold: float = STEP_THRESHOLD) -> History:
+    runs = sorted(points, key=lambda run: run.sort_key)
     history = History(runs)
+    families = {name: value for run in runs for name, value in run.families.items()}
     for index, run in enumerate(runs):
-        for figure in headline_figures(run.results):
-            entry = history.series.setdefault(figure["name"], {
-                "backend": figure["backend"], "metric": figure["metric"], "unit": figure["unit"], "points": []})
-            entry["points"].append({"run": index, "label": run.label, "commit": run.commit,
-                                    "started": run.started, "value": figure["value"], "ci95": figure["ci95"],
-                                    "n": figure["n"]})
+        for figure in run.figures:
+            family = families.get(figure.backend.split("/")[0], {})
+            entry = history.series.setdefault(figure.name, {
+                "backend": figure.backend, "metric": figure.metric, "unit": figure.unit, "points": [],
+                "family": family.get("family", ""), "family_index": family.get("family_index", 0)})
+            entry["points"].append({"run": index, "label": run.label, "commit": run.commit, "started": run.started,
+                                    "value": figure.value, "ci95": list(figure.ci95) if figure.ci95 else None,
+                                    "n": figure.n, "trials": figure.trials})
     for entry in history.series.values():
         points = entry["points"]
         steps = step_changes([p["value"] for p in points], [p["ci95"] for p in points], threshold)
@@ -94,13 +121,9 @@ def build_history(all_results: list[Results], threshold: float = STEP_THRESHOLD)
 
 
 def to_json(history: History) -> dict:
-    return {
-        "runs": [{"label": r.label, "commit": r.commit, "dirty": r.dirty, "commit_time": r.commit_time,
-                  "started": r.started, "path": str(r.results.path) if r.results.path else None}
-                 for r in history.runs],
-        "series": history.series,
-        "skipped": history.skipped,
-    }
+    return {"runs": [{"label": r.label, "commit": r.commit, "dirty": r.dirty, "commit_time": r.commit_time,
+                      "started": r.started, "source": r.source} for r in history.runs],
+            "series": history.series, "skipped": history.skipped}
 
 
 def to_markdown(history: History) -> str:

@@ -1,44 +1,85 @@
-"""The headline figures of one run, each with its 95% interval: what history
-plots and the exporters write. Reads results only."""
+"""The key figures of a run, each with its interval: what history plots, the
+exporters write, and a run's small history file keeps (so the history of
+many runs does not need their raw samples)."""
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import asdict, dataclass
 
-from harness.analysis import figures
-from harness.results.store import Results
-from harness.analysis.stats import median_ci, median_ratio
+from harness.analysis.estimate import estimate, paired_ratio
+from harness.results.model import Run
+from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
 
-
-def _figure(name: str, backend: str, metric: str, unit: str, value: float, ci95, n: int) -> dict:
-    return {"name": name, "backend": backend, "metric": metric, "unit": unit, "value": float(value),
-            "ci95": [float(ci95[0]), float(ci95[1])] if ci95 else None, "n": n}
+KEY_FIGURES_SCHEMA = "isobench-key-figures/1"
+TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport")
 
 
-def headline_figures(results: Results) -> list[dict]:
-    """[{name, backend, metric, unit, value, ci95, n}]: timings (median and its
-    order-statistics CI), memory per instance (no CI: one sweep), and each
-    backend over the isolate (bootstrap CI)."""
+@dataclass(frozen=True)
+class KeyFigure:
+    name: str  # e.g. "cold_start/subprocess", "cold_start_ratio/container/isolate"
+    backend: str  # a backend, or "x/reference" for a ratio
+    metric: str
+    unit: str
+    value: float
+    ci95: tuple[float, float] | None
+    n: int
+    trials: int
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["ci95"] = list(self.ci95) if self.ci95 else None
+        return out
+
+    @staticmethod
+    def from_json(raw: dict) -> "KeyFigure":
+        ci = raw.get("ci95")
+        return KeyFigure(raw["name"], raw["backend"], raw["metric"], raw["unit"], float(raw["value"]),
+                         (float(ci[0]), float(ci[1])) if ci else None, int(raw.get("n", 0)), int(raw.get("trials", 0)))
+
+
+def key_figures(run: Run) -> list[KeyFigure]:
     out = []
-    for backend in figures.measured_backends(results):
-        for metric, spec in figures.TIMINGS.items():
-            samples = figures.timing_samples(results, backend, metric)
-            if samples:
-                out.append(_figure(f"{metric}/{backend}", backend, metric, spec.unit, np.median(samples),
-                                   median_ci(samples), len(samples)))
-        for kind, mib in figures.memory_mib(results, backend).items():
-            out.append(_figure(f"memory_{kind}/{backend}", backend, f"memory_{kind}", "MiB", mib, None, 1))
-    ref = figures.REFERENCE
-    for backend in figures.ratio_backends(results):
-        for metric in figures.RATIO_TIMINGS:
-            mine, theirs = figures.timing_samples(results, backend, metric), figures.timing_samples(results, ref, metric)
-            if mine and theirs:
-                ratio = median_ratio(mine, theirs)
-                out.append(_figure(f"{metric}_ratio/{backend}/{ref}", f"{backend}/{ref}", f"{metric}_ratio", "x",
-                                   ratio.value, ratio.ci95, min(len(mine), len(theirs))))
-        mine, theirs = figures.memory_mib(results, backend), figures.memory_mib(results, ref)
-        for kind in figures.RATIO_MEMORY_KINDS:
-            if mine.get(kind) and theirs.get(kind):
-                out.append(_figure(f"memory_{kind}_ratio/{backend}/{ref}", f"{backend}/{ref}",
-                                   f"memory_{kind}_ratio", "x", mine[kind] / theirs[kind], None, 1))
+    for name in run.measured:
+        result = run.backends[name]
+        for key in TIMINGS:
+            series = result.timing(key)
+            found = estimate(series) if series else None
+            if found:
+                scaled = found.scaled(FIGURES[key].scale)
+                out.append(KeyFigure(f"{key}/{name}", name, key, FIGURES[key].unit, scaled.value, scaled.ci,
+                                     found.n, found.trials))
+        if result.memory:
+            for kind in result.memory.kinds:
+                if kind in MEMORY_KINDS and MEMORY_KINDS[kind].headline:
+                    found = estimate(result.memory.per_instance(kind))
+                    if found:
+                        scaled = found.scaled(1 / MIB)
+                        out.append(KeyFigure(f"memory_{kind}/{name}", name, f"memory_{kind}", "MiB", scaled.value,
+                                             scaled.ci, found.n, found.trials))
+    ref = run.reference
+    for name in run.measured:
+        if ref is None or name == ref:
+            continue
+        mine, theirs = run.backends[name], run.backends[ref]
+        pairs = [(key, mine.timing(key), theirs.timing(key)) for key in RATIO_TIMINGS]
+        if mine.memory and theirs.memory:
+            pairs += [(f"memory_{kind}", mine.memory.per_instance(kind), theirs.memory.per_instance(kind))
+                      for kind, spec in MEMORY_KINDS.items()
+                      if spec.ratio and kind in mine.memory.kinds and kind in theirs.memory.kinds]
+        for key, x, y in pairs:
+            found = paired_ratio(x, y) if x and y else None
+            if found:
+                out.append(KeyFigure(f"{key}_ratio/{name}/{ref}", f"{name}/{ref}", f"{key}_ratio", "x", found.value,
+                                     found.ci, found.n, found.trials))
     return out
+
+
+def history_record(run: Run) -> dict:
+    """A run's small history file: who and when, and its key figures."""
+    return {"schema": KEY_FIGURES_SCHEMA,
+            "run": {"commit": run.provenance.commit, "dirty": run.provenance.dirty, "started": run.provenance.started,
+                    "profile": run.profile.name, "status": run.status, "trials": len(run.complete_trials),
+                    "injected": bool(run.injected), "source": run.path,
+                    "backends": {name: {"family": r.info.family, "family_index": r.info.family_index}
+                                 for name, r in run.backends.items()}},
+            "figures": [figure.to_json() for figure in key_figures(run)]}

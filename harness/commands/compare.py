@@ -1,30 +1,40 @@
-"""`compare`: did NEW get significantly worse than BASELINE? Exit 0 no
-regression, 1 a regression, 2 unusable input (one line on stderr)."""
+"""`compare`: did NEW get significantly worse than BASELINE (a results file,
+or a folder of them: a baseline set)? Exit 0 no regression, 1 a regression,
+2 unusable input (one line on stderr)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from harness.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("compare", help="compare two results files; exit 1 on a significant regression")
-    parser.add_argument("baseline", help="results JSON of the baseline run")
-    parser.add_argument("new", help="results JSON of the run to check")
-    parser.add_argument("--threshold", default="10%",
-                        help="smallest change that counts, e.g. 10%% or 0.10 (default: %(default)s)")
-    parser.add_argument("--alpha", type=float, default=0.01,
-                        help="significance level per figure (default: %(default)s)")
-    parser.add_argument("--ratios-only", action="store_true",
-                        help="compare only the machine-independent ratios between backends (cross-machine mode)")
-    parser.add_argument("--metrics", default=None, metavar="NAMES",
-                        help="compare only these metrics, e.g. cold_start,memory (default: all)")
+    parser = subparsers.add_parser("compare", help="compare a run with a baseline run or set; exit 1 on a regression")
+    parser.add_argument("baseline", help="results file of the baseline run, or a folder of baseline runs")
+    parser.add_argument("new", help="results file of the run to check")
+    add_verdict_options(parser)
     parser.add_argument("--strict", action="store_true",
                         help="refuse (exit 2) when the runs come from different machines or versions")
     parser.add_argument("--format", choices=("md", "json"), default="md")
     parser.set_defaults(handler=run)
+
+
+def add_verdict_options(parser) -> None:
+    """What counts as a regression: shared by `compare` and `ab`."""
+    parser.add_argument("--threshold", default="10%",
+                        help="smallest change that counts, e.g. 10%% or 0.10 (default: %(default)s)")
+    parser.add_argument("--alpha", type=float, default=0.01, help="significance level per figure (default: %(default)s)")
+    parser.add_argument("--ratios-only", action="store_true",
+                        help="compare only the ratios between backends, measured within each run (across machines)")
+    parser.add_argument("--metrics", default=None, metavar="NAMES",
+                        help="compare only these metrics, e.g. cold_start,memory (default: all)")
+    parser.add_argument("--clock", choices=("auto", "wall", "cpu"), default="auto",
+                        help="which cold-start clock gates: the steadier one (auto), or a fixed one (default: %(default)s)")
+    parser.add_argument("--boundary", type=float, default=0.99,
+                        help="baseline sets: the prediction bound of the baseline runs' values (default: %(default)s)")
 
 
 def parse_threshold(text: str) -> float:
@@ -39,40 +49,71 @@ def parse_threshold(text: str) -> float:
     return value
 
 
-def _metrics(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if not names:
-        raise UsageError("--metrics is empty")
-    return names
+def settings(args):
+    from harness.analysis.compare import CompareSettings
+
+    metrics = None
+    if args.metrics is not None:
+        metrics = tuple(n.strip() for n in args.metrics.split(",") if n.strip())
+        if not metrics:
+            raise UsageError("--metrics is empty")
+    try:
+        return CompareSettings(threshold=parse_threshold(args.threshold), alpha=args.alpha,
+                               ratios_only=args.ratios_only, metrics=metrics, clock=args.clock,
+                               boundary=args.boundary)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
-def run(args) -> int:
-    from harness.analysis.compare import REGRESSION, IncompatibleResults, compare_results, to_markdown
+def load_baselines(where: str) -> list:
+    """One run, or every usable run of a folder (injected and incomplete runs are left out, with a warning)."""
     from harness.results.store import ResultsError, load
 
-    threshold = parse_threshold(args.threshold)
-    if not 0 < args.alpha < 1:
-        raise UsageError(f"bad --alpha {args.alpha}: must be between 0 and 1")
-    try:
-        baseline, new = load(args.baseline), load(args.new)
-        comparison = compare_results(baseline, new, threshold=threshold, alpha=args.alpha,
-                                     ratios_only=args.ratios_only, metrics=_metrics(args.metrics))
-    except (ResultsError, IncompatibleResults) as error:
-        raise UsageError(str(error)) from None
+    path = Path(where)
+    if not path.is_dir():
+        return [load(path)]
+    runs = []
+    for file in sorted([*path.glob("*.json"), *path.glob("*.json.gz")]):
+        if file.name.startswith("latest."):
+            continue
+        try:
+            found = load(file)
+        except ResultsError as error:
+            raise UsageError(f"baseline set {path}: {error}") from None
+        if found.injected or found.status != "complete":
+            print(f"isobench: baseline set: leaving out {file} ({'injected' if found.injected else found.status})",
+                  file=sys.stderr)
+            continue
+        runs.append(found)
+    if not runs:
+        raise UsageError(f"no usable results file in the baseline folder {path}")
+    return runs
+
+
+def print_comparison(comparison: dict, fmt: str, strict: bool) -> int:
+    from harness.analysis.compare import REGRESSION, to_markdown
+
     differences = comparison["machine_differences"]
     if differences:
         listed = ", ".join(differences)
-        if args.strict:
+        if strict:
             raise UsageError(f"--strict: the runs come from different machines or versions ({listed})")
         print(f"isobench: WARNING: the runs differ in {listed}; see the warnings below", file=sys.stderr)
     for side in ("baseline", "new"):
         if comparison["injected"][side]:
-            print(f"isobench: WARNING: the {side} run has INJECTED faults (test only): "
-                  f"{comparison['injected'][side]}", file=sys.stderr)
-    if args.format == "json":
-        print(json.dumps(comparison, indent=2))
-    else:
-        print(to_markdown(comparison), end="")
+            print(f"isobench: WARNING: the {side} run has INJECTED faults (test only)", file=sys.stderr)
+    print(json.dumps(comparison, indent=2) if fmt == "json" else to_markdown(comparison), end="\n" if fmt == "json" else "")
     return EXIT_FAILED if comparison["verdict"] == REGRESSION else EXIT_OK
+
+
+def run(args) -> int:
+    from harness.analysis.compare import IncompatibleResults, compare
+    from harness.results.store import ResultsError, load
+
+    chosen = settings(args)
+    try:
+        baselines = load_baselines(args.baseline)
+        comparison = compare(baselines, load(args.new), chosen)
+    except (ResultsError, IncompatibleResults) as error:
+        raise UsageError(str(error)) from None
+    return print_comparison(comparison, args.format, args.strict)

@@ -9,20 +9,13 @@ import json
 from harness.commands.output import output_folder
 from harness.errors import EXIT_OK, UsageError
 
-COLOURS = {"isolate": "#1b9e77", "subprocess": "#d95f02", "container": "#7570b3"}
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser("history", help="plot each headline figure over commits; flag step changes")
-    parser.add_argument("folder", help="folder of results files (searched recursively)")
+    parser.add_argument("folder", help="folder of results files and history files (searched recursively)")
     parser.add_argument("--out", default="report/history", help="folder for history.png and history.md (default: %(default)s)")
     parser.add_argument("--threshold", default="5%", help="smallest step change flagged (default: %(default)s)")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="what to print")
     parser.set_defaults(handler=run)
-
-
-def _colour(backend: str) -> str:
-    return COLOURS.get(backend.split("/")[0], "#666666")
 
 
 def plot(history) -> bytes:
@@ -30,6 +23,8 @@ def plot(history) -> bytes:
     import io
 
     import matplotlib
+
+    from harness.results import vocabulary
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -47,7 +42,7 @@ def plot(history) -> bytes:
             xs = [p["run"] for p in entry["points"]]
             ys = [p["value"] for p in entry["points"]]
             values += ys
-            colour = _colour(entry["backend"])
+            colour = vocabulary.colour(entry["family"], entry["family_index"])
             ax.plot(xs, ys, marker="o", markersize=3, color=colour, label=entry["backend"])
             band = [(p["run"], p["ci95"]) for p in entry["points"] if p["ci95"]]
             if band:
@@ -83,16 +78,16 @@ def plot(history) -> bytes:
 
 def run(args) -> int:
     from harness.commands.compare import parse_threshold
-    from harness.analysis.history import build_history, find_results, to_json, to_markdown
+    from harness.analysis.history import build_history, find_runs, to_json, to_markdown
     from harness.results.store import ResultsError, write_atomic
 
     threshold = parse_threshold(args.threshold)
     try:
-        found, skipped = find_results(args.folder)
+        found, skipped = find_runs(args.folder)
     except ResultsError as error:
         raise UsageError(str(error)) from None
     if not found:
-        raise UsageError(f"no isobench results files in {args.folder}")
+        raise UsageError(f"no isobench results or history files in {args.folder}")
     history = build_history(found, threshold)
     history.skipped = skipped
     out = output_folder(args.out)

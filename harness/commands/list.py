@@ -12,9 +12,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from harness.backends import FACTORIES, BackendOptions, create_backend
+    from harness.backends import REGISTRY, BackendOptions, create_backend
 
-    for name in FACTORIES:
+    width = max(len(name) for name in REGISTRY) + 2
+    for name in REGISTRY:
         backend = create_backend(name, BackendOptions(base_image=args.base_image))
         try:
             availability = backend.availability()
@@ -23,9 +24,9 @@ def run(args) -> int:
                     versions = ", ".join(f"{k} {v}" for k, v in backend.versions().items() if v)
                 except Exception as error:  # versions are informative only
                     versions = f"versions unknown: {error}"
-                print(f"{name:<12} available    {backend.summary}\n{'':<25}{versions}")
+                print(f"{name:<{width}}available    [{backend.family}] {backend.summary}\n{'':<{width + 13}}{versions}")
             else:
-                print(f"{name:<12} UNAVAILABLE  {availability.reason}")
+                print(f"{name:<{width}}UNAVAILABLE  {availability.reason}")
         finally:
             backend.close()
     return EXIT_OK

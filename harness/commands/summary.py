@@ -1,4 +1,4 @@
-"""`summary`: the flat summary of a results file, as JSON or markdown."""
+"""`summary`: the summary of a results file, as JSON or markdown."""
 
 from __future__ import annotations
 
@@ -9,21 +9,18 @@ from harness.errors import EXIT_OK, UsageError
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("summary", help="print the summary of a results file")
-    parser.add_argument("results", help="results JSON written by `run`")
+    parser.add_argument("results", help="results file written by `run`")
     parser.add_argument("--format", choices=("json", "md"), default="md")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    from harness.analysis.summary import summarize_run, to_markdown
     from harness.results.store import ResultsError, load
-    from harness.analysis.summary import summarize_results, to_markdown
 
     try:
-        summary = summarize_results(load(args.results))
+        summary = summarize_run(load(args.results))
     except ResultsError as error:
         raise UsageError(str(error)) from None
-    if args.format == "json":
-        print(json.dumps(summary, indent=2))
-    else:
-        print(to_markdown(summary), end="")
+    print(json.dumps(summary, indent=2) if args.format == "json" else to_markdown(summary), end="\n" if args.format == "json" else "")
     return EXIT_OK
