@@ -13,9 +13,23 @@ def docker_or_skip():
     try:
         return docker_client()
     except BackendUnavailable as error:
-        if os.environ.get("ISOBENCH_REQUIRE_DOCKER") == "1":
+        if REQUIRE_ALL or os.environ.get("ISOBENCH_REQUIRE_DOCKER") == "1":
             pytest.fail(f"Docker is required here: {error}")
         pytest.skip(str(error))
+
+
+# Set by .ci/run after scripts/setup-host.sh: every backend must be available here.
+REQUIRE_ALL = os.environ.get("ISOBENCH_REQUIRE_ALL") == "1"
+
+
+def available_or_skip(backend) -> None:
+    """Skip, saying why, when the backend cannot run here; with ISOBENCH_REQUIRE_ALL=1 (CI) fail instead."""
+    availability = backend.availability()
+    if not availability.available:
+        backend.close()
+        if REQUIRE_ALL:
+            pytest.fail(f"{backend.name} is required here: {availability.reason}")
+        pytest.skip(f"{backend.name} unavailable: {availability.reason}")
 
 
 def isobench_containers(client, session=None):

@@ -1,92 +1,24 @@
-"""Each backend really starts, answers, and cleans up after itself."""
+"""The core backends beyond the contract (tests/test_backend_contract.py): the
+subprocess environment and stop, the container's network, label, memory
+figures and base image, and memory that tells an isolate from a process."""
 
 import psutil
 import pytest
 
 from harness.backends import create_backend
-from harness.backends.base import BackendError, PhaseClock, WorkerLoadError
-from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.measure.procedures import cold_start, memory_sweep
 from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers
 
-BACKENDS = ["isolate", "subprocess", pytest.param("container", marks=pytest.mark.docker)]
-PHASES = {
-    "isolate": ["create_isolate", "load_worker", "first_call"],
-    "subprocess": ["spawn", "runtime_ready", "load_worker", "first_call"],
-    "container": ["create", "attach", "start", "runtime_ready", "load_worker", "first_call"],
-}
+def _sweep(raw):
+    from harness.results.model import MemorySweep
+
+    return MemorySweep.from_json(raw, "sweep")
 
 
-@pytest.fixture
-def backend(request, no_leftover_processes):
-    name = request.param
-    if name == "container":
-        client = docker_or_skip()
-    made = create_backend(name)
-    assert made.availability().available, made.availability().reason
-    made.prepare(load_worker())
-    yield made
-    made.close()
-    assert not made.live
-    if name == "container":
-        assert not isobench_containers(client, made.session), "containers left behind"
-
-
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-def test_answers_hello_world_with_phases(backend):
-    instance, phases, answer = cold_start(backend, load_worker())
-    try:
-        assert answer == "Hello World!"
-        assert instance.call("isobench") == "Hello isobench!"
-        instance.ping()
-        assert list(phases) == PHASES[backend.name]
-        assert all(value >= 0 for value in phases.values())
-    finally:
-        instance.stop()
-
-
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-def test_engine_time_is_measured_in_the_engine(backend):
-    instance, _, _ = cold_start(backend, load_worker())
-    try:
-        samples, last = engine_samples(instance, repeats=2, min_ms=2.0)
-    finally:
-        instance.stop()
-    assert len(samples) == 2 and all(s > 0 for s in samples)
-    assert last["clock"] in ("performance.now", "Date.now")
-    assert last["last"] == "Hello World!"
-    assert last["calls"] >= 1
-
-
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-def test_any_worker_with_the_contract_runs(backend, tmp_path):
-    path = tmp_path / "shout.js"
-    path.write_text("const shout = (n) => sayHello(n).toUpperCase();\nexport { shout as handler };\n")
-    instance, _, answer = cold_start(backend, load_worker(path))
-    instance.stop()
-    assert answer == "HELLO WORLD!"
-
-
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-def test_syntax_error_is_a_worker_load_error(backend, tmp_path):
-    path = tmp_path / "broken.js"
-    path.write_text("export function handler(n) { return sayHello(n) +; }\n")
-    with pytest.raises(WorkerLoadError, match="SyntaxError"):
-        backend.start(load_worker(path), PhaseClock())
-    assert not backend.live
-
-
-@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
-def test_handler_exception_is_reported(backend, tmp_path):
-    path = tmp_path / "throws.js"
-    path.write_text("export function handler(n) { throw new Error('boom ' + n); }\n")
-    instance = backend.start(load_worker(path), PhaseClock())
-    try:
-        with pytest.raises(BackendError, match="boom World"):
-            instance.call("World")
-    finally:
-        instance.stop()
+def _per_instance(raw) -> dict:
+    return _sweep(raw).per_instance()
 
 
 def test_subprocess_stop_kills_the_process():
@@ -136,14 +68,14 @@ def test_memory_probes_are_sane_and_an_isolate_is_far_below_a_process(no_leftove
         isolate.close()
         process.close()
     mib = 1 << 20
-    isolate_uss = isolate_sweep["per_instance_bytes"]["uss"]
-    process_uss = process_sweep["per_instance_bytes"]["uss"]
-    assert process_sweep["slope"]["pss"]["bytes_per_instance"] > 1 * mib
-    process_pss = process_sweep["per_instance_bytes"]["pss"]
+    isolate_per = _per_instance(isolate_sweep)
+    process_per = _per_instance(process_sweep)
+    isolate_uss, process_uss, process_pss = isolate_per["uss"], process_per["uss"], process_per["pss"]
+    assert _sweep(process_sweep).slope()["pss"] > 1 * mib
     # Bounded: a node process costs megabytes, not bytes nor gigabytes.
     assert 1 * mib < process_uss < 200 * mib
     assert 1 * mib < process_pss < 200 * mib
-    assert 0 < isolate_sweep["per_instance_bytes"]["v8_heap_physical"] < 64 * mib
+    assert 0 < isolate_per["v8_heap_physical"] < 64 * mib
     assert isolate_uss < 50 * mib
     assert isolate_uss < process_uss / 2
     # Every figure says what it counts.
@@ -162,7 +94,7 @@ def test_container_memory_figures_are_labelled_and_bounded():
     finally:
         backend.close()
     assert not isobench_containers(client, backend.session)
-    per = sweep["per_instance_bytes"]
+    per = _per_instance(sweep)
     assert set(per) == {"cgroup", "shim_pss", "uss", "pss", "rss", "docker_stats"}
     mib = 1 << 20
     assert 1 * mib < per["cgroup"] < 500 * mib

@@ -1,275 +1,229 @@
-"""compare: the statistics on synthetic samples, the machine-independent
-ratios, warnings, and the command's exit statuses."""
+"""compare: verdicts on synthetic runs with trials (one baseline run, a
+baseline set, A/B pairs), the clock choice, the machine-independent ratios,
+warnings, runs written by isobench 1, and the command's exit statuses."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from harness import cli
-from harness.analysis.compare import (IMPROVEMENT, REGRESSION, UNCHANGED, IncompatibleResults, _Boot, compare_results,
-                             memory_row, min_mann_whitney_p, ratio_row, timing_row, to_markdown, verdict)
-from harness.results.store import parse
+from harness.analysis.compare import (
+    IMPROVEMENT, NOT_GATED, REGRESSION, UNCHANGED, CompareSettings, IncompatibleResults, between_runs, compare,
+    to_markdown, verdict,
+)
 
-from .synthetic import draw, results_dict, synthetic_run, write
+from .synthetic import save_run, synthetic_run
+
+GATE = CompareSettings(threshold=0.10, alpha=0.01, metrics=("cold_start", "memory"))
 
 
 def rows_of(comparison, kind=None):
     return {(r["backend"], r["metric"]): r for r in comparison["rows"] if kind is None or r["kind"] == kind}
 
 
-def run_pair(base_kwargs=None, new_kwargs=None, **options):
-    baseline = parse(synthetic_run(1, **(base_kwargs or {})))
-    new = parse(synthetic_run(2, **(new_kwargs or {})))
-    return compare_results(baseline, new, **options)
+def gated(comparison, backend):
+    """The cold-start row that gates for this backend (wall or CPU time, whichever is steadier)."""
+    rows = rows_of(comparison)
+    found = [rows[(backend, m)] for m in ("cold_start", "cold_start_cpu") if (backend, m) in rows
+             and rows[(backend, m)]["gated"]]
+    assert len(found) == 1
+    return found[0]
 
 
-# ------------------------------------------------------------ statistics
-
-def test_identical_distributions_are_no_regression():
-    comparison = run_pair()
-    assert comparison["verdict"] == UNCHANGED
-    assert comparison["regressions"] == 0
-    assert all(r["verdict"] != REGRESSION for r in comparison["rows"])
+def test_unchanged_runs_are_no_regression():
+    comparison = compare(synthetic_run(1), synthetic_run(2))
+    assert comparison["verdict"] == UNCHANGED and comparison["regressions"] == 0
     assert comparison["warnings"] == []
-
-
-def test_false_alarm_rate_over_500_seeds_stays_at_or_below_alpha():
-    alpha = 0.01
-    alarms = untested_alarms = 0
-    boot = _Boot(resamples=500)
-    for seed in range(500):
-        rng = np.random.default_rng(seed)
-        old, new = list(draw(rng, 50.0, 30, 0.3)), list(draw(rng, 50.0, 30, 0.3))
-        row = timing_row("subprocess", "cold_start", old, new, 0.10, alpha, boot)
-        alarms += row["verdict"] == REGRESSION
-        # Without the effect threshold, the test alone must hold its level too.
-        untested_alarms += verdict(row["ratio"], row["p_value"], 1e-9, alpha) == REGRESSION
-    assert alarms / 500 <= alpha
-    assert untested_alarms / 500 <= alpha
-
-
-def test_ratio_rows_false_alarm_rate_stays_at_or_below_alpha():
-    alpha = 0.01
-    alarms = 0
-    boot = _Boot(resamples=1000)
-    for seed in range(500):
-        rng = np.random.default_rng(seed)
-        old = (list(draw(rng, 330.0, 30, 0.1)), list(draw(rng, 4.0, 30, 0.1)))
-        new = (list(draw(rng, 330.0, 30, 0.1)), list(draw(rng, 4.0, 30, 0.1)))
-        row, _ = ratio_row("container", "cold_start", old, new, 1e-9, alpha, boot)
-        alarms += row["verdict"] == REGRESSION
-    assert alarms / 500 <= alpha
-
-
-def test_a_30_percent_shift_is_caught():
-    comparison = run_pair(new_kwargs={"slower": {("container", "cold_start"): 1.3}})
     row = rows_of(comparison)[("container", "cold_start")]
-    assert row["verdict"] == REGRESSION
-    assert row["ratio"] > 1.1 and row["p_value"] < 0.01
-    assert row["ratio_ci95"][0] > 1.0
+    assert row["trials_old"] == row["trials_new"] == 3 and "hierarchical" in row["test"]
+
+
+def test_false_alarms_between_unchanged_runs_stay_rare():
+    """Runs whose trials move together (trial_cv) are where a within-run test
+    raises false alarms; the trial-level interval keeps them near alpha."""
+    alarms = 0
+    for seed in range(40):
+        old = synthetic_run(100 + seed, trials=4, trial_cv=0.08, backends=("isolate", "container"))
+        new = synthetic_run(500 + seed, trials=4, trial_cv=0.08, backends=("isolate", "container"))
+        alarms += compare(old, new, GATE)["regressions"] > 0
+    assert alarms <= 2
+
+
+def test_a_slower_container_is_a_regression_absolute_and_as_a_ratio():
+    comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower={("container", "cold_start"): 1.5}))
     assert comparison["verdict"] == REGRESSION
-    assert rows_of(comparison)[("isolate", "cold_start")]["verdict"] == UNCHANGED
+    assert gated(comparison, "container")["verdict"] == REGRESSION
+    assert gated(comparison, "container/isolate")["verdict"] == REGRESSION
+    assert gated(comparison, "isolate")["verdict"] == UNCHANGED
+    low, high = rows_of(comparison)[("container", "cold_start")]["ratio_ci95"]
+    assert low < 1.5 < high
 
 
-def test_a_30_percent_speedup_is_an_improvement_not_a_regression():
-    comparison = run_pair(new_kwargs={"slower": {("subprocess", "warm_call"): 0.7}})
-    assert rows_of(comparison)[("subprocess", "warm_call")]["verdict"] == IMPROVEMENT
+def test_an_improvement_is_not_a_regression():
+    comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower={("subprocess", "cold_start"): 0.6}))
+    assert gated(comparison, "subprocess")["verdict"] == IMPROVEMENT
     assert comparison["verdict"] == UNCHANGED
 
 
-def test_a_3_percent_shift_on_noisy_data_is_not_a_regression():
-    for seed in range(20):
-        rng = np.random.default_rng(seed)
-        old, new = draw(rng, 50.0, 30, 0.3), draw(rng, 50.0 * 1.03, 30, 0.3)
-        assert timing_row("subprocess", "cold_start", list(old), list(new), 0.10, 0.01)["verdict"] != REGRESSION
+def test_the_reference_getting_slower_shows_on_its_own_row():
+    slower = {("isolate", "cold_start"): 1.6, ("isolate", "cold_start_cpu"): 1.6}
+    comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower=slower),
+                         replace(GATE, ratios_only=True))
+    row = rows_of(comparison)[("isolate (vs all others)", "cold_start")]
+    assert row["verdict"] == REGRESSION and row["ratio"] > 1.3
 
 
-def test_significance_alone_is_not_enough():
-    # A 5% shift on quiet data is highly significant but below the 10% threshold.
-    rng = np.random.default_rng(3)
-    old, new = draw(rng, 50.0, 200, 0.01), draw(rng, 52.5, 200, 0.01)
-    row = timing_row("subprocess", "cold_start", list(old), list(new), 0.10, 0.01)
-    assert row["p_value"] < 1e-6
-    assert row["verdict"] == UNCHANGED
+def test_a_baseline_set_absorbs_what_varies_between_runs():
+    """Baseline runs that differ from each other by 15-20% make a +15% run
+    ordinary: outside one run's interval, inside the runs' prediction bound."""
+    rng = np.random.default_rng(9)
+    baselines = [synthetic_run(10 + i, trials=3, trial_cv=0.01,
+                               slower={("container", "cold_start"): float(rng.lognormal(0, 0.12))})
+                 for i in range(6)]
+    new = synthetic_run(99, trials=3, trial_cv=0.01, slower={("container", "cold_start"): 1.15})
+    single = rows_of(compare(baselines[0], new, replace(GATE, clock="wall")))[("container", "cold_start")]
+    pooled = rows_of(compare(baselines, new, replace(GATE, clock="wall")))[("container", "cold_start")]
+    assert pooled["between_runs"]["runs"] == 6
+    assert pooled["verdict"] != REGRESSION
+    assert pooled["between_runs"]["low"] < pooled["new_median"] < pooled["between_runs"]["high"] or \
+        single["verdict"] == REGRESSION
 
 
-def test_effect_alone_is_not_enough_with_too_few_samples():
-    row = timing_row("isolate", "cold_start", [4.0, 4.1, 4.2], [8.0, 8.1, 8.2], 0.10, 0.01)
-    assert row["ratio"] > 1.9
-    assert row["verdict"] == UNCHANGED
-    assert "too few samples" in row["note"]
-    assert min_mann_whitney_p(3, 3) == pytest.approx(0.1)
+def test_a_baseline_set_catches_a_change_beyond_its_runs():
+    baselines = [synthetic_run(20 + i, trials=4, trial_cv=0.02) for i in range(5)]
+    new = synthetic_run(98, trials=4, trial_cv=0.02, slower={("container", "cold_start"): 1.4})
+    row = gated(compare(baselines, new, GATE), "container")
+    assert row["verdict"] == REGRESSION and row["between_runs"]["above"]
 
 
-def test_long_series_are_tested_on_block_medians():
-    rng = np.random.default_rng(4)
-    old, new = draw(rng, 100.0, 4000, 0.2), draw(rng, 100.0, 4000, 0.2)
-    row = timing_row("isolate", "warm_call", list(old), list(new), 0.10, 0.01)
-    assert "block medians" in row["test"]
-    assert row["n_old"] == 4000
+def test_between_runs_bound():
+    bound = between_runs([1.0, 1.02, 0.98, 1.01, 0.99], 1.2, 0.99)
+    assert bound["above"] and not bound["below"] and bound["high"] < 1.2
+    assert between_runs([1.0, 1.0], 2.0, 0.99) is None  # two runs say nothing about spread
 
 
-def test_memory_is_compared_by_threshold_only():
-    comparison = run_pair(new_kwargs={"memory_scale": {"container": 1.2}})
-    row = rows_of(comparison)[("container", "memory_pss")]
-    assert row["verdict"] == REGRESSION and row["p_value"] is None and row["ratio_ci95"] is None
-    assert "threshold only" in row["test"]
-    assert any("Memory per instance is compared by the threshold only" in n for n in comparison["notes"])
-    assert memory_row("isolate", "uss", 1.0, 1.05, 0.10)["verdict"] == UNCHANGED
-    assert memory_row("isolate", "uss", 1.0, 0.8, 0.10)["verdict"] == IMPROVEMENT
+def test_the_steadier_clock_gates():
+    """CPU time steadier than wall time: cold start is gated on CPU time and
+    the wall-time row is shown but not gated, with both spreads."""
+    old = synthetic_run(1, trials=5, cv=0.3, trial_cv=0.2, cpu_cv=0.02)
+    new = synthetic_run(2, trials=5, cv=0.3, trial_cv=0.2, cpu_cv=0.02)
+    rows = rows_of(compare(old, new, GATE))
+    assert rows[("container", "cold_start")]["verdict"] == NOT_GATED
+    assert rows[("container", "cold_start_cpu")]["gated"]
+    assert "CPU time is steadier" in rows[("container", "cold_start")]["note"]
+    fixed = rows_of(compare(old, new, replace(GATE, clock="wall")))
+    assert fixed[("container", "cold_start")]["gated"] and not fixed[("container", "cold_start_cpu")]["gated"]
 
 
-def test_first_isolate_is_compared_from_extra_info():
-    comparison = run_pair(new_kwargs={"slower": {("isolate", "first_isolate"): 2.0}})
-    row = rows_of(comparison)[("isolate", "first_isolate")]
-    assert row["unit"] == "ms" and row["n_old"] == 10
-    assert row["verdict"] == REGRESSION
+def test_paired_ab_runs_resample_their_pairs_together():
+    shifts = {"trial_cv": 0.25, "trials": 6}
+    base = synthetic_run(1, **shifts)
+    head = synthetic_run(1, **shifts, slower={("container", "cold_start"): 1.15, ("container", "cold_start_cpu"): 1.15})
+    paired = rows_of(compare(base, head, replace(GATE, paired=True, clock="wall")))[("container", "cold_start")]
+    independent = rows_of(compare(base, head, replace(GATE, clock="wall")))[("container", "cold_start")]
+    width = lambda row: row["ratio_ci95"][1] - row["ratio_ci95"][0]  # noqa: E731
+    assert width(paired) < width(independent) / 2
+    assert paired["verdict"] == REGRESSION
 
 
-def test_comparison_is_json_and_reproducible():
-    first, second = run_pair(), run_pair()
-    assert json.loads(json.dumps(first)) == first
-    assert first == second
-    assert set(first) >= {"rows", "warnings", "machine_differences", "verdict", "regressions", "notes"}
-    assert set(first["rows"][0]) >= {"backend", "metric", "old_median", "new_median", "ratio", "ratio_ci95",
-                                     "p_value", "verdict"}
-
-
-# ------------------------------------------------------------ ratios
-
-def test_ratios_only_catches_a_relative_regression_of_one_backend():
-    comparison = run_pair(new_kwargs={"slower": {("container", "cold_start"): 1.3}}, ratios_only=True)
-    assert all(r["kind"] in ("ratio", "memory ratio") for r in comparison["rows"])
-    assert rows_of(comparison)[("container/isolate", "cold_start")]["verdict"] == REGRESSION
-    assert rows_of(comparison)[("subprocess/isolate", "cold_start")]["verdict"] == UNCHANGED
-    assert comparison["verdict"] == REGRESSION
-
-
-def test_ratios_only_ignores_a_machine_that_is_uniformly_slower():
-    everything = {key: 1.5 for key in [(b, m) for b in ("isolate", "subprocess", "container")
-                                       for m in ("cold_start", "warm_call", "transport")]}
-    comparison = run_pair(new_kwargs={"slower": everything}, ratios_only=True)
-    assert comparison["verdict"] == UNCHANGED
-    absolute = run_pair(new_kwargs={"slower": everything})
-    assert absolute["verdict"] == REGRESSION
-
-
-def test_ratios_only_flags_the_isolate_when_it_alone_got_slower():
-    comparison = run_pair(new_kwargs={"slower": {("isolate", "cold_start"): 1.4}}, ratios_only=True)
-    reference = rows_of(comparison)[("isolate (vs all others)", "cold_start")]
-    assert reference["verdict"] == REGRESSION
-    assert reference["ratio"] == pytest.approx(1.4, rel=0.15)
-    assert comparison["verdict"] == REGRESSION
-
-
-def test_metrics_keeps_only_the_named_metrics():
-    comparison = run_pair(new_kwargs={"slower": {("container", "warm_call"): 2.0}}, ratios_only=True,
-                          metrics=("cold_start", "memory"))
-    assert {r["metric"] for r in comparison["rows"]} == {"cold_start", "memory_uss", "memory_pss"}
-    assert comparison["verdict"] == UNCHANGED  # the warm-call regression is not among them
-    with pytest.raises(IncompatibleResults, match="among metrics"):
-        run_pair(metrics=("nothing",))
-
-
-def test_memory_ratio_rows():
-    comparison = run_pair(new_kwargs={"memory_scale": {"subprocess": 1.3}}, ratios_only=True)
-    assert rows_of(comparison)[("subprocess/isolate", "memory_pss")]["verdict"] == REGRESSION
-    assert rows_of(comparison)[("container/isolate", "memory_pss")]["verdict"] == UNCHANGED
-
-
-# ------------------------------------------------------------ warnings and input
-
-def test_machine_differences_are_named():
-    comparison = run_pair(new_kwargs={"machine": {"cpu_model": "Other CPU", "kernel": "6.1"},
-                                      "versions": {"subprocess": {"node": "22.0.0"}}})
-    differences = comparison["machine_differences"]
-    assert set(differences) >= {"cpu model", "kernel", "node"}
-    assert differences["cpu model"] == {"baseline": "Test CPU", "new": "Other CPU"}
-    assert any("differ in machine or versions" in w and "cpu model" in w for w in comparison["warnings"])
-
-
-def test_injected_faults_are_flagged():
-    comparison = run_pair(new_kwargs={"injected": {"start_delay_ms": {"subprocess": 40.0}}})
-    assert comparison["injected"]["new"] == {"start_delay_ms": {"subprocess": 40.0}}
-    assert any("INJECTED" in w for w in comparison["warnings"])
-    assert "INJECTED" in to_markdown(comparison)
-
-
-def test_busy_machine_is_flagged():
-    comparison = run_pair(new_kwargs={"load_at_start": [3.0, 2.0, 1.0]})
-    assert any("busy machine" in w and "3.00" in w for w in comparison["warnings"])
-    assert not any("busy machine" in w for w in run_pair(new_kwargs={"load_at_start": [0.5, 0.5, 0.5]})["warnings"])
+def test_memory_is_compared_per_trial():
+    comparison = compare(synthetic_run(1), synthetic_run(2, memory_scale={"subprocess": 1.3}), GATE)
+    assert rows_of(comparison)[("subprocess", "memory_pss")]["verdict"] == REGRESSION
 
 
 def test_different_workers_cannot_be_compared():
     with pytest.raises(IncompatibleResults, match="different workers"):
-        run_pair(new_kwargs={"worker_sha": "1" * 64})
+        compare(synthetic_run(1), synthetic_run(2, worker_sha="1" * 64))
 
 
-def test_markdown_names_regressions():
-    comparison = run_pair(new_kwargs={"slower": {("container", "cold_start"): 1.3}})
+def test_warnings_name_busy_injected_and_different_machines():
+    new = synthetic_run(2, load=(3.0, 1.0, 1.0), injected={"container": 50.0},
+                        versions={"isolate": {"v8": "99"}})
+    comparison = compare(synthetic_run(1, versions={"isolate": {"v8": "14"}}), new)
+    text = " ".join(comparison["warnings"])
+    assert "busy machine" in text and "INJECTED" in text and "isolate v8: 14 -> 99" in text
+    assert comparison["machine_differences"]["isolate v8"] == {"baseline": "14", "new": "99"}
+
+
+def test_verdict_needs_effect_and_significance():
+    assert verdict(1.5, 0.001, 0.1, 0.01) == REGRESSION
+    assert verdict(1.5, 0.2, 0.1, 0.01) == UNCHANGED
+    assert verdict(1.05, 0.0001, 0.1, 0.01) == UNCHANGED
+    assert verdict(1.5, 0.001, 0.1, 0.01, outside=False) == UNCHANGED
+
+
+def test_markdown_shows_every_row_and_the_count():
+    comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower={("container", "cold_start"): 1.5}))
     text = to_markdown(comparison)
-    assert "| container | cold_start | ms |" in text and "**REGRESSION**" in text
+    assert "**REGRESSION**" in text and "regression(s)" in text
+    assert text.count("\n| ") >= len(comparison["rows"])
+
+
+def test_a_run_written_by_isobench_1_still_compares(tmp_path):
+    """The committed v1 files load through the migration: one trial, Mann-Whitney on the raw samples."""
+    from harness.results.store import load
+
+    old = load("tests/data/v1-quick.json")
+    assert old.migrated_from == "isobench/1" and len(old.trials) == 1
+    comparison = compare(old, old)
+    row = rows_of(comparison)[("container", "cold_start")]
+    assert "Mann-Whitney" in row["test"] and row["verdict"] == UNCHANGED
+    assert any("isobench 1" in w for w in comparison["warnings"])
 
 
 # ------------------------------------------------------------ the command
 
-@pytest.fixture
-def files(tmp_path):
-    def make(name, seed, **kwargs):
-        return str(write(tmp_path / name, synthetic_run(seed, **kwargs)))
-    return make
+def harness(*args):
+    return cli.main(list(args))
 
 
-def test_exit_0_without_regression(files, capsys):
-    assert cli.main(["compare", files("a.json", 1), files("b.json", 2)]) == 0
-    assert "| backend | metric |" in capsys.readouterr().out
-
-
-def test_exit_1_on_regression(files, capsys):
-    new = files("b.json", 2, slower={("subprocess", "cold_start"): 1.8})
-    assert cli.main(["compare", files("a.json", 1), new, "--format", "json"]) == 1
+def test_cli_exit_statuses(tmp_path, capsys):
+    old = save_run(synthetic_run(1, trials=5), tmp_path / "old.json")
+    same = save_run(synthetic_run(2, trials=5), tmp_path / "same.json")
+    slow = save_run(synthetic_run(3, trials=5, slower={("container", "cold_start"): 1.6,
+                                                        ("container", "cold_start_cpu"): 1.6}), tmp_path / "slow.json")
+    assert harness("compare", str(old), str(same)) == 0
+    assert harness("compare", str(old), str(slow)) == 1
+    capsys.readouterr()
+    assert harness("compare", str(old), str(slow), "--format", "json") == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["verdict"] == REGRESSION
+    assert data["verdict"] == REGRESSION and data["schema"] == "isobench-compare/2"
 
 
-def test_exit_1_on_relative_regression_with_ratios_only(files, capsys):
-    new = files("b.json", 2, slower={("subprocess", "cold_start"): 1.8})
-    assert cli.main(["compare", files("a.json", 1), new, "--ratios-only", "--threshold", "25%"]) == 1
+def test_cli_takes_a_baseline_folder(tmp_path, capsys):
+    folder = tmp_path / "baseline"
+    for i in range(4):
+        save_run(synthetic_run(30 + i, trials=3), folder / f"run{i}.json")
+    save_run(synthetic_run(40, injected={"container": 10.0}), folder / "injected.json")
+    new = save_run(synthetic_run(50, trials=3), tmp_path / "new.json")
+    assert harness("compare", str(folder), str(new), "--metrics", "cold_start,memory") == 0
+    captured = capsys.readouterr()
+    assert "leaving out" in captured.err and "injected" in captured.err
+    assert "baseline runs' bound" in captured.out
 
 
-@pytest.mark.parametrize("problem", ["missing", "corrupt", "schema", "worker", "threshold"])
-def test_exit_2_on_unusable_input(problem, files, tmp_path, capsys):
-    baseline, new = files("a.json", 1), files("b.json", 2)
-    args = ["compare", baseline, new]
-    if problem == "missing":
-        args[2] = str(tmp_path / "nope.json")
-    elif problem == "corrupt":
-        (tmp_path / "b.json").write_text("{not json")
-    elif problem == "schema":
-        raw = json.loads((tmp_path / "b.json").read_text())
-        raw["isobench"]["schema"] = "isobench/999"
-        (tmp_path / "b.json").write_text(json.dumps(raw))
-    elif problem == "worker":
-        args[2] = files("c.json", 2, worker_sha="f" * 64)
-    else:
-        args += ["--threshold", "ten"]
-    assert cli.main(args) == 2
+@pytest.mark.parametrize("args,message", [
+    (["--threshold", "ten"], "bad --threshold"),
+    (["--metrics", ","], "--metrics is empty"),
+])
+def test_cli_bad_options_are_one_line(tmp_path, capsys, args, message):
+    old = save_run(synthetic_run(1), tmp_path / "old.json")
+    assert harness("compare", str(old), str(old), *args) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("isobench: error:") and "\n" not in err
+    assert message in err and len(err.splitlines()) == 1
 
 
-def test_machine_difference_warns_and_strict_refuses(files, capsys):
-    baseline, new = files("a.json", 1), files("b.json", 2, machine={"cpu_model": "Other CPU"})
-    assert cli.main(["compare", baseline, new]) == 0
-    err = capsys.readouterr().err
-    assert "WARNING" in err and "cpu model" in err
-    assert cli.main(["compare", baseline, new, "--strict"]) == 2
-    assert "cpu model" in capsys.readouterr().err
-
-
-def test_no_common_figures_is_unusable(tmp_path):
-    a = write(tmp_path / "a.json", results_dict({("isolate", "cold_start"): [0.004] * 5}))
-    b = write(tmp_path / "b.json", results_dict({("container", "cold_start"): [0.3] * 5}))
-    assert cli.main(["compare", str(a), str(b)]) == 2
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "corrupt JSON"),
+    ('{"benchmarks": []}', "not written by isobench"),
+    ('{"benchmarks": [], "isobench": {"schema": "isobench/99"}}', "not supported"),
+])
+def test_cli_corrupt_files_are_one_line(tmp_path, capsys, content, message):
+    good = save_run(synthetic_run(1), tmp_path / "good.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    assert harness("compare", str(good), str(bad)) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1

@@ -9,7 +9,8 @@ from harness.backends import BackendOptions, create_backend
 from harness.backends.base import CallTimeout, InstanceCrashed, Limits, MemoryLimitExceeded, PhaseClock
 from harness.backends.prefork import PreforkBackend
 from harness.paths import REPO_ROOT
-from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.measure.procedures import cold_start, engine_time, memory_sweep
+from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 
 
@@ -45,8 +46,7 @@ def test_a_start_takes_a_premade_process_and_answers(prefork):
         instance.ping()
         assert instance.pid in pooled
         assert list(phases) == ["take", "load_worker", "first_call"]
-        samples, last = engine_samples(instance, repeats=1, min_ms=2.0)
-        assert samples[0] > 0 and last["last"] == "Hello World!"
+        assert engine_time(instance, 2.0)["handler_ns"] > 0
     finally:
         instance.stop()
     # stop() refilled the pool with a new, ready process.
@@ -83,8 +83,9 @@ def test_the_idle_pool_memory_is_measured_and_labelled(prefork):
     assert 0 < idle["uss_bytes"] <= idle["pss_bytes"] <= idle["rss_bytes"]
     assert "idle" in idle["scope"]
     sweep = memory_sweep(prefork, load_worker(), (1, 2), settle_s=0.0)
-    assert set(sweep["per_instance_bytes"]) == {"uss", "pss", "rss"}
-    assert sweep["per_instance_bytes"]["pss"] > 1 * mib
+    per = MemorySweep.from_json(sweep, "sweep").per_instance()
+    assert set(per) == {"uss", "pss", "rss"}
+    assert per["pss"] > 1 * mib
 
 
 def test_close_kills_the_pool_and_the_taken_instances(no_leftover_processes):

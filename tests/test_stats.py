@@ -85,22 +85,6 @@ def test_modified_z_score_formula():
     assert np.allclose(stats.modified_z_scores(samples), expected)
 
 
-def test_median_ratio_value_and_interval():
-    rng = np.random.default_rng(7)
-    slow = rng.normal(300.0, 10.0, 200)
-    fast = rng.normal(4.0, 0.2, 200)
-    ratio = stats.median_ratio(slow, fast)
-    assert ratio.value == pytest.approx(np.median(slow) / np.median(fast))
-    low, high = ratio.ci95
-    assert low < ratio.value < high
-    assert 70 < low and high < 80
-
-
-def test_median_ratio_is_reproducible():
-    a, b = [5, 6, 7, 8, 9, 10], [1, 2, 3, 1, 2, 3]
-    assert stats.median_ratio(a, b) == stats.median_ratio(a, b)
-
-
 def test_marginal_slope_recovers_linear_growth():
     fit = stats.marginal_slope([1, 10, 50, 200], [42e6 + 0.7e6 * n for n in (1, 10, 50, 200)])
     assert fit.per_unit == pytest.approx(0.7e6)

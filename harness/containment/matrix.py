@@ -49,14 +49,14 @@ def backend_status(name: str, plan: Plan) -> dict:
     backend = create_backend(name, BackendOptions(run_id=plan.run_id, inherit_env=plan.inherit_env,
                                                   base_image=plan.base_image, limits=plan.limits))
     try:
-        if getattr(backend, "limits", None) != plan.limits:
-            return {"available": False, "reason": "does not take Limits (no backend.limits): skipped",
-                    "summary": backend.summary}
+        if backend.limits != plan.limits:
+            return {"available": False, "reason": "does not enforce the Limits it was given (from_options drops "
+                                                  "them): skipped", "summary": backend.summary}
         availability = backend.availability()
         if not availability.available:
             return {"available": False, "reason": availability.reason, "summary": backend.summary}
         return {"available": True, "reason": "", "summary": backend.summary,
-                "instance_class": getattr(backend, "instance_class", None)}
+                "instance_class": backend.instance_class, "family": backend.family}
     finally:
         backend.close()
 

@@ -1,0 +1,57 @@
+"""Adding a backend is one module and one registry line: a toy backend
+(tests/toy_backend.py) joins a trial, the results, the summary and the
+ratios without anything else naming it."""
+
+import importlib.util
+import os
+
+import pytest
+
+from harness.backends import REGISTRY, parse_backend_names
+from harness.paths import REPO_ROOT
+
+SUITES = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
+
+
+def _suite(name):
+    path = REPO_ROOT / "bench" / f"test_{name}.py"
+    spec = importlib.util.spec_from_file_location(f"isobench_suite_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, f"test_{name}")
+
+
+def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path):
+    from harness.analysis.summary import summarize_run
+    from harness.measure.assemble import assemble
+    from harness.measure.manager import Side, direct_plan, make_header
+    from harness.measure.session import close_trial, open_trial
+    from harness.measure.trial import TrialSpec, now_iso
+    from harness.options import RunOptions
+    from harness.results.store import load, save
+
+    monkeypatch.setitem(REGISTRY, "toy", "tests.toy_backend:ToyBackend")
+    assert "toy" in parse_backend_names("all")
+    options = RunOptions(backends=("isolate", "toy"), profile="smoke", run_id="toy-test", seed=7)
+    trial = open_trial(TrialSpec(index=0, seed=7, options=options, plan=direct_plan(options)))
+    try:
+        for name in SUITES:
+            try:
+                _suite(name)(trial)
+            except pytest.skip.Exception:
+                pass
+    finally:
+        record = close_trial(trial)
+    assert not any(b["failures"] for b in record["backends"].values()), record
+    run = assemble(make_header(options, (Side(),)), [{"kind": "trial", "record": record}], "complete", now_iso(),
+                   list(os.getloadavg()))
+    toy = run.backends["toy"]
+    assert toy.info.family == "in-process" and toy.info.described_as == "a toy object"
+    assert len(toy.cold_start.wall) == 3  # the smoke profile's rounds
+    assert set(toy.cold_start.wall.trials) == {0}
+    assert toy.memory and toy.concurrency and toy.density
+    summary = summarize_run(run)
+    assert summary["backends"]["toy"]["cold_start_ms"]["median"] > 0
+    assert "toy/isolate" in summary["ratios"]["cold_start"]
+    path = save(run, tmp_path / "toy.json")
+    assert load(path).backends["toy"].info.family == "in-process"
