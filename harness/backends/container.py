@@ -83,6 +83,22 @@ def remove_labelled_containers(client, session: str | None = None) -> int:
     return removed
 
 
+def container_host_pid(instance) -> int:
+    """The container's main process as this machine's /proc numbers it (Docker's State.Pid)."""
+    if instance.pid is None:
+        instance.container.reload()
+        instance.pid = int(instance.container.attrs["State"]["Pid"])
+    return instance.pid
+
+
+def container_is_local(instance) -> bool:
+    """Whether the container's main process is in this machine's /proc."""
+    try:
+        return instance.container.id in Path(f"/proc/{container_host_pid(instance)}/cgroup").read_text()
+    except (OSError, ValueError):
+        return False
+
+
 class ContainerInstance(LimitedRunnerInstance):
     def __init__(self, container, channel: DockerAttachChannel, timeout: float, limits: Limits | None = None) -> None:
         super().__init__(channel, timeout, limits)
@@ -90,25 +106,14 @@ class ContainerInstance(LimitedRunnerInstance):
         self.pid: int | None = None
 
     def host_pid(self) -> int:
-        """The container's main process in this machine's /proc (Docker's State.Pid)."""
-        if self.pid is None:
-            self.container.reload()
-            self.pid = int(self.container.attrs["State"]["Pid"])
-        return self.pid
-
-    def is_local(self) -> bool:
-        """Whether the container's main process is in this machine's /proc."""
-        try:
-            return self.container.id in Path(f"/proc/{self.host_pid()}/cgroup").read_text()
-        except (OSError, ValueError):
-            return False
+        return container_host_pid(self)
 
     def cpu_seconds(self) -> float | None:
         """The container's cgroup, plus its containerd-shim and the children the
         shim reaped (see cpu_probes.container_cpu). None: the engine is remote."""
-        if not self.is_local():
+        if not container_is_local(self):
             return None
-        pid = self.host_pid()
+        pid = container_host_pid(self)
         shim = keeper_of(pid, "shim")
         if shim is None:
             cgroup = cpu_cgroup(pid)
@@ -259,9 +264,8 @@ class ContainerBackend(Backend):
                                  "file); the only figure: the engine is remote, the local /proc cannot see it")]
         return self._local_memory(instances, docker_stats)
 
-    @staticmethod
-    def _is_local(instance: ContainerInstance) -> bool:
-        return instance.is_local()
+    def _is_local(self, instance: ContainerInstance) -> bool:
+        return container_is_local(instance)
 
     def _local_memory(self, instances: list[Instance], docker_stats: float) -> list[MemoryFigure]:
         cgroup = shim = 0
@@ -288,9 +292,8 @@ class ContainerBackend(Backend):
         """The container's processes seen from the host: its init and descendants."""
         return process_tree_memory(pid)
 
-    @staticmethod
-    def _pid(instance: ContainerInstance) -> int:
-        return instance.host_pid()
+    def _pid(self, instance: ContainerInstance) -> int:
+        return container_host_pid(instance)
 
     @staticmethod
     def _shim_pss(pid: int) -> int:
