@@ -1,12 +1,14 @@
 """The `wasm` backend really builds, instantiates QuickJS-in-wasm, runs the
 same bundle, enforces its limits, and leaves nothing behind."""
 
+import hashlib
+import json
 import os
 import threading
 
 import pytest
 
-from harness.backends import BackendOptions, create_backend
+from harness.backends import BackendOptions, create_backend, wasm_cache
 from harness.backends.base import (
     BackendError,
     CallTimeout,
@@ -16,7 +18,7 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
-from harness.measure.procedures import cold_start, engine_samples, memory_sweep
+from harness.measure.procedures import cold_start, engine_time, memory_sweep
 from harness.runtime.worker import load_worker
 
 LIMITED = Limits(call_timeout_s=0.5, memory_bytes=64 << 20)
@@ -77,12 +79,11 @@ def test_answers_hello_world_with_phases(wasm):
 def test_engine_time_is_measured_by_quickjs_clock(wasm):
     instance, _, _ = cold_start(wasm, load_worker())
     try:
-        samples, last = engine_samples(instance, repeats=2, min_ms=2.0)
+        results = [engine_time(instance, min_ms=2.0) for _ in range(2)]
     finally:
         instance.stop()
-    assert len(samples) == 2 and all(s > 0 for s in samples)
-    assert last["clock"] == "performance.now"
-    assert last["last"] == "Hello World!"
+    assert all(result["handler_ns"] > 0 and result["calls"] > 0 for result in results)
+    assert results[-1]["clock"] == "performance.now"
 
 
 def test_any_worker_with_the_contract_runs_and_errors_are_typed(wasm, tmp_path):
@@ -120,7 +121,8 @@ def test_instances_do_not_share_state(wasm, tmp_path):
 
 def test_memory_figures_are_labelled_and_bounded(wasm):
     sweep = memory_sweep(wasm, load_worker(), (1, 3), settle_s=0.0)
-    per = sweep["per_instance_bytes"]
+    largest = sweep["steps"][-1]
+    per = {kind: total / largest["n"] for kind, total in largest["total_bytes"].items()}
     assert set(per) == {"uss", "pss", "rss", "linear_memory"}
     # QuickJS with its 1 MiB C stack: about a megabyte of linear memory, not kilobytes nor gigabytes.
     assert 64 << 10 < per["linear_memory"] < 64 << 20
@@ -135,7 +137,11 @@ def test_versions_and_facts_say_what_runs(wasm):
     assert "not a port" in versions["worker"]
     assert versions["wasmtime"]
     facts = wasm.facts()
-    assert facts["module_compile_ms"] > 0
+    assert facts["module_source"] in (wasm_cache.COMPILED, wasm_cache.CACHED)
+    if facts["module_source"] == wasm_cache.COMPILED:
+        assert facts["module_compile_ms"] > 0
+    else:
+        assert facts["module_load_ms"] > 0 and facts["module_compile_ms_when_cached"] > 0
     assert facts["module_bytes"] > 100_000
 
 
@@ -205,3 +211,143 @@ def test_unavailable_reasons_are_precise(monkeypatch, tmp_path):
     availability = create_backend("wasm").availability()
     assert not availability.available
     assert "not built" in availability.reason and "clang not found" in availability.reason
+
+
+# -- the compile cache -----------------------------------------------------------
+
+
+def fresh_prepared():
+    backend = create_backend("wasm")
+    available_or_skip(backend)
+    backend.prepare(load_worker())
+    return backend
+
+
+def answers_hello(backend):
+    instance, _, answer = cold_start(backend, load_worker())
+    instance.stop()
+    return answer == "Hello World!"
+
+
+def test_a_fresh_backend_loads_the_compiled_module_from_the_cache(wasm):
+    # `wasm` compiled the module or loaded it: either way the cache is there now.
+    assert wasm.loaded.cache_path.exists()
+    backend = fresh_prepared()
+    try:
+        facts = backend.facts()
+        assert facts["module_source"] == wasm_cache.CACHED
+        assert facts["module_load_ms"] > 0
+        assert facts["module_compile_ms_when_cached"] > 0
+        assert "module_compile_ms" not in facts and "module_cache_note" not in facts
+        assert answers_hello(backend)
+    finally:
+        backend.close()
+
+
+def test_a_corrupt_cache_file_is_rebuilt(wasm):
+    artifact = wasm.loaded.cache_path
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    artifact.write_bytes(bytes(data))
+    backend = fresh_prepared()
+    try:
+        facts = backend.facts()
+        assert facts["module_source"] == wasm_cache.COMPILED and facts["module_compile_ms"] > 0
+        assert "corrupt" in facts["module_cache_note"]
+        assert answers_hello(backend)
+    finally:
+        backend.close()
+    again = fresh_prepared()  # the rebuilt cache file is sound
+    try:
+        assert again.facts()["module_source"] == wasm_cache.CACHED
+        assert answers_hello(again)
+    finally:
+        again.close()
+
+
+SMALL_WAT = '(module (func (export "answer") (result i32) i32.const 42))'
+SETTINGS = {"epoch_interruption": True}
+
+
+def small_module(tmp_path):
+    wasmtime = pytest.importorskip("wasmtime")
+    path = tmp_path / "small.wasm"
+    path.write_bytes(wasmtime.wat2wasm(SMALL_WAT))
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    return wasmtime, wasmtime.Engine(config), path
+
+
+def answer(wasmtime, engine, module):
+    store = wasmtime.Store(engine)
+    store.set_epoch_deadline(1)
+    return wasmtime.Instance(store, module, []).exports(store)["answer"](store)
+
+
+def test_the_cache_is_written_atomically_and_then_loaded(tmp_path):
+    wasmtime, engine, path = small_module(tmp_path)
+    first = wasm_cache.load_or_compile(engine, path, SETTINGS)
+    assert first.source == wasm_cache.COMPILED and first.compile_ms > 0 and not first.note
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["small.wasm", first.cache_path.name, wasm_cache.sidecar_path(first.cache_path).name])  # no temp files
+    second = wasm_cache.load_or_compile(engine, path, SETTINGS)
+    assert second.source == wasm_cache.CACHED and second.cache_path == first.cache_path
+    assert second.cached_compile_ms == pytest.approx(first.compile_ms)
+    assert answer(wasmtime, engine, second.module) == 42
+
+
+def test_the_key_follows_the_module_the_settings_and_wasmtime(tmp_path, monkeypatch):
+    wasmtime, engine, path = small_module(tmp_path)
+    binary = path.read_bytes()
+    key = wasm_cache.cache_key(wasm_cache.cache_key_parts(binary, SETTINGS))
+    assert key != wasm_cache.cache_key(wasm_cache.cache_key_parts(binary + b"\0", SETTINGS))
+    assert key != wasm_cache.cache_key(wasm_cache.cache_key_parts(binary, {**SETTINGS, "max_wasm_stack": 1}))
+    monkeypatch.setattr(wasm_cache, "wasmtime_version", lambda: "0.0.0")
+    assert key != wasm_cache.cache_key(wasm_cache.cache_key_parts(binary, SETTINGS))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "no sidecar", "bad sidecar"])
+def test_a_damaged_cache_is_ignored_and_rebuilt(tmp_path, damage):
+    wasmtime, engine, path = small_module(tmp_path)
+    artifact = wasm_cache.load_or_compile(engine, path, SETTINGS).cache_path
+    sidecar = wasm_cache.sidecar_path(artifact)
+    if damage == "truncated":
+        artifact.write_bytes(artifact.read_bytes()[:100])
+    elif damage == "garbage":
+        artifact.write_bytes(b"\x7fELF" + os.urandom(4096))
+    elif damage == "no sidecar":
+        sidecar.unlink()
+    else:
+        sidecar.write_text("{not json")
+    rebuilt = wasm_cache.load_or_compile(engine, path, SETTINGS)
+    assert rebuilt.source == wasm_cache.COMPILED and rebuilt.note
+    assert answer(wasmtime, engine, rebuilt.module) == 42
+    assert wasm_cache.load_or_compile(engine, path, SETTINGS).source == wasm_cache.CACHED
+
+
+def test_a_cache_wasmtime_refuses_is_rebuilt(tmp_path):
+    # A sound file compiled under another configuration (no epoch interruption),
+    # filed under this configuration's key: wasmtime itself must refuse it.
+    wasmtime, engine, path = small_module(tmp_path)
+    artifact = wasm_cache.load_or_compile(engine, path, SETTINGS).cache_path
+    other = wasmtime.Module(wasmtime.Engine(wasmtime.Config()), path.read_bytes()).serialize()
+    artifact.write_bytes(other)
+    sidecar = wasm_cache.sidecar_path(artifact)
+    info = json.loads(sidecar.read_text())
+    info["artifact_sha256"] = hashlib.sha256(other).hexdigest()
+    sidecar.write_text(json.dumps(info))
+    rebuilt = wasm_cache.load_or_compile(engine, path, SETTINGS)
+    assert rebuilt.source == wasm_cache.COMPILED and "refused" in rebuilt.note
+    assert answer(wasmtime, engine, rebuilt.module) == 42
+
+
+def test_an_unwritable_cache_still_compiles(tmp_path, monkeypatch):
+    wasmtime, engine, path = small_module(tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(wasm_cache, "write_atomic", refuse)
+    loaded = wasm_cache.load_or_compile(engine, path, SETTINGS)
+    assert loaded.source == wasm_cache.COMPILED and "not written" in loaded.note
+    assert answer(wasmtime, engine, loaded.module) == 42

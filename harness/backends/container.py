@@ -29,6 +29,7 @@ from harness.backends.base import (
     PhaseClock,
 )
 from harness.backends.container_image import ensure_image
+from harness.backends.cpu_probes import DaemonCpu, container_cpu, cpu_cgroup, keeper_of
 from harness.backends.ndjson import DockerAttachChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.backends.memory_probes import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
@@ -63,6 +64,12 @@ def docker_client(timeout: float = 60.0):
         ) from None
 
 
+def engine_is_local() -> bool:
+    """Whether DOCKER_HOST names this machine's engine (unset or a unix socket)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    return not host or host.startswith("unix://")
+
+
 def remove_labelled_containers(client, session: str | None = None) -> int:
     """Remove every isobench container (of one session, if given). Returns the count."""
     label = f"{SESSION_LABEL}={session}" if session else LABEL
@@ -76,11 +83,43 @@ def remove_labelled_containers(client, session: str | None = None) -> int:
     return removed
 
 
+def container_host_pid(instance) -> int:
+    """The container's main process as this machine's /proc numbers it (Docker's State.Pid)."""
+    if instance.pid is None:
+        instance.container.reload()
+        instance.pid = int(instance.container.attrs["State"]["Pid"])
+    return instance.pid
+
+
+def container_is_local(instance) -> bool:
+    """Whether the container's main process is in this machine's /proc."""
+    try:
+        return instance.container.id in Path(f"/proc/{container_host_pid(instance)}/cgroup").read_text()
+    except (OSError, ValueError):
+        return False
+
+
 class ContainerInstance(LimitedRunnerInstance):
     def __init__(self, container, channel: DockerAttachChannel, timeout: float, limits: Limits | None = None) -> None:
         super().__init__(channel, timeout, limits)
         self.container = container
         self.pid: int | None = None
+
+    def host_pid(self) -> int:
+        return container_host_pid(self)
+
+    def cpu_seconds(self) -> float | None:
+        """The container's cgroup, plus its containerd-shim and the children the
+        shim reaped (see cpu_probes.container_cpu). None: the engine is remote."""
+        if not container_is_local(self):
+            return None
+        pid = container_host_pid(self)
+        shim = keeper_of(pid, "shim")
+        if shim is None:
+            cgroup = cpu_cgroup(pid)
+            return cgroup.seconds() if cgroup is not None else None
+        measured = container_cpu(pid, shim)
+        return measured.total_s if measured is not None else None
 
     def death_cause(self) -> BackendError:
         try:
@@ -114,6 +153,9 @@ class ContainerBackend(Backend):
     family = "container"
     instance_class = "container"
     concurrency_modes = (PER_CALLER,)  # one attach socket per container; NDJSON has no request ids
+    cpu_scope = ("the harness process + the container's cgroup (cpuacct) + its containerd-shim's threads and "
+                 "the runc it reaped + dockerd and containerd growth (threads, and helpers they reaped such as "
+                 "`dockerd set-ipv6`)")
 
     def __init__(self, base_image: str | None = None, cpuset: str | None = None,
                  node: str | None = None, timeout: float = 60.0, log=print, session: str | None = None,
@@ -129,6 +171,7 @@ class ContainerBackend(Backend):
         self._client = None
         self.image: str | None = None
         self._remote_noted = False
+        self._daemons = DaemonCpu()
 
     @classmethod
     def from_options(cls, options) -> "ContainerBackend":
@@ -222,11 +265,7 @@ class ContainerBackend(Backend):
         return self._local_memory(instances, docker_stats)
 
     def _is_local(self, instance: ContainerInstance) -> bool:
-        """Whether the container's main process is in this machine's /proc."""
-        try:
-            return instance.container.id in Path(f"/proc/{self._pid(instance)}/cgroup").read_text()
-        except (OSError, ValueError):
-            return False
+        return container_is_local(instance)
 
     def _local_memory(self, instances: list[Instance], docker_stats: float) -> list[MemoryFigure]:
         cgroup = shim = 0
@@ -254,10 +293,7 @@ class ContainerBackend(Backend):
         return process_tree_memory(pid)
 
     def _pid(self, instance: ContainerInstance) -> int:
-        if instance.pid is None:
-            instance.container.reload()
-            instance.pid = int(instance.container.attrs["State"]["Pid"])
-        return instance.pid
+        return container_host_pid(instance)
 
     @staticmethod
     def _shim_pss(pid: int) -> int:
@@ -302,6 +338,14 @@ class ContainerBackend(Backend):
 
     def transport(self) -> str:
         return "NDJSON over the container's stdin/stdout via the Docker attach socket (dockerd, containerd-shim)"
+
+    def shared_cpu_seconds(self) -> float | None:
+        """dockerd and containerd so far (every thread, plus the children they
+        reaped); None when the engine is not on this machine. Their growth over
+        a cold start includes whatever else they served meanwhile."""
+        if not engine_is_local():
+            return None
+        return self._daemons.seconds()
 
     def facts(self) -> dict:
         limits, timeout = self.limits, [s for s in (self.limits.call_timeout_s, self.limits.cpu_time_s) if s]

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from harness.backends.base import Availability, BackendUnavailable
-from harness.backends.container import ContainerBackend
+from harness.backends.container import ContainerBackend, engine_is_local
 from harness.paths import REPO_ROOT
 from harness.backends.memory_probes import ZERO, process_tree_memory
 
@@ -70,16 +70,11 @@ def wrapper_overhead_ms(wrapper: Path, binary: str = "crun", rounds: int = 15) -
             "n": rounds, "how": f"`{binary} --version` directly and through {wrapper.name}, interleaved"}
 
 
-def _engine_is_local() -> bool:
-    host = os.environ.get("DOCKER_HOST", "")
-    return not host or host.startswith("unix://")
-
-
 def registration_problem(runtime: DockerRuntime, registered: dict) -> str:
     """Why dockerd cannot run this runtime as isobench needs it ('' if it can),
     with the command that fixes it."""
     fix = f"run `{SETUP}` as root (it registers the runtime in /etc/docker/daemon.json and reloads dockerd with SIGHUP)"
-    local = _engine_is_local()
+    local = engine_is_local()
     if local and not shutil.which(runtime.binary):
         return f"{runtime.binary} is not installed: `apt-get install -y {runtime.package}`, then {fix}"
     entry = registered.get(runtime.registered_as)
@@ -128,7 +123,7 @@ class DockerRuntimeBackend(ContainerBackend):
 
     def facts(self) -> dict:
         facts = dict(super().facts())
-        if self.RUNTIME.wrapper is not None and _engine_is_local():
+        if self.RUNTIME.wrapper is not None and engine_is_local():
             facts["wrapper_overhead_ms"] = wrapper_overhead_ms(self.RUNTIME.wrapper, self.RUNTIME.binary)
         return facts
 
@@ -140,7 +135,12 @@ class GvisorContainerBackend(DockerRuntimeBackend):
     RUNTIME = RUNSC
     described_as = "a gVisor container"
     family = "sandboxed-container"
-
+    # Measured: runsc create joins the container's cpuacct cgroup before it
+    # starts runsc-gofer and runsc-sandbox, so both (and the Sentry's stub
+    # processes) run inside it from birth; only the shim stays outside.
+    cpu_scope = ("the harness process + the container's cgroup (cpuacct: runsc-sandbox with the Sentry and its "
+                 "stubs, and runsc-gofer) + its containerd-shim's threads and the runsc create/start it reaped "
+                 "+ dockerd and containerd growth (threads, and helpers they reaped)")
 
     @staticmethod
     def _tree_memory(pid: int):
@@ -163,3 +163,6 @@ class CrunContainerBackend(DockerRuntimeBackend):
     summary = "a fresh Docker container per instance under crun instead of runc, running the same node runner"
     RUNTIME = CRUN
     described_as = "a Docker container under crun"
+    cpu_scope = ("the harness process + the container's cgroup (cpuacct) + its containerd-shim's threads and "
+                 "the crun (and its wrapper) it reaped + dockerd and containerd growth (threads, and helpers "
+                 "they reaped)")

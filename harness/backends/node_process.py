@@ -35,6 +35,7 @@ from harness.backends.base import (
     MemoryLimitExceeded,
     PhaseClock,
 )
+from harness.backends.cpu_probes import process_tree_cpu_seconds
 from harness.backends.ndjson import PipeChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
 from harness.backends.environment import child_environment
@@ -57,6 +58,10 @@ class NodeProcessInstance(LimitedRunnerInstance):
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """The node process tree since spawn: its threads and reaped children."""
+        return process_tree_cpu_seconds(self.pid, reaped=True)
 
     def death_cause(self) -> BackendError:
         status = describe_status(self.process)
@@ -133,7 +138,8 @@ class NodeProcessBackend(Backend):
     family = "process"
     instance_class = "process"
     runner_marks = ("node_runner.js",)
-    cpu_scope = "the harness process, plus the node process (user + system, from /proc)"
+    cpu_scope = ("the harness process, plus the node process tree since spawn: its CPU-time clock (all threads, ns) "
+                 "and the children it reaped (clock ticks)")
     # Separate processes, separate pipes. The NDJSON protocol has no request
     # ids, so one instance serves one caller at a time.
     concurrency_modes = (PER_CALLER,)

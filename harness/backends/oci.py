@@ -53,6 +53,7 @@ from harness.backends.base import (
     PhaseClock,
 )
 from harness.backends.container_runtimes import CRUN_WRAPPER, runtime_version, wrapper_overhead_ms
+from harness.backends.cpu_probes import container_cpu
 from harness.backends.ndjson import ChannelClosed, ChannelTimeout, PipeChannel
 from harness.backends.oci_bundle import base_config, image_entrypoint, instance_config, make_rootfs, write_bundle
 from harness.backends.oci_cgroup import (
@@ -194,6 +195,18 @@ class OciInstance(LimitedRunnerInstance):
             self._container_pid = children[0].pid
         return self._container_pid
 
+    def cpu_seconds(self) -> float | None:
+        """The container's cgroup, plus the foreground runtime process's own
+        threads and the children it reaped (see cpu_probes.container_cpu: the
+        container's processes are the runtime's descendants and in the cgroup,
+        so they are counted once, by the cgroup). None if the container is gone."""
+        try:
+            pid = self.pid
+        except (InstanceCrashed, psutil.Error):
+            return None
+        measured = container_cpu(pid, self.runtime_pid)
+        return measured.total_s if measured is not None else None
+
     def death_cause(self) -> BackendError:
         try:
             code = self.process.wait(timeout=5)
@@ -256,6 +269,8 @@ class OciBackend(Backend):
     family = "container"
     instance_class = "container"
     concurrency_modes = (PER_CALLER,)  # separate pipes per container; NDJSON has no request ids
+    cpu_scope = ("the harness process + the container's cgroup (cpuacct) + the foreground `run` process's threads "
+                 "and the children it reaped (the container's processes are counted once, in the cgroup)")
 
     def __init__(self, runtime: str = "runc", node: str | None = None, cpuset: str | None = None,
                  session: str | None = None, limits: Limits | None = None, timeout: float = 60.0) -> None:
@@ -445,6 +460,9 @@ class OciBackend(Backend):
 class OciRuncBackend(OciBackend):
     name = "oci-runc"
     described_as = "a runc container without Docker"
+    cpu_scope = ("the harness process + the container's cgroup (cpuacct) + the foreground `runc run`'s threads "
+                 "(including its stdio relay) and the runc init stages it reaped (the container's processes are "
+                 "counted once, in the cgroup)")
 
     def __init__(self, **options) -> None:
         super().__init__("runc", **options)
@@ -453,6 +471,9 @@ class OciRuncBackend(OciBackend):
 class OciCrunBackend(OciBackend):
     name = "oci-crun"
     described_as = "a crun container without Docker"
+    cpu_scope = ("the harness process + the container's cgroup (cpuacct) + the foreground `crun run`'s threads "
+                 "and the children it and its wrapper reaped (the container's processes are counted once, in "
+                 "the cgroup)")
 
     def __init__(self, **options) -> None:
         super().__init__("crun", **options)

@@ -46,6 +46,13 @@ from harness.backends.base import (
     MemoryLimitExceeded,
     PhaseClock,
 )
+from harness.backends.cpu_probes import (
+    ProcessCpuClock,
+    ProcessCpuReading,
+    process_tree_cpu_seconds,
+    process_tree_cpu_seconds_since,
+    read_process_cpu,
+)
 from harness.backends.ndjson import PipeChannel
 from harness.backends.node_process import (
     NODE_RUNNER,
@@ -70,10 +77,29 @@ class PooledInstance(LimitedRunnerInstance):
         super().__init__(PipeChannel(process.stdin.fileno(), process.stdout.fileno()), timeout, limits)
         self.process = process
         self.backend = backend
+        self._cpu_clock: ProcessCpuClock | None = None  # set when it joins the pool
+        self.cpu_at_take: ProcessCpuReading | None = None  # None: spawned by start() (a miss)
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def join_pool(self) -> None:
+        """Untimed: the clock read at take, and the reaped children's CPU now
+        (a /proc read of tens of microseconds; an idle process reaps nothing)."""
+        self._cpu_clock = ProcessCpuClock(self.pid)
+        self.cpu_at_take = read_process_cpu(self.pid)
+
+    def mark_taken(self) -> None:
+        """Its own CPU as it leaves the pool: one clock read (measured: +3 us on the take)."""
+        if self._cpu_clock is not None and self.cpu_at_take is not None:
+            self.cpu_at_take = ProcessCpuReading(self._cpu_clock.seconds(), self.cpu_at_take.reaped_s)
+
+    def cpu_seconds(self) -> float:
+        """Since it was taken from the pool; a miss counts from its spawn."""
+        if self.cpu_at_take is None:
+            return process_tree_cpu_seconds(self.pid, reaped=True)
+        return process_tree_cpu_seconds_since(self.pid, self.cpu_at_take)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -110,6 +136,9 @@ class PreforkBackend(Backend):
     instance_class = "process"
     runner_marks = ("node_runner.js",)
     concurrency_modes = (PER_CALLER,)
+    cpu_scope = ("the harness process, plus the pooled node process's CPU from the moment it is taken from the "
+                 "pool (its CPU-time clock, all threads, ns): its start-up in the pool is not counted, as in the "
+                 "wall time; a pool miss counts from spawn")
 
     def __init__(self, pool_size: int = DEFAULT_POOL_SIZE, inherit_env: tuple[str, ...] = (),
                  limits: Limits | None = None, timeout: float = 30.0) -> None:
@@ -173,6 +202,7 @@ class PreforkBackend(Backend):
         for instance in fresh:
             if not _settle(instance.pid):
                 self.unsettled_refills += 1
+            instance.join_pool()
         self.refills += len(fresh)
         self.pool.extend(fresh)
 
@@ -199,6 +229,7 @@ class PreforkBackend(Backend):
                 break
             candidate.kill()
         if instance is not None:
+            instance.mark_taken()
             self.hits += 1
             instance.track(self.live)
             clock.mark("take")

@@ -3,12 +3,14 @@ to WebAssembly, running the same JS bundle as every other backend.
 
 The module (QuickJS-NG from third_party/quickjs-ng plus the glue in
 harness/runtime/quickjs_wasm.c, built by harness/wasm_module.py) is compiled
-once by wasmtime in prepare(); that compile time is reported on its own. One
-instance is a new Store with an empty WASI context (no files, no environment,
-no stdio), a new Instance of the compiled module, a new QuickJS runtime and
-context in it, and the bundle evaluated there. `sayHello` comes from the
-prelude, as everywhere else. QuickJS is an interpreter: the in-engine figure
-is QuickJS's, not V8's.
+by wasmtime in prepare(), once per machine: the compiled code is cached next
+to the .wasm (harness/backends/wasm_cache.py) and a fresh process loads it.
+facts() says which happened, with the compile or load time, never part of a
+cold start. One instance is a new Store with an empty WASI context (no files,
+no environment, no stdio), a new Instance of the compiled module, a new
+QuickJS runtime and context in it, and the bundle evaluated there.
+`sayHello` comes from the prelude, as everywhere else. QuickJS is an
+interpreter: the in-engine figure is QuickJS's, not V8's.
 
 The fast path. wasmtime-py's `Func.__call__` re-reads the function's type and
 boxes every value on each call, which costs 100-250 µs here against a few µs
@@ -34,7 +36,6 @@ import json
 import math
 import os
 import threading
-import time
 
 from harness.backends.base import (
     PER_CALLER,
@@ -51,6 +52,7 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
+from harness.backends import wasm_cache
 from harness.backends.memory_probes import process_memory, release_freed_memory
 from harness.runtime.worker import Worker
 
@@ -74,6 +76,8 @@ SAFETY_TIMEOUT_S = 600.0  # when Limits has no time limit
 # recursion is a JS RangeError (about 550 simple frames), not a stack trap.
 WASM_STACK_BYTES = 1 << 20
 JS_STACK_BYTES = 192 << 10
+# The engine's Config flags; part of the compile cache's key.
+ENGINE_SETTINGS = {"epoch_interruption": True, "max_wasm_stack": WASM_STACK_BYTES}
 EXPORTS = ("_initialize", "isobench_init", "isobench_reserve", "isobench_io", "isobench_load",
            "isobench_call", "isobench_engine", "isobench_echo", "isobench_version", "memory")
 
@@ -243,7 +247,7 @@ class WasmBackend(Backend):
         super().__init__(limits)
         self.engine = self.module = self.linker = None
         self.module_path = None
-        self.compile_ms: float | None = None
+        self.loaded = None  # wasm_cache.LoadedModule: compiled now or loaded from the cache, and how long it took
         self._quickjs_version = ""
         self._ticker: threading.Thread | None = None
         self._stop_ticker = threading.Event()
@@ -263,7 +267,8 @@ class WasmBackend(Backend):
         return Availability(True)
 
     def prepare(self, worker: Worker) -> None:
-        """Build the module if needed (untimed), then compile it once, timed."""
+        """Build the module if needed (untimed), then compile it or load its
+        compiled code from the cache, timed."""
         self._ensure_module()
 
     def _ensure_module(self) -> None:
@@ -278,13 +283,11 @@ class WasmBackend(Backend):
         except wasm_module.BuildError as error:
             raise BackendUnavailable(str(error)) from None
         config = wasmtime.Config()
-        config.epoch_interruption = True
-        config.max_wasm_stack = WASM_STACK_BYTES
+        for setting, value in ENGINE_SETTINGS.items():
+            setattr(config, setting, value)
         self.engine = wasmtime.Engine(config)
-        binary = self.module_path.read_bytes()
-        started = time.perf_counter()
-        self.module = wasmtime.Module(self.engine, binary)
-        self.compile_ms = (time.perf_counter() - started) * 1e3
+        self.loaded = wasm_cache.load_or_compile(self.engine, self.module_path, ENGINE_SETTINGS)
+        self.module = self.loaded.module
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
         self._start_ticker()
@@ -378,20 +381,36 @@ class WasmBackend(Backend):
         }
         if self.module_path is not None:
             versions["module_bytes"] = str(self.module_path.stat().st_size)
-        if self.compile_ms is not None:
-            versions["module_compile_ms"] = f"{self.compile_ms:.1f}"
         return versions
 
     def facts(self) -> dict:
         return {
-            "module_compile_ms": self.compile_ms,
-            "module_compile_timer": "time.perf_counter around wasmtime.Module(engine, bytes) in prepare(), once; "
-                                    "not part of any cold start",
+            **self._module_facts(),
             "module_bytes": self.module_path.stat().st_size if self.module_path else None,
             "instance": "fresh Store + empty WASI context + Instance + QuickJS runtime/context; bundle evaluated",
             "limits": {"time": f"epoch interruption, {self.time_limit_s:g} s (+ up to {TICK_S} s)",
                        "memory": "Store.set_limits(memory_size)" if self.limits.memory_bytes else "none"},
         }
+
+    def _module_facts(self) -> dict:
+        """How this process got the compiled module: compiled now (compile_ms)
+        or loaded from the cache (load_ms, and the compile_ms recorded then)."""
+        loaded = self.loaded
+        if loaded is None:
+            return {"module_source": None}
+        facts = {"module_source": loaded.source, "module_cache_file": str(loaded.cache_path)}
+        if loaded.source == wasm_cache.COMPILED:
+            facts["module_compile_ms"] = loaded.compile_ms
+            facts["module_compile_timer"] = ("time.perf_counter around wasmtime.Module(engine, bytes) in "
+                                              "prepare(); not part of any cold start")
+        else:
+            facts["module_load_ms"] = loaded.load_ms
+            facts["module_load_timer"] = ("time.perf_counter around reading the cache file, checking its sha256 "
+                                          "and wasmtime.Module.deserialize in prepare(); not part of any cold start")
+            facts["module_compile_ms_when_cached"] = loaded.cached_compile_ms
+        if loaded.note:
+            facts["module_cache_note"] = loaded.note
+        return facts
 
     def transport(self) -> str:
         return ("in-process: one wasmtime C-API call on the calling thread; input and answer through a "

@@ -87,6 +87,7 @@ from harness.backends.base import (
     WorkerLoadError,
 )
 from harness.backends import memory_cgroup
+from harness.backends.cpu_probes import process_tree_cpu_seconds
 from harness.backends.node_process import end_process
 from harness.paths import REPO_ROOT
 from harness.backends.environment import child_environment
@@ -273,6 +274,11 @@ class WorkerdInstance(Instance):
     def pid(self) -> int:
         return self.server.pid
 
+    def cpu_seconds(self) -> float:
+        """The workerd process tree since spawn: its threads and reaped children."""
+        server = self.server
+        return process_tree_cpu_seconds(server.pid, reaped=True) if server is not None else 0.0
+
     def _connect(self) -> http.client.HTTPConnection:
         connection = http.client.HTTPConnection("127.0.0.1", self.server.ports["s0"], timeout=self.seconds)
         connection.connect()
@@ -337,6 +343,8 @@ class WorkerdBackend(Backend):
     family = "process"
     instance_class = "process"
     runner_marks = ("isobench-workerd-",)
+    cpu_scope = ("the harness process, plus the workerd process tree since spawn: its CPU-time clock (all threads, ns) "
+                 "and the children it reaped (clock ticks)")
     # One connection per instance and one caller at a time on it.
     concurrency_modes = (PER_CALLER,)
 
