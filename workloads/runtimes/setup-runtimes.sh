@@ -34,7 +34,8 @@ for tool in runsc crun; do
     command -v "$tool" >/dev/null 2>&1 || { echo "setup-runtimes: $tool is not installed (apt-get install -y $tool)" >&2; exit 1; }
 done
 
-install -D -m 0755 "$here/crun-hybrid-wrapper" "$wrapper"
+# Only when it differs, so that a second run changes nothing.
+cmp -s "$here/crun-hybrid-wrapper" "$wrapper" || install -D -m 0755 "$here/crun-hybrid-wrapper" "$wrapper"
 
 changed=$(python3 "$here/merge_daemon_json.py" "$daemon_json" "$(command -v runsc)" "$wrapper")
 
