@@ -33,6 +33,16 @@ def level_figures(latencies_ns: Sequence[float], window_s: float) -> dict:
     }
 
 
+def queueing_note(levels, cores: int) -> str:
+    """Says which levels can run truly in parallel here, and which mostly queue."""
+    over = [k for k in levels if k > cores]
+    if not over:
+        return f"{cores} cores: every level has at most one caller per core"
+    return (f"{cores} cores here: with {', '.join(map(str, over))} callers there are more callers than cores, "
+            f"so these levels mostly measure queueing (throughput levels off, p99 grows with the queue), "
+            f"not more parallel work")
+
+
 def summarize_mode(result: ConcurrencyMode) -> dict:
     """Figures per level ("1", "2", ...) of one mode."""
     out: dict = {str(level.callers): level_figures(level.latencies_ns, level.window_s) for level in result.levels}

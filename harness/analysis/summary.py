@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from harness.analysis.concurrency import summarize_concurrency
+from harness.analysis.concurrency import queueing_note, summarize_concurrency
 from harness.analysis.density import summarize_density
 from harness.analysis.estimate import Estimate, estimate, paired_ratio
 from harness.results.model import BackendResult, EngineTime, Run
@@ -301,7 +301,6 @@ def _concurrency_lines(summary: dict) -> list[str]:
     levels = sorted({int(key) for _, entry in rows for key in entry if key.isdigit()})
     header = " | ".join(f"{k} callers: calls/s, p99 µs" for k in levels)
     lines = ["", f"| backend | mode | {header} |", "|---|---|" + "---|" * len(levels)]
-    notes = set()
     for name, entry in rows:
         modes = [(entry["mode"], entry)] + [(mode, entry[mode]) for mode in ("shared",) if isinstance(entry.get(mode), dict)]
         for mode, figures in modes:
@@ -310,6 +309,5 @@ def _concurrency_lines(summary: dict) -> list[str]:
                 level = figures.get(str(k))
                 cells.append(f"{fmt(level['throughput_rps'])}, {fmt(level['p99_us'])}" if level and level["calls"] else "–")
             lines.append(f"| {name} | {mode} | {' | '.join(cells)} |")
-        if entry.get("note"):
-            notes.add(entry["note"])
-    return lines + [""] + [f"- Concurrency: {note}." for note in sorted(notes)]
+    cores = next((entry.get("cores") for _, entry in rows if entry.get("cores")), 0)
+    return lines + ["", f"- Concurrency: {queueing_note(levels, cores)}."] if cores else lines

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from harness.backends.base import Backend, BackendError, Instance
+from harness.analysis.concurrency import queueing_note
 from harness.results.vocabulary import CONCURRENCY_QUESTIONS, PER_CALLER, SHARED
 from harness.measure.procedures import ARG, cold_start
 from harness.runtime.worker import Worker
@@ -172,13 +173,3 @@ class ModeSweep:
             except Exception:
                 pass
         self.instances = []
-
-
-def queueing_note(levels, cores: int) -> str:
-    """Says which levels can run truly in parallel here, and which mostly queue."""
-    over = [k for k in levels if k > cores]
-    if not over:
-        return f"{cores} cores: every level has at most one caller per core"
-    return (f"{cores} cores here: with {', '.join(map(str, over))} callers there are more callers than cores, "
-            f"so these levels mostly measure queueing (throughput levels off, p99 grows with the queue), "
-            f"not more parallel work")
