@@ -10,6 +10,7 @@ from harness.measure.plugin import (  # noqa: F401  (the plugin's hooks and the 
     pytest_addoption,
     pytest_collection_modifyitems,
     pytest_configure,
+    pytest_runtest_call,
     pytest_runtest_makereport,
     pytest_sessionfinish,
     pytest_sessionstart,

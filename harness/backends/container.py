@@ -32,7 +32,7 @@ from harness.backends.container_image import ensure_image
 from harness.backends.cpu_probes import DaemonCpu, container_cpu, cpu_cgroup, keeper_of
 from harness.backends.ndjson import DockerAttachChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
-from harness.backends.memory_probes import ZERO, cgroup_memory_of_pid, process_memory, process_tree_memory
+from harness.backends.memory_probes import ZERO, cgroup_memory_of_pid, docker_stats_of_pid, process_memory, process_tree_memory
 from harness.runtime.worker import Worker
 
 LABEL = "isobench"
@@ -250,10 +250,10 @@ class ContainerBackend(Backend):
         return instance
 
     def memory(self, instances: list[Instance]) -> list[MemoryFigure]:
-        # The engine takes about a second per stats request: ask in parallel.
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            docker_stats = sum(pool.map(self._docker_stats_bytes, instances))
         if not all(self._is_local(instance) for instance in instances):
+            # The engine takes about a second per stats request: ask in parallel.
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                docker_stats = sum(pool.map(self._docker_stats_bytes, instances))
             # DOCKER_HOST / a context names an engine on another machine: its
             # containers' PIDs mean nothing in this machine's /proc.
             if not self._remote_noted:
@@ -262,7 +262,7 @@ class ContainerBackend(Backend):
                 self._remote_noted = True
             return [MemoryFigure("docker_stats", docker_stats, "sum of `docker stats` memory (usage minus inactive "
                                  "file); the only figure: the engine is remote, the local /proc cannot see it")]
-        return self._local_memory(instances, docker_stats)
+        return self._local_memory(instances, sum(docker_stats_of_pid(self._pid(i)) for i in instances))
 
     def _is_local(self, instance: ContainerInstance) -> bool:
         return container_is_local(instance)
@@ -284,7 +284,8 @@ class ContainerBackend(Backend):
             MemoryFigure("uss", tree.uss, "sum of USS over each container's process tree, seen from the host"),
             MemoryFigure("pss", tree.pss, "sum of PSS over each container's process tree, seen from the host"),
             MemoryFigure("rss", tree.rss, "sum of RSS over each container's process tree, seen from the host"),
-            MemoryFigure("docker_stats", docker_stats, "sum of `docker stats` memory (usage minus inactive file)"),
+            MemoryFigure("docker_stats", docker_stats, "sum of `docker stats` memory (usage minus inactive file), "
+                                                       "read from each container's cgroup as the engine computes it"),
         ]
 
     @staticmethod

@@ -115,6 +115,28 @@ def cgroup_memory_of_pid(pid: int) -> CgroupMemory:
     raise FileNotFoundError(f"no memory cgroup found for pid {pid}")
 
 
+def docker_stats_of_pid(pid: int) -> int:
+    """What `docker stats` shows for the container holding pid, read from its
+    cgroup as the engine computes it: usage minus inactive file pages (v1:
+    memory.usage_in_bytes - total_inactive_file; v2: memory.current -
+    inactive_file). The engine's own stats call waits about a second for a
+    second CPU sample; memory needs none."""
+    mounts = _mountpoints()
+    unified_path = None
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        hierarchy, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(",") and "memory" in mounts:
+            folder = Path(mounts["memory"] + path)
+            usage = int((folder / "memory.usage_in_bytes").read_text())
+            return max(0, usage - _read_stat(folder / "memory.stat").get("total_inactive_file", 0))
+        if hierarchy == "0" and controllers == "":
+            unified_path = path
+    if unified_path is not None and "cgroup2" in mounts:
+        folder = Path(mounts["cgroup2"] + unified_path)
+        return max(0, int((folder / "memory.current").read_text()) - _read_stat(folder / "memory.stat").get("inactive_file", 0))
+    raise FileNotFoundError(f"no memory cgroup found for pid {pid}")
+
+
 def _read_stat(path: Path) -> dict[str, int]:
     stats = {}
     for line in path.read_text().splitlines():

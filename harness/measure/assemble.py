@@ -126,7 +126,8 @@ def trial_info(entry: dict) -> TrialInfo:
                      finished=record["finished"], pid=record.get("pid"), seed=record.get("seed", 0),
                      load_average_at_start=tuple(record.get("load_average_at_start") or ()),
                      suites=_freeze(record.get("suites") or {}), side=record.get("side", ""),
-                     pair=record.get("pair"))
+                     pair=record.get("pair"), startup_s=record.get("startup_seconds"),
+                     suite_seconds=FrozenMap(record.get("suite_seconds") or {}))
 
 
 def assemble(header: dict, entries: list[dict], status: str, finished: str, load_at_end: list[float],

@@ -69,6 +69,18 @@ def trial(pytestconfig):
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """How long each suite took, kept in the trial record."""
+    import time
+
+    began = time.monotonic()
+    yield
+    trial = item.config._isobench_trial
+    if trial is not None:
+        trial.suite_seconds[item.name.removeprefix("test_")] = round(time.monotonic() - began, 3)
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """An error in a suite's own code (not a backend's) is kept in the trial record."""
     outcome = yield

@@ -19,7 +19,7 @@ PROFILES = {
     "ci": Profile(
         name="ci", description="the CI gate: cold start and memory only",
         suites=("cold_start", "memory"), min_trials=6, max_trials=6, budget_s=600.0,
-        cold_rounds=10, cold_warmups=1,
+        cold_rounds=20, cold_warmups=1,
         memory_counts=(1, 5), in_process_memory_counts=(1, 10, 50), memory_settle_s=0.2,
     ),
     # A first look at everything, in about three minutes.

@@ -110,6 +110,8 @@ class Trial:
         self._broken: dict[str, set[str]] = {}
         self.suite_errors: list[str] = []
         self.measured: dict[str, list[str]] = {}
+        self.suite_seconds: dict[str, float] = {}
+        self.startup_seconds = _since_process_start()
 
     # ------------------------------------------------------------ who, in which order
 
@@ -191,7 +193,20 @@ class Trial:
         return {"protocol": PROTOCOL, "index": self.spec.index, "seed": self.spec.seed, "side": self.spec.side,
                 "pair": self.spec.pair, "pid": os.getpid(), "started": self.started, "finished": now_iso(),
                 "load_average_at_start": self.load_average_at_start, "suites": self.measured,
+                "startup_seconds": self.startup_seconds, "suite_seconds": self.suite_seconds,
                 "suite_errors": self.suite_errors, "backends": self._records}
+
+
+def _since_process_start() -> float | None:
+    """Seconds from this process's start to now: interpreter, imports, preparing the backends."""
+    try:
+        import time
+
+        import psutil
+
+        return round(time.time() - psutil.Process().create_time(), 3)
+    except Exception:
+        return None
 
 
 def write_record(path: str | Path, record: dict) -> None:

@@ -423,12 +423,15 @@ class TrialInfo:
     suites: FrozenMap = field(default_factory=FrozenMap)  # suite -> backends it measured
     side: str = ""  # A/B runs: which version ("base" or "head")
     pair: int | None = None  # A/B runs: trials of the two versions that ran back to back share it
+    startup_s: float | None = None  # process start to the backends prepared
+    suite_seconds: FrozenMap = field(default_factory=FrozenMap)  # how long each suite took
 
     def to_json(self) -> dict:
         return {"index": self.index, "status": self.status, "cause": self.cause, "started": self.started,
                 "finished": self.finished, "pid": self.pid, "seed": self.seed,
                 "load_average_at_start": list(self.load_average_at_start), "suites": _thaw(self.suites),
-                "side": self.side, "pair": self.pair}
+                "side": self.side, "pair": self.pair, "startup_s": self.startup_s,
+                "suite_seconds": dict(self.suite_seconds)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "TrialInfo":
@@ -439,7 +442,8 @@ class TrialInfo:
         return TrialInfo(index=f.int("index", required=True), status=status, cause=f.str("cause"),
                          started=f.str("started"), finished=f.str("finished"), pid=f.int("pid", None),
                          seed=f.int("seed", 0), load_average_at_start=f.numbers("load_average_at_start"),
-                         suites=_freeze(f.dict("suites")), side=f.str("side"), pair=f.int("pair", None))
+                         suites=_freeze(f.dict("suites")), side=f.str("side"), pair=f.int("pair", None),
+                         startup_s=f.float("startup_s"), suite_seconds=FrozenMap(f.dict("suite_seconds")))
 
 
 # ---------------------------------------------------------------- per-suite records

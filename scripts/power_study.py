@@ -1,0 +1,168 @@
+"""The CI gate's power study: how often it fails unchanged code (false
+alarms) and how often it catches a +15% slowdown (detection), for both gates:
+the A/B (`harness ab`, this checkout against a base, trials in pairs) and the
+baseline set (`harness compare results/baseline/ci/ NEW --ratios-only`).
+
+    python scripts/power_study.py measure [--unchanged 10] [--injected 5] [--baselines 5]
+    python scripts/power_study.py evaluate [--threshold 10%] [--alpha 0.01] [--out docs/power-study.md]
+
+`measure` keeps every run's raw results under results/power-study/ (and the
+baseline set under results/baseline/ci/), skipping what is already there, so
+it can be stopped and resumed. Each unchanged run is an A/A `ab --base HEAD`;
+each injected run is the same with `--inject-start-delay BACKEND=15%` on the
+head side (a busy-wait of 15% of that backend's median cold start, calibrated
+at the start of the run). `evaluate` judges the stored runs with the gate's
+rules (the settings can be varied without measuring again) and writes the
+rates. Run it on a quiet machine and run nothing else meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+STUDY = ROOT / "results" / "power-study"
+BASELINE = ROOT / "results" / "baseline" / "ci"
+INJECTED = ("isolate", "subprocess", "container")
+EFFECT = "15%"
+
+
+def _harness(*args: str) -> int:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT).returncode
+
+
+def _gzip_into(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(gzip.compress(source.read_bytes(), mtime=0))
+
+
+def measure_baselines(count: int) -> None:
+    BASELINE.mkdir(parents=True, exist_ok=True)
+    while len(list(BASELINE.glob("*.json*"))) < count:
+        with tempfile.TemporaryDirectory() as out:
+            print(f"power study: baseline run {len(list(BASELINE.glob('*.json*'))) + 1} of {count}", flush=True)
+            if _harness("run", "--profile", "ci", "--out", out) != 0:
+                print("power study: the baseline run failed; trying again", flush=True)
+                continue
+            run = next(p for p in Path(out).glob("2*-ci.json"))
+            _gzip_into(run, BASELINE / f"{run.name}.gz")
+
+
+def measure_ab(label: str, index: int, inject: str | None) -> None:
+    folder = STUDY / f"{label}-{index:02d}"
+    if (folder / "base.json.gz").exists() and (folder / "head.json.gz").exists():
+        return
+    with tempfile.TemporaryDirectory() as out:
+        args = ["ab", "--base", "HEAD", "--profile", "ci", "--out", out, "--format", "json"]
+        if inject:
+            args += ["--inject-start-delay", f"{inject}={EFFECT}"]
+        began = time.monotonic()
+        code = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, stdout=subprocess.DEVNULL).returncode
+        if code not in (0, 1):
+            print(f"power study: {label} {index} exited {code}; left out", flush=True)
+            return
+        for side in ("base", "head"):
+            _gzip_into(next(Path(out).glob(f"*-ab-{side}.json")), folder / f"{side}.json.gz")
+        (folder / "seconds").write_text(f"{time.monotonic() - began:.1f}\n")
+    print(f"power study: {label} {index} done ({time.monotonic() - began:.0f} s)", flush=True)
+
+
+def measure(args) -> None:
+    measure_baselines(args.baselines)
+    plan = [("unchanged", i, None) for i in range(args.unchanged)]
+    plan += [(f"plus15-{name}", i, name) for i in range(args.injected) for name in INJECTED]
+    plan.sort(key=lambda item: (item[1], item[0]))  # interleave the kinds over time
+    for label, index, inject in plan:
+        measure_ab(label, index, inject)
+
+
+# ---------------------------------------------------------------- evaluation
+
+def evaluate(args) -> None:
+    from harness.analysis.compare import REGRESSION, CompareSettings, compare
+    from harness.commands.compare import parse_threshold
+    from harness.results.store import load
+
+    settings = CompareSettings(threshold=parse_threshold(args.threshold), alpha=args.alpha,
+                               metrics=("cold_start", "memory"), clock=args.clock)
+    baselines = [load(p) for p in sorted(BASELINE.glob("*.json*"))]
+    rows = []
+    for folder in sorted(p for p in STUDY.iterdir() if p.is_dir()):
+        base, head = load(folder / "base.json.gz"), load(folder / "head.json.gz")
+        kind = folder.name.rsplit("-", 1)[0]
+        ab = compare(base, head, replace(settings, paired=True))
+        against = compare(baselines, head, replace(settings, ratios_only=True)) if baselines else None
+        seconds = float((folder / "seconds").read_text()) if (folder / "seconds").exists() else None
+        rows.append({"run": folder.name, "kind": kind, "ab": ab["verdict"] == REGRESSION,
+                     "set": bool(against and against["verdict"] == REGRESSION), "seconds": seconds,
+                     "ab_rows": [r for r in ab["rows"] if r["verdict"] == REGRESSION],
+                     "set_rows": [r for r in (against or {}).get("rows", []) if r["verdict"] == REGRESSION]})
+    text = report(rows, settings, len(baselines))
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+def _rate(hits: int, total: int) -> str:
+    if not total:
+        return "–"
+    from scipy.stats import binomtest
+
+    ci = binomtest(hits, total).proportion_ci(0.95)
+    return f"{hits}/{total} = {hits / total:.0%} (95% CI {ci.low:.0%}–{ci.high:.0%})"
+
+
+def report(rows: list[dict], settings, baseline_runs: int) -> str:
+    lines = ["# Power study of the CI gate", "",
+             f"Settings: threshold {settings.threshold:.0%}, alpha {settings.alpha}, clock {settings.clock}; "
+             f"metrics cold start and memory; baseline set of {baseline_runs} `ci` runs. Each run is an A/A "
+             f"`ab --base HEAD --profile ci` ({EFFECT} injected into the head side's start where the kind says so).",
+             "", "| kind | runs | A/B gate fails | baseline-set gate fails | either fails | median time |",
+             "|---|---|---|---|---|---|"]
+    import statistics
+
+    for kind in sorted({r["kind"] for r in rows}):
+        mine = [r for r in rows if r["kind"] == kind]
+        seconds = [r["seconds"] for r in mine if r["seconds"]]
+        lines.append(f"| {kind} | {len(mine)} | {_rate(sum(r['ab'] for r in mine), len(mine))} "
+                     f"| {_rate(sum(r['set'] for r in mine), len(mine))} "
+                     f"| {_rate(sum(r['ab'] or r['set'] for r in mine), len(mine))} "
+                     f"| {statistics.median(seconds):.0f} s |" if seconds else "| – |")
+    lines += ["", "Rows that failed:", ""]
+    for r in rows:
+        for gate in ("ab", "set"):
+            for row in r[f"{gate}_rows"]:
+                lines.append(f"- {r['run']} ({gate}): {row['backend']} {row['metric']} {row['ratio']:.3f} "
+                             f"[{row['ratio_ci95'][0]:.3f}–{row['ratio_ci95'][1]:.3f}], p {row['p_value']:.2g}"
+                             if row["ratio_ci95"] else f"- {r['run']} ({gate}): {row['backend']} {row['metric']}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("measure")
+    m.add_argument("--unchanged", type=int, default=10)
+    m.add_argument("--injected", type=int, default=5, help="runs per injected backend")
+    m.add_argument("--baselines", type=int, default=5)
+    e = sub.add_parser("evaluate")
+    e.add_argument("--threshold", default="10%")
+    e.add_argument("--alpha", type=float, default=0.01)
+    e.add_argument("--clock", default="auto", choices=("auto", "wall", "cpu"))
+    e.add_argument("--out", default=None)
+    args = parser.parse_args()
+    measure(args) if args.command == "measure" else evaluate(args)
+
+
+if __name__ == "__main__":
+    main()
