@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.analysis.bootstrap import batch_medians, components
+from harness.analysis.bootstrap import batch_medians
 from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio
 from harness.results.model import Run, Series
 from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
@@ -138,17 +138,26 @@ def _single_trial(figure: Figure) -> bool:
     return len(series.trial_ids) < 2
 
 
-def _spread(figures: list[Figure], baseline: Figure) -> float | None:
-    """Run-to-run CV of the figure over a baseline set, else its between-trial CV in the one baseline run."""
-    if len(figures) >= 3:
-        values = np.log([_value(f) for f in figures])
-        return float(math.sqrt(math.expm1(np.var(values, ddof=1))))
-    series = baseline.pair[0] if baseline.pair is not None else baseline.series
-    parts = components(list(series.groups().values()))
-    if parts.between_cv is None or parts.within_cv is None:
+def _trial_values(figure: Figure) -> list[float]:
+    """The figure's value in each trial: a median, or for a ratio the ratio of the two medians."""
+    if figure.pair is not None:
+        x, ref = (s.groups() for s in figure.pair)
+        return [float(np.median(x[t]) / np.median(ref[t])) for t in x if t in ref]
+    return [float(np.median(values)) for values in figure.series.groups().values()]
+
+
+def _cv(values: list[float]) -> float | None:
+    values = [v for v in values if v > 0]
+    if len(values) < 2:
         return None
-    # What one trial's median varies by: between-trial spread plus within-trial spread over n samples.
-    return math.sqrt(parts.between_cv ** 2 + parts.within_cv ** 2 / max(1.0, parts.samples_per_trial))
+    return float(math.sqrt(math.expm1(np.var(np.log(values), ddof=1))))
+
+
+def _spread(figures: list[Figure], baseline: Figure) -> float | None:
+    """How much the figure moves: run to run over a baseline set, else trial to trial in the one baseline run."""
+    if len(figures) >= 3:
+        return _cv([_value(f) for f in figures])
+    return _cv(_trial_values(baseline))
 
 
 # ---------------------------------------------------------------- verdicts
