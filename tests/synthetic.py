@@ -36,6 +36,7 @@ MEMORY = {"isolate": {"uss": 0.7 * MIB, "pss": 0.7 * MIB},
           "container": {"uss": 6.7 * MIB, "pss": 7.4 * MIB, "cgroup": 6.7 * MIB, "shim_pss": 2.7 * MIB}}
 FAMILY = {"isolate": ("in-process", 0, "a V8 isolate"), "subprocess": ("process", 0, "a node process"),
           "container": ("container", 0, "a Docker container")}
+ROLES = {"isolate": ("v8-isolate",), "subprocess": ("node-process",), "container": ("docker-container",)}
 MACHINE = Machine(cpu_model="Test CPU", cpu_count=2, kernel="6.0-test", python="3.11.7", hostname="testbox",
                   memory_total_bytes=1 << 34, timer=FrozenMap({"timer": "time.perf_counter_ns",
                                                               "read_overhead_median_ns": 70}))
@@ -79,7 +80,7 @@ def synthetic_run(seed: int, *, trials: int = 3, rounds: int = 10, warm_n: int =
         family, index, described = FAMILY[name]
         info = BackendInfo(name=name, available=True, summary=f"synthetic {name}", transport="synthetic",
                            family=family, family_index=index, instance_class=family, described_as=described,
-                           reference=name == "isolate", versions=FrozenMap((versions or {}).get(name, {"v": "1"})))
+                           reference=name == "isolate", roles=ROLES[name], versions=FrozenMap((versions or {}).get(name, {"v": "1"})))
         results[name] = BackendResult(
             info=info,
             cold_start=ColdStart(wall=wall, cpu=cpu, cpu_scope="synthetic",

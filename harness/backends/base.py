@@ -153,6 +153,8 @@ class Backend(ABC):
     instance_class: str = ""
     # Ratios are every other backend over the one backend that sets this.
     reference: bool = False
+    # What it stands for in published figures (harness.results.vocabulary.ROLES).
+    roles: tuple[str, ...] = ()
     # How the backend can serve concurrent callers (threads of the harness):
     # PER_CALLER if calls on different instances may overlap, SHARED if one
     # instance accepts overlapping calls itself. Empty: not measured.

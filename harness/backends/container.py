@@ -152,6 +152,7 @@ class ContainerBackend(Backend):
     described_as = "a Docker container"
     family = "container"
     instance_class = "container"
+    roles = ("docker-container",)
     concurrency_modes = (PER_CALLER,)  # one attach socket per container; NDJSON has no request ids
     cpu_scope = ("the harness process + the container's cgroup (cpuacct) + its containerd-shim's threads and "
                  "the runc it reaped + dockerd and containerd growth (threads, and helpers they reaped such as "
@@ -334,8 +335,15 @@ class ContainerBackend(Backend):
             "cgroup_driver": info.get("CgroupDriver", ""),
             "storage_driver": info.get("Driver", ""),
             "image": self.image or "",
+            "image_id": self._image_id(),
             "base_image": self.base_image or "scratch (host node and its libraries)",
         }
+
+    def _image_id(self) -> str:
+        try:
+            return self.client.images.get(self.image).id if self.image else ""
+        except Exception:  # informative only
+            return ""
 
     def transport(self) -> str:
         return "NDJSON over the container's stdin/stdout via the Docker attach socket (dockerd, containerd-shim)"

@@ -10,6 +10,8 @@ file for why it exists).
 
 from __future__ import annotations
 
+import re
+
 import os
 import shutil
 import subprocess
@@ -128,6 +130,21 @@ class DockerRuntimeBackend(ContainerBackend):
         return facts
 
 
+def gvisor_platform(runtime_args: str, binary: str) -> str:
+    """The platform runsc runs the sandbox on: --platform in its registered
+    arguments, else its own default (`runsc flags`)."""
+    for part in runtime_args.split():
+        if part.startswith("--platform="):
+            return part.split("=", 1)[1] + " (registered argument)"
+    try:
+        found = subprocess.run([binary, "flags"], capture_output=True, text=True, timeout=20)
+        listed = found.stdout + found.stderr
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    match = re.search(r'-platform string\s+.*?\(default "([^"]+)"\)', listed, re.S)
+    return f"{match.group(1)} (runsc's default)" if match else "unknown"
+
+
 class GvisorContainerBackend(DockerRuntimeBackend):
     name = "container-gvisor"
     summary = ("a fresh Docker container per instance under gVisor (runsc, its own user-space kernel; "
@@ -135,6 +152,12 @@ class GvisorContainerBackend(DockerRuntimeBackend):
     RUNTIME = RUNSC
     described_as = "a gVisor container"
     family = "sandboxed-container"
+    roles = ("gvisor-container",)
+
+    def versions(self) -> dict[str, str]:
+        found = super().versions()
+        found["platform"] = gvisor_platform(found.get("runtime_args", ""), self.RUNTIME.binary)
+        return found
     # Measured: runsc create joins the container's cpuacct cgroup before it
     # starts runsc-gofer and runsc-sandbox, so both (and the Sentry's stub
     # processes) run inside it from birth; only the shim stays outside.
@@ -163,6 +186,7 @@ class CrunContainerBackend(DockerRuntimeBackend):
     summary = "a fresh Docker container per instance under crun instead of runc, running the same node runner"
     RUNTIME = CRUN
     described_as = "a Docker container under crun"
+    roles = ()
     cpu_scope = ("the harness process + the container's cgroup (cpuacct) + its containerd-shim's threads and "
                  "the crun (and its wrapper) it reaped + dockerd and containerd growth (threads, and helpers "
                  "they reaped)")

@@ -183,6 +183,7 @@ class IsolateBackend(Backend):
     described_as = "a V8 isolate (py_mini_racer)"
     family = "in-process"
     instance_class = "in-process"
+    roles = ("v8-isolate",)
     reference = True  # the unit every ratio is over: the isolate Workers is built on
     runner_marks = ("isolate_first",)
     # Each isolate has its own V8 thread, so calls on different isolates

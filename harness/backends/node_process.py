@@ -137,6 +137,7 @@ class NodeProcessBackend(Backend):
     described_as = "a node process"
     family = "process"
     instance_class = "process"
+    roles = ("node-process",)
     runner_marks = ("node_runner.js",)
     cpu_scope = ("the harness process, plus the node process tree since spawn: its CPU-time clock (all threads, ns) "
                  "and the children it reaped (clock ticks)")

@@ -460,6 +460,7 @@ class OciBackend(Backend):
 class OciRuncBackend(OciBackend):
     name = "oci-runc"
     described_as = "a runc container without Docker"
+    roles = ("runc-direct",)
     cpu_scope = ("the harness process + the container's cgroup (cpuacct) + the foreground `runc run`'s threads "
                  "(including its stdio relay) and the runc init stages it reaped (the container's processes are "
                  "counted once, in the cgroup)")
@@ -471,6 +472,7 @@ class OciRuncBackend(OciBackend):
 class OciCrunBackend(OciBackend):
     name = "oci-crun"
     described_as = "a crun container without Docker"
+    roles = ("crun-direct",)
     cpu_scope = ("the harness process + the container's cgroup (cpuacct) + the foreground `crun run`'s threads "
                  "and the children it and its wrapper reaped (the container's processes are counted once, in "
                  "the cgroup)")

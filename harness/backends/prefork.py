@@ -134,6 +134,7 @@ class PreforkBackend(Backend):
     described_as = "a node process from a warm pool"
     family = "process"
     instance_class = "process"
+    roles = ("warm-process",)
     runner_marks = ("node_runner.js",)
     concurrency_modes = (PER_CALLER,)
     cpu_scope = ("the harness process, plus the pooled node process's CPU from the moment it is taken from the "

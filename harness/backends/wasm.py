@@ -239,6 +239,7 @@ class WasmBackend(Backend):
     described_as = "a QuickJS instance in WebAssembly"
     family = "in-process"
     instance_class = "in-process"
+    roles = ("wasm-instance",)
     # Each instance has its own Store; wasmtime calls release the GIL, so calls
     # on different instances overlap. One Store must not be entered twice.
     concurrency_modes = (PER_CALLER,)

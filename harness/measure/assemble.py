@@ -51,7 +51,8 @@ def _info(name: str, records: list[tuple[int, dict]], header: dict) -> BackendIn
         summary=described.get("summary", ""), transport=described.get("transport", ""),
         family=described.get("family", ""), family_index=int((header.get("family_index") or {}).get(name, 0)),
         instance_class=described.get("instance_class", ""), described_as=described.get("described_as", ""),
-        reference=bool(described.get("reference")), versions=_freeze(described.get("versions") or {}),
+        reference=bool(described.get("reference")), roles=tuple(described.get("roles") or ()),
+        versions=_freeze(described.get("versions") or {}),
         facts=_freeze(described.get("facts") or {}), failures=failures)
 
 

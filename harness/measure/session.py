@@ -22,7 +22,7 @@ def describe(backend: Backend) -> dict:
         versions = {"error": (str(error).splitlines() or [""])[0]}
     return {"summary": backend.summary, "transport": backend.transport(), "family": backend.family,
             "instance_class": backend.instance_class, "described_as": backend.described_as,
-            "reference": backend.reference, "versions": versions, "cpu_scope": backend.cpu_scope,
+            "reference": backend.reference, "roles": list(backend.roles), "versions": versions, "cpu_scope": backend.cpu_scope,
             "concurrency_modes": list(backend.concurrency_modes)}
 
 

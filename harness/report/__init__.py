@@ -1,45 +1,42 @@
-"""The report: `python -m harness report RESULTS.json` writes report.md and its
-PNG plots. It reads the results file only, so any stored results file can be
-turned into a report later.
+"""The report: `python -m harness report RESULTS` writes report.md, report.html
+(the same, self-contained) and their plots. It reads a results file (and
+optionally a containment record and a baseline) only, so any stored run can
+be reported again later.
 
-- data.py: what the report reads from the results, in its units
-- colours.py: one fixed colour per backend
-- plots.py: one function per plot (matplotlib, Agg)
-- anchors.py: the published figures, as data
-- headline.py: the headline sentence, computed
-- caveats.py, methodology.py, conditions.py, markdown.py: the text
-- containment.py: the isolation-matrix section (`--containment FILE`, from `contain`)
+- data.py: what the report reads from the run, in its units, grouped by family
+- style.py: the shared plotting style; plots.py and scale.py: one function per plot
+- headline.py: the headline and "What this means", computed
+- claims.py: published figures beside the measurement of the same quantity
+- containment.py: the hostile-worker grid; methodology.py, conditions.py: collapsed detail, environment
+- markdown.py: the page; html.py: the same page as one self-contained HTML file
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.results.store import Results, load, write_atomic
+from harness.results.model import Run
+from harness.results.store import load, write_atomic
 
-REPORT_FILE = "report.md"
+REPORT_FILE, HTML_FILE = "report.md", "report.html"
 
 
-def build_report(results: Results | str | Path, out_dir: str | Path, baseline: Results | str | Path | None = None,
-                 containment=None) -> Path:
-    """Write out_dir/report.md and its plots; return the path of report.md.
+def build_report(run: Run | str | Path, out_dir: str | Path, baseline=None, containment=None) -> Path:
+    """Write out_dir/report.md, report.html and the plots; return report.md's path.
 
-    `baseline` adds the comparison section (harness.analysis.compare). `containment`
-    (what `--containment FILE` will pass) adds the isolation-matrix section
-    through harness/report/containment.py. Raises harness.results.store.ResultsError
-    for an unusable results file, before anything is written.
-    """
-    from harness.report import markdown, plots
+    `baseline` (a Run, or a list of Runs) adds "Since the baseline"; `containment`
+    (a containment record) adds the hostile-worker grid. A results file that
+    cannot be read raises ResultsError before anything is written."""
+    from harness.report import html, markdown, plots
     from harness.report.data import report_data
 
-    results = results if isinstance(results, Results) else load(results)
-    if baseline is not None and not isinstance(baseline, Results):
-        baseline = load(baseline)
-    data = report_data(results)
+    run = run if isinstance(run, Run) else load(run)
+    data = report_data(run, containment)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     drawn = plots.draw_all(data, folder)
     for stale in set(plots.PLOT_FILES) - set(drawn.values()):  # from an earlier report in this folder
         (folder / stale).unlink(missing_ok=True)
-    text = markdown.render(data, drawn, folder, baseline=baseline, containment=containment)
+    text = markdown.render(data, drawn, baseline=baseline)
+    write_atomic(folder / HTML_FILE, html.render(text, folder))
     return write_atomic(folder / REPORT_FILE, text)

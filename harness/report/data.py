@@ -1,106 +1,207 @@
-"""What the report reads from a results file, in the report's units: raw
-samples per backend (ms, µs, MiB) beside the flat summary. Read only."""
+"""What the report reads from a run, in its units: each backend's figures with
+their hierarchical intervals, grouped by family and sorted within it, its
+colour, and (given a containment record) how many hostile workers it
+contained. Read only; every number the report prints comes through here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
-from harness.report.colours import colour_map
-from harness.results.store import Results
-from harness.analysis.summary import MIB, REFERENCE_BACKEND, summarize_results
+from harness.analysis.density import HEADLINE_KINDS, headline_kinds
+from harness.analysis.estimate import Estimate, estimate
+from harness.analysis.summary import summarize_run
+from harness.results.model import BackendResult, Run, Series
+from harness.results.vocabulary import FAMILIES, FIGURES, MIB, colour, family_rank, memory_label
 
-# Memory kinds the report shows, in order, with the label a reader sees.
-MEMORY_KINDS = {
-    "uss": "USS",
-    "pss": "PSS",
-    "cgroup": "cgroup",
-    "shim_pss": "shim PSS",
-    "v8_heap_physical": "V8 heap",
-}
-# Every kind a sweep may record, for the methodology table.
-MEMORY_LABELS = {**MEMORY_KINDS, "rss": "RSS", "v8_heap_used": "V8 heap used", "docker_stats": "docker stats",
-                 "runtime_pss": "runtime PSS", "linear_memory": "Wasm linear memory",
-                 "in_process_anon": "workerd in-process anon", "in_process_rss": "workerd in-process RSS"}
+
+@dataclass(frozen=True)
+class Value:
+    """A figure in display units, with its 95% interval."""
+
+    value: float
+    ci: tuple[float, float] | None
+    n: int = 0
+    trials: int = 0
+
+    @staticmethod
+    def of(found: Estimate | None, scale: float = 1.0) -> "Value | None":
+        if found is None:
+            return None
+        scaled = found.scaled(scale)
+        return Value(scaled.value, scaled.ci, found.n, found.trials)
 
 
 @dataclass
 class ReportData:
-    results: Results
-    summary: dict
-    colours: dict[str, str] = field(default_factory=dict)
+    run: Run
+    containment: dict | None = None
+    summary: dict = field(default_factory=dict)
 
-    @property
+    def __post_init__(self):
+        self.summary = summarize_run(self.run)
+
+    # ------------------------------------------------------------ who, in which order
+
+    @cached_property
     def names(self) -> list[str]:
-        """Every backend of the run, the reference (isolate) first."""
-        names = list(self.summary["backends"])
-        return sorted(names, key=lambda name: name != REFERENCE_BACKEND)
+        """Every backend, grouped by family (vocabulary order) and sorted by cold start within it."""
+        def key(name: str):
+            result = self.run.backends[name]
+            cold = self.cold_start(name)
+            return (family_rank(result.info.family), cold.value if cold else float("inf"), name)
+        return sorted(self.run.backends, key=key)
 
     @property
     def measured(self) -> list[str]:
-        return [name for name in self.names if self.summary["backends"][name]["available"]]
+        return [name for name in self.names if self.entry(name).get("available")]
 
     @property
     def unavailable(self) -> dict[str, str]:
-        return {name: entry.get("reason") or "no reason recorded"
-                for name, entry in self.summary["backends"].items() if not entry["available"]}
+        return {name: self.entry(name).get("reason") or "no reason recorded"
+                for name in self.names if not self.entry(name).get("available")}
+
+    @property
+    def reference(self) -> str | None:
+        return self.run.reference
+
+    def result(self, name: str) -> BackendResult:
+        return self.run.backends[name]
 
     def entry(self, name: str) -> dict:
         return self.summary["backends"].get(name, {})
 
-    def _samples(self, name: str, metric: str, scale: float) -> np.ndarray:
-        bench = self.results.find(name, metric)
-        return np.asarray(bench.samples if bench else [], dtype=float) * scale
+    def family(self, name: str) -> str:
+        return self.result(name).info.family
 
-    def cold_ms(self, name: str) -> np.ndarray:
-        return self._samples(name, "cold_start", 1e3)
+    def family_label(self, name: str) -> str:
+        family = self.family(name)
+        return FAMILIES[family].label if family in FAMILIES else "other"
 
-    def first_isolate_ms(self, name: str) -> np.ndarray:
-        bench = self.results.find(name, "cold_start")
-        first = (bench.extra.get("first_isolate") or {}) if bench else {}
-        return np.asarray(first.get("total_ms") or [], dtype=float)
+    def colour(self, name: str) -> str:
+        info = self.result(name).info
+        return colour(info.family, info.family_index)
 
-    def phases_ms(self, name: str, first_isolate: bool = False) -> dict[str, np.ndarray]:
-        bench = self.results.find(name, "cold_start")
-        if not bench:
-            return {}
-        source = (bench.extra.get("first_isolate") or {}) if first_isolate else bench.extra
-        return {phase: np.asarray(values, dtype=float) for phase, values in (source.get("phases_ms") or {}).items()
-                if values}
+    def by_role(self, role: str) -> str | None:
+        """The measured backend that plays this role in published figures (vocabulary.ROLES)."""
+        return next((name for name in self.measured if role in self.result(name).info.roles), None)
 
-    def warm_us(self, name: str) -> np.ndarray:
-        return self._samples(name, "warm_call", 1e6)
+    def described(self, name: str) -> str:
+        return self.result(name).info.described_as or f"the {name} backend"
 
-    def transport_us(self, name: str) -> np.ndarray:
-        return self._samples(name, "transport", 1e6)
+    # ------------------------------------------------------------ figures
 
-    def engine_us(self, name: str) -> np.ndarray:
-        bench = self.results.find(name, "warm_call")
-        return np.asarray((bench.extra.get("engine_ns_per_call") or []) if bench else [], dtype=float) / 1e3
+    def _timing(self, name: str, key: str, q: float = 0.5) -> Value | None:
+        series = self.result(name).timing(key)
+        return Value.of(estimate(series, q), FIGURES[key].scale) if series else None
 
-    def memory_sweep(self, name: str) -> dict:
-        bench = self.results.find(name, "memory")
-        return (bench.extra.get("memory") or {}) if bench else {}
+    @cached_property
+    def _cache(self) -> dict:
+        return {}
 
-    def memory_per_instance_mib(self, name: str) -> dict[str, float]:
-        """Kind -> MiB per instance at the largest N, for the kinds the report shows."""
-        values = self.entry(name).get("memory_per_instance_mb") or {}
-        return {kind: values[kind] for kind in MEMORY_KINDS if values.get(kind)}
+    def _cached(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
-    def memory_steps_mib(self, name: str, kind: str) -> tuple[list[int], list[float]]:
-        """(N, total growth in MiB) for one kind over the sweep."""
-        counts, totals = [], []
-        for step in self.memory_sweep(name).get("steps", []):
-            value = step.get("total_bytes", {}).get(kind)
-            if value is not None:
-                counts.append(int(step["n"]))
-                totals.append(value / MIB)
-        return counts, totals
+    def cold_start(self, name: str) -> Value | None:
+        """Median cold start, ms."""
+        return self._cached(("cold", name), lambda: self._timing(name, "cold_start"))
+
+    def cold_start_cpu(self, name: str) -> Value | None:
+        return self._cached(("cpu", name), lambda: self._timing(name, "cold_start_cpu"))
+
+    def first_instance(self, name: str) -> Value | None:
+        return self._cached(("first", name), lambda: self._timing(name, "first_instance"))
+
+    def warm_call(self, name: str) -> Value | None:
+        """Median warm call, µs."""
+        return self._cached(("warm", name), lambda: self._timing(name, "warm_call"))
+
+    def transport(self, name: str) -> Value | None:
+        return self._cached(("transport", name), lambda: self._timing(name, "transport"))
+
+    def samples(self, name: str, key: str) -> np.ndarray:
+        series = self.result(name).timing(key)
+        return series.array(FIGURES[key].scale) if series else np.array([])
+
+    def trial_medians(self, name: str, key: str) -> list[float]:
+        series = self.result(name).timing(key)
+        return [float(np.median(v)) * FIGURES[key].scale for v in series.groups().values()] if series else []
+
+    def phases_ms(self, name: str) -> dict[str, float]:
+        return dict(self.entry(name).get("cold_start_phases_ms") or {})
+
+    def engine(self, name: str) -> dict | None:
+        return self.entry(name).get("engine_ns")
+
+    # ------------------------------------------------------------ memory
+
+    def memory_kind(self, name: str) -> str:
+        """What one instance's memory is counted as, for its instance class
+        (the harness's USS growth in-process, PSS for a process, cgroup +
+        what keeps it outside for a container)."""
+        result = self.result(name)
+        kinds = result.memory.kinds if result.memory else ()
+        klass = result.info.instance_class if result.info.instance_class in HEADLINE_KINDS else "process"
+        return "+".join(headline_kinds(klass, kinds))
+
+    def memory_series(self, name: str, kind: str) -> Series | None:
+        """Per-instance memory by trial (bytes); a kind like "cgroup+shim_pss" is the sum."""
+        memory = self.result(name).memory
+        if not memory or not kind:
+            return None
+        parts = [memory.per_instance(k) for k in kind.split("+")]
+        if any(not part for part in parts):
+            return None
+        trials = sorted(set.intersection(*(set(p.trials) for p in parts)))
+        values = [sum(float(np.median(p.groups()[t])) for p in parts) for t in trials]
+        return Series(tuple(values), tuple(trials))
+
+    def memory(self, name: str, kind: str | None = None) -> Value | None:
+        """Per-instance memory, MiB, of the instance class's kind (or the kind given)."""
+        kind = kind or self.memory_kind(name)
+        return self._cached(("memory", name, kind),
+                            lambda: Value.of(estimate(self.memory_series(name, kind) or Series((), ())), 1 / MIB))
+
+    def memory_kinds(self, name: str) -> list[str]:
+        memory = self.result(name).memory
+        return list(memory.kinds) if memory else []
+
+    def memory_label(self, kind: str) -> str:
+        return " + ".join(memory_label(k) for k in kind.split("+"))
+
+    # ------------------------------------------------------------ ratios
+
+    def ratio(self, key: str, name: str) -> dict | None:
+        """name over the reference, paired by trial (summary.ratios)."""
+        if not self.reference:
+            return None
+        return self.summary["ratios"].get(key, {}).get(f"{name}/{self.reference}")
+
+    def memory_ratio(self, name: str) -> Value | None:
+        """Per-instance memory (each in its own class's kind) over the reference's, paired by trial."""
+        from harness.analysis.estimate import paired_ratio
+
+        ref = self.reference
+        if not ref or name == ref:
+            return None
+        mine, theirs = self.memory_series(name, self.memory_kind(name)), self.memory_series(ref, self.memory_kind(ref))
+        return Value.of(paired_ratio(mine, theirs)) if mine and theirs else None
+
+    # ------------------------------------------------------------ containment
+
+    def containment_score(self, name: str) -> tuple[int, int] | None:
+        """(contained, tried) hostile workers, from the containment record."""
+        if not self.containment:
+            return None
+        tried = [p for p in self.containment.get("pairs", []) if p["backend"] == name and p.get("contained") is not None]
+        if not tried:
+            return None
+        return sum(1 for p in tried if p["contained"]), len(tried)
 
 
-def report_data(results: Results) -> ReportData:
-    summary = summarize_results(results)
-    data = ReportData(results=results, summary=summary)
-    data.colours = colour_map(data.names)
-    return data
+def report_data(run: Run, containment: dict | None = None) -> ReportData:
+    return ReportData(run, containment)

@@ -1,170 +1,203 @@
-"""The headline: one sentence computed from the data, nothing typed by hand.
-
-"On this machine a V8 isolate cold-starts 72x (95% CI 69–73) faster than a
-Docker container and costs 11x less memory per instance (PSS)", then the same
-against each other backend that ran. Ratios come from the summary
-(harness.analysis.summary.ratios): cold start is a ratio of medians with a bootstrap
-95% CI; memory is a ratio of PSS per instance at the largest N (one sweep, so
-no interval).
-"""
+"""The report's first screen in words: one headline sentence and a "What this
+means" block of at most eight lines, every number computed from the run (and
+the containment record), none typed here. Each function returns its text and
+the numbers in it, so a test can change the run and watch the text change."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.report.fmt import number as fmt_number
-from harness.report.fmt import ratio as fmt_ratio
-from harness.analysis.stats import CONFIDENCE
-from harness.analysis.summary import REFERENCE_BACKEND
+from harness.report import fmt
+from harness.report.data import ReportData
 
-CI = f"{CONFIDENCE:.0%} CI"
-
-# How the headline names a backend; others are named by their backend name.
-DESCRIPTIONS = {
-    "container": "a Docker container",
-    "subprocess": "a node process",
-}
-# The first of these that ran is the headline's comparison.
-PREFERRED = ("container", "subprocess")
-
-
-def describe(name: str) -> str:
-    return DESCRIPTIONS.get(name, f"the `{name}` backend")
+CI = "95% CI"
+# The headline compares the reference with what these roles stand for, when measured.
+HEADLINE_ROLES = ("docker-container", "node-process")
+MAX_LINES = 8
 
 
 @dataclass
-class Headline:
-    text: str  # markdown
-    numbers: dict[str, float] = field(default_factory=dict)  # what each number in the text is
+class Text:
+    text: str
+    numbers: dict[str, float] = field(default_factory=dict)
 
 
-def _ordered_others(summary: dict) -> list[str]:
-    available = [name for name, entry in summary["backends"].items()
-                 if entry["available"] and name != REFERENCE_BACKEND]
-    first = [name for name in PREFERRED if name in available]
-    return first + [name for name in available if name not in first]
+def _ci(ci) -> str:
+    return f" ({CI} {fmt.ratio(ci[0])}–{fmt.ratio(ci[1])})" if ci else ""
 
 
-def _headline_others(summary: dict) -> list[str]:
-    """The preferred comparisons that ran, or else the first other backend that ran."""
-    others = _ordered_others(summary)
-    preferred = [name for name in others if name in PREFERRED]
-    return preferred or others[:1]
+def _others(data: ReportData) -> list[str]:
+    """The backends the headline compares with: the roles it names if measured, else the first other family's."""
+    found = [data.by_role(role) for role in HEADLINE_ROLES]
+    found = [name for name in found if name and name != data.reference]
+    if found:
+        return found
+    return [name for name in data.measured if name != data.reference][:1]
 
 
-def others_line(summary: dict) -> str | None:
-    """The backends the headline leaves out, in one line: their cold start over the isolate's."""
-    shown = set(_headline_others(summary))
-    ratios = summary["ratios"].get("cold_start", {})
-    parts = []
-    for name in _ordered_others(summary):
-        ratio = ratios.get(f"{name}/{REFERENCE_BACKEND}")
-        if name not in shown and ratio:
-            parts.append(f"`{name}` {fmt_ratio(ratio['value'])}x")
-    if not parts:
-        return None
-    return f"Cold start of the other backends, as a multiple of the isolate's: {', '.join(parts)} (see the summary)."
-
-
-def _cold_clause(ratio: dict | None, numbers: dict, key: str) -> str | None:
-    if not ratio:
-        return None
-    value, ci = ratio["value"], ratio.get("ci95")
-    if ci and ci[0] <= 1 <= ci[1]:
-        numbers[f"{key} ratio"] = value
-        numbers[f"{key} ci low"], numbers[f"{key} ci high"] = ci
-        return (f"cold-starts about as fast (ratio {fmt_ratio(value)}x, {CI} "
-                f"{fmt_ratio(ci[0])}–{fmt_ratio(ci[1])}, includes 1)")
-    if value >= 1:
-        numbers[f"{key} ratio"] = value
-        interval = ""
-        if ci:
-            numbers[f"{key} ci low"], numbers[f"{key} ci high"] = ci
-            interval = f" ({CI} {fmt_ratio(ci[0])}–{fmt_ratio(ci[1])})"
-        return f"cold-starts **{fmt_ratio(value)}x**{interval} faster"
-    inverse = 1 / value
-    numbers[f"{key} inverse ratio"] = inverse
-    interval = ""
-    if ci:
-        numbers[f"{key} inverse ci low"], numbers[f"{key} inverse ci high"] = 1 / ci[1], 1 / ci[0]
-        interval = f" ({CI} {fmt_ratio(1 / ci[1])}–{fmt_ratio(1 / ci[0])})"
-    return f"cold-starts **{fmt_ratio(inverse)}x**{interval} slower"
-
-
-def _memory_clause(ratio: dict | None, numbers: dict, key: str) -> str | None:
-    if not ratio:
-        return None
-    value = ratio["value"]
-    if value >= 1:
-        numbers[f"{key} memory ratio"] = value
-        return f"costs **{fmt_ratio(value)}x** less memory per instance (PSS)"
-    numbers[f"{key} memory inverse ratio"] = 1 / value
-    return f"costs **{fmt_ratio(1 / value)}x** more memory per instance (PSS)"
-
-
-def _against(summary: dict, other: str, numbers: dict) -> str | None:
-    pair = f"{other}/{REFERENCE_BACKEND}"
-    clauses = [clause for clause in (
-        _cold_clause(summary["ratios"].get("cold_start", {}).get(pair), numbers, other),
-        _memory_clause(summary["ratios"].get("memory_pss", {}).get(pair), numbers, other),
-    ) if clause]
-    if not clauses:
-        return None
-    return f"{' and '.join(clauses)} than {describe(other)}"
-
-
-def compute_headline(summary: dict) -> Headline:
+def headline(data: ReportData) -> Text:
+    ref = data.reference
+    if not ref or ref not in data.measured:
+        return Text("No reference backend (a V8 isolate) was measured in this run, so there is no headline comparison.")
     numbers: dict[str, float] = {}
-    reference = summary["backends"].get(REFERENCE_BACKEND)
-    if not reference or not reference["available"]:
-        why = f" ({reference['reason']})" if reference and reference.get("reason") else ""
-        return Headline(f"No V8 isolate was measured in this run{why}, so there is no headline comparison.")
-    others = _headline_others(summary)
-    parts = [(name, _against(summary, name, numbers)) for name in others]
-    parts = [(name, text) for name, text in parts if text]
-    if not parts:
-        cold = reference.get("cold_start_ms")
-        if not cold:
-            return Headline("The V8 isolate ran, but no cold start was recorded and no other backend ran.")
-        numbers["isolate cold start median ms"] = cold["median"]
-        return Headline(f"On this machine a V8 isolate cold-starts in **{fmt_number(cold['median'])} ms** "
-                        f"(median); no other backend ran to compare it with.", numbers)
-    first_name, first_text = parts[0]
-    sentences = [f"On this machine a V8 isolate {first_text}."]
-    for _, text in parts[1:]:
-        sentences.append(f"It {text}.")
-    sentences += _not_measured(summary)
-    return Headline(" ".join(sentences), numbers)
+    starts, memories = [], []
+    for name in _others(data):
+        ratio = data.ratio("cold_start", name)
+        if ratio:
+            numbers[f"{name} cold start ratio"] = ratio["value"]
+            if ratio["value"] >= 1:
+                starts.append(f"**{fmt.ratio(ratio['value'])}x**{_ci(ratio['ci95'])} sooner than {data.described(name)}")
+            else:
+                starts.append(f"**{fmt.ratio(1 / ratio['value'])}x** later than {data.described(name)}")
+        memory = data.memory_ratio(name)
+        if memory:
+            numbers[f"{name} memory ratio"] = memory.value
+            memories.append((name, memory))
+    if not starts:
+        cold = data.cold_start(ref)
+        numbers["reference cold start ms"] = cold.value
+        return Text(f"On this machine {data.described(ref)} answers its first call in **{fmt.number(cold.value)} ms** "
+                    f"(median); no other backend ran to compare it with.", numbers)
+    text = f"On this machine a fresh {data.described(ref).removeprefix('a ')} answers its first call " \
+           f"{' and '.join(starts)}"
+    if memories:
+        parts = [f"{fmt.ratio(m.value)}x less than {data.described(n)}" if m.value >= 1
+                 else f"{fmt.ratio(1 / m.value)}x more than {data.described(n)}" for n, m in memories]
+        text += f", and costs {' and '.join(parts)} in memory per instance"
+    return Text(text + ".", numbers)
 
 
-def _not_measured(summary: dict) -> list[str]:
-    """The headline's usual comparisons that this run could not make, and why."""
-    out = []
-    for name in PREFERRED:
-        entry = summary["backends"].get(name)
-        if entry and not entry["available"]:
-            description = describe(name)
-            out.append(f"{description[0].upper()}{description[1:]} was not measured ({entry.get('reason') or 'no reason recorded'}).")
-    return out
+def what_this_means(data: ReportData) -> Text:
+    """At most eight lines on the trade-offs, where the reference loses included."""
+    ref = data.reference
+    if not ref or ref not in data.measured:
+        return Text("")
+    numbers: dict[str, float] = {}
+    lines = [line for line in (_cold_line(data, numbers), _first_line(data, numbers), _faster_line(data, numbers),
+                               _memory_line(data, numbers), _warm_line(data, numbers),
+                               _containment_line(data, numbers), _density_line(data, numbers),
+                               _spread_line(data, numbers)) if line]
+    return Text("\n".join(f"- {line}" for line in lines[:MAX_LINES]), numbers)
 
 
-def first_isolate_note(summary: dict) -> str | None:
-    """The price the first isolate of a process pays (V8 platform start-up)."""
-    reference = summary["backends"].get(REFERENCE_BACKEND, {})
-    first, cold = reference.get("first_isolate_ms"), reference.get("cold_start_ms")
-    if not first or not cold:
+def _cold_line(data: ReportData, numbers: dict) -> str | None:
+    ref = data.reference
+    cold = data.cold_start(ref)
+    parts = [f"{_capital(data.described(ref))} answers its first call in {fmt.number(cold.value)} ms "
+             f"[{fmt.interval(cold.ci)}]"]
+    numbers["reference cold start ms"] = cold.value
+    for name in _others(data):
+        value = data.cold_start(name)
+        if value:
+            numbers[f"{name} cold start ms"] = value.value
+            parts.append(f"{data.described(name)} in {fmt.number(value.value)} ms")
+    slowest = max(data.measured, key=lambda n: data.cold_start(n).value if data.cold_start(n) else 0)
+    value = data.cold_start(slowest)
+    if slowest not in _others(data) and slowest != ref and value:
+        numbers["slowest cold start ms"] = value.value
+        parts.append(f"the slowest, {data.described(slowest)}, in {fmt.number(value.value)} ms")
+    return "**Cold start.** " + "; ".join(parts) + "."
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _first_line(data: ReportData, numbers: dict) -> str | None:
+    first = data.first_instance(data.reference)
+    if not first:
         return None
-    return (f"These ratios are for an isolate in a process whose V8 is already up. The first isolate of a "
-            f"fresh process also starts V8's platform and takes {fmt_number(first['median'])} ms (median, "
-            f"n={first['n']}) instead of {fmt_number(cold['median'])} ms.")
+    numbers["first instance ms"] = first.value
+    return (f"**The first one costs more.** The first isolate of a fresh process takes {fmt.number(first.value)} ms "
+            f"(loading the engine and starting V8's platform): a host pays it once per process, not per worker.")
 
 
-def shim_note(summary: dict) -> str | None:
-    """Containers also cost a containerd-shim each, outside their cgroup and their PSS."""
-    notes = []
-    for name, entry in summary["backends"].items():
-        memory = entry.get("memory_per_instance_mb") or {}
-        if entry["available"] and memory.get("shim_pss") and memory.get("pss"):
-            notes.append(f"For {name}, PSS leaves out the containerd-shim, which adds another "
-                         f"{fmt_number(memory['shim_pss'])} MiB per instance (its PSS).")
-    return " ".join(notes) if notes else None
+def _faster_line(data: ReportData, numbers: dict) -> str | None:
+    ref = data.reference
+    mine = data.cold_start(ref).value
+    faster = [(n, data.cold_start(n).value) for n in data.measured
+              if n != ref and data.cold_start(n) and data.cold_start(n).value < mine]
+    if not faster:
+        return f"**Nothing starts faster** than the isolate here."
+    for name, value in faster:
+        numbers[f"{name} cold start ms"] = value
+    listed = "; ".join(f"{data.described(n)} ({n}), {fmt.number(v)} ms" for n, v in faster)
+    return f"**Where the isolate loses on start.** These answer their first call sooner than its {fmt.number(mine)} ms: {listed}."
+
+
+def _memory_line(data: ReportData, numbers: dict) -> str | None:
+    ref = data.reference
+    mine = data.memory(ref)
+    if not mine:
+        return None
+    numbers["reference memory MiB"] = mine.value
+    parts = []
+    for name in _others(data):
+        value = data.memory(name)
+        if value:
+            numbers[f"{name} memory MiB"] = value.value
+            parts.append(f"{data.described(name)} {fmt.number(value.value)} MiB "
+                         f"({data.memory_label(data.memory_kind(name))})")
+    text = f"**Memory.** Each isolate adds {fmt.number(mine.value)} MiB to its host process"
+    return text + (f"; {'; '.join(parts)}." if parts else ".")
+
+
+def _warm_line(data: ReportData, numbers: dict) -> str | None:
+    ref = data.reference
+    mine = data.warm_call(ref)
+    if not mine:
+        return None
+    numbers["reference warm call us"] = mine.value
+    faster = sorted(((n, data.warm_call(n).value) for n in data.measured
+                     if n != ref and data.warm_call(n) and data.warm_call(n).value < mine.value), key=lambda p: p[1])
+    if not faster:
+        return f"**Warm calls.** Once started, the isolate also answers fastest: {fmt.number(mine.value)} µs a call."
+    for name, value in faster:
+        numbers[f"{name} warm call us"] = value
+    listed = ", ".join(f"{n} {fmt.number(v)} µs" for n, v in faster[:4])
+    others = "one other backend answers" if len(faster) == 1 else f"{len(faster)} others answer"
+    return (f"**Where the isolate loses on calls.** A warm call to it takes {fmt.number(mine.value)} µs here "
+            f"(its binding hands each call to the isolate's own thread); {others} sooner: {listed}.")
+
+
+def _containment_line(data: ReportData, numbers: dict) -> str | None:
+    scores = {n: data.containment_score(n) for n in data.names}
+    scores = {n: s for n, s in scores.items() if s}
+    ref = data.reference
+    if ref not in scores:
+        return None
+    held, tried = scores[ref]
+    numbers["reference contained"] = held
+    fewest = min(s[0] / s[1] for s in scores.values())
+    full = [n for n, s in scores.items() if s[0] == s[1]]
+    text = f"**Containment.** The isolate contained {held} of {tried} hostile workers"
+    if held / tried == fewest and len(scores) > 1:
+        text += ", the fewest of the backends tried"
+    crash = next((p for p in data.containment.get("pairs", []) if p["backend"] == ref and p["workload"] == "crash"), None)
+    if crash and not (crash.get("host") or {}).get("survived", True):
+        text += "; an engine crash in the worker took its host process down"
+    if full:
+        text += f". {len(full)} of {len(scores)} backends contained all of them"
+    return text + "."
+
+
+def _density_line(data: ReportData, numbers: dict) -> str | None:
+    parts = []
+    for name in [data.reference, *_others(data)]:
+        density = (data.entry(name) or {}).get("density") or {}
+        if density.get("instances_per_gib"):
+            numbers[f"{name} per GiB"] = density["instances_per_gib"]
+            parts.append(f"{fmt.number(density['instances_per_gib'])} × {name}")
+    return f"**Density.** One GiB holds about {', '.join(parts)} (memory alone)." if len(parts) > 1 else None
+
+
+def _spread_line(data: ReportData, numbers: dict) -> str | None:
+    spreads = [(n, data.entry(n).get("cold_start_ms", {}).get("between_trials_cv")) for n in data.measured]
+    spreads = [(n, s) for n, s in spreads if s is not None]
+    if not spreads:
+        return None
+    name, worst = max(spreads, key=lambda p: p[1])
+    numbers["largest between-trial cv"] = worst
+    trials = data.entry(name)["cold_start_ms"].get("trials")
+    return (f"**How sure.** Trials of one backend differ by up to {fmt.percent(worst)} ({name}'s cold start, CV "
+            f"between trials); each interval here resamples the {trials} trials, so it includes that spread.")

@@ -1,31 +1,22 @@
-"""report.md, section by section. Every number comes from the results file
-(or, for the published figures, from anchors.py); none is typed here."""
+"""report.md, section by section. The first screen answers the question (the
+headline, what it means, the trade-off map); the body stays under BODY_WORDS
+words outside <details>; methodology and detail are collapsed. Every number
+comes from the run (or, for published figures, from claims.py)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import numpy as np
-
 from harness.paths import REPO_ROOT
-from harness.report import anchors, caveats, conditions, fmt, methodology, scale
-from harness.report.data import MEMORY_KINDS, ReportData
-from harness.report.headline import compute_headline, first_isolate_note, others_line, shim_note
-from harness.analysis.summary import REFERENCE_BACKEND
+from harness.report import claims, conditions, containment as containment_section, fmt, methodology, scale
+from harness.report.data import ReportData
+from harness.report.headline import headline, what_this_means
 
-# (summary key, label, unit, raw samples getter name)
-TIMINGS = (
-    ("cold_start_ms", "cold start", "ms", "cold_ms"),
-    ("first_isolate_ms", "first isolate in a fresh process", "ms", "first_isolate_ms"),
-    ("warm_call_us", "warm call", "µs", "warm_us"),
-    ("transport_us", "transport round trip", "µs", "transport_us"),
-    ("engine_call_us", "in-engine handler time", "µs", "engine_us"),
-)
-# Ratios with a bootstrap interval, as harness.analysis.summary computes them.
-SUMMARY_RATIOS = {"cold_start_ms": "cold_start", "warm_call_us": "warm_call"}
+BODY_WORDS = 2500
 
 
-def display_path(path: Path | None) -> str:
+def display_path(path: str | Path | None) -> str:
     if path is None:
         return "(in memory)"
     resolved = Path(path).resolve()
@@ -35,263 +26,174 @@ def display_path(path: Path | None) -> str:
         return str(path)
 
 
-def title_block(data: ReportData) -> list[str]:
-    record, machine = data.results.record, data.results.machine
-    profile = (record.get("profile") or {}).get("name", "?")
-    commit = ((machine.get("git") or {}).get("commit") or "?")[:10]
-    source = display_path(data.results.path)
-    lines = ["# isobench report", ""]
-    for banner in (caveats.injected_banner(data), caveats.status_banner(data)):
-        if banner:
-            lines += [banner, ""]
-    lines += headline_block(data)
-    lines += [f"Profile **{profile}**, run {record.get('started', '?')[:16].replace('T', ' ')} UTC on "
-              f"{machine.get('cpu_model', '?')} ({machine.get('cpu_count', '?')} CPUs), harness commit `{commit}`. "
-              f"Built from `{source}` only; rebuild with `python -m harness report {source}`.", ""]
-    return lines
-
-
-def headline_block(data: ReportData) -> list[str]:
-    headline = compute_headline(data.summary)
-    lines = [headline.text, ""]
-    notes = [note for note in (others_line(data.summary), first_isolate_note(data.summary),
-                               shim_note(data.summary)) if note]
-    lines += [*[f"- {note}" for note in notes], ""] if notes else []
-    return lines
-
-
-def backends_block(data: ReportData) -> list[str]:
-    lines = ["| backend | one instance is | the harness talks to it through |", "|---|---|---|"]
-    for name in data.names:
-        status = data.results.record.get("backends", {}).get(name, {})
-        if data.entry(name).get("available"):
-            lines.append(f"| **{name}** | {fmt.cell(status.get('summary', '–'))} | "
-                         f"{fmt.cell(status.get('transport', '–'))} |")
-        else:
-            lines.append(f"| **{name}** | *not measured: {fmt.cell(data.entry(name).get('reason') or '?')}* | |")
-    return lines + [""]
-
-
-def _ratio_cell(data: ReportData, key: str, name: str) -> str:
-    if name == REFERENCE_BACKEND:
-        return "1 (reference)"
-    reference = data.entry(REFERENCE_BACKEND).get(key)
-    mine = data.entry(name).get(key)
-    if not reference or not mine:
-        return "–"
-    pair = f"{name}/{REFERENCE_BACKEND}"
-    ratio = data.summary["ratios"].get(SUMMARY_RATIOS.get(key, ""), {}).get(pair)
-    if ratio:
-        ci = ratio.get("ci95")
-        return f"{fmt.ratio(ratio['value'])}x" + (f" [{fmt.interval(ci, fmt.ratio)}]" if ci else "")
-    return f"{fmt.ratio(mine['median'] / reference['median'])}x †"
-
-
-def summary_block(data: ReportData) -> list[str]:
-    lines = ["## Summary", "",
-             f"Timings: median with its 95% confidence interval, p99, sample count n, coefficient of variation, "
-             f"and each backend's median over the {REFERENCE_BACKEND}'s (above 1: slower than the isolate).", "",
-             "| figure | backend | median | 95% CI | p99 | n | CV | × isolate [95% CI] |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    dagger = False
-    for key, label, unit, _ in TIMINGS:
-        first = True
-        for name in data.measured:
-            metric = data.entry(name).get(key)
-            if not metric:
-                continue
-            ratio = _ratio_cell(data, key, name)
-            dagger = dagger or ratio.endswith("†")
-            lines.append(f"| {f'{label}, {unit}' if first else ''} | {name} | {fmt.number(metric['median'])} "
-                         f"| {fmt.interval(metric.get('ci95'))} | {fmt.number(metric['p99'])} | {metric['n']} "
-                         f"| {fmt.percent(metric.get('cv'))} | {ratio} |")
-            first = False
-    lines.append("")
-    if dagger:
-        lines += ["† ratio of medians only; the bootstrap interval is computed for cold start and warm call.", ""]
-    lines += _memory_table(data)
-    return lines
-
-
-def _memory_table(data: ReportData) -> list[str]:
-    rows = {name: data.memory_per_instance_mib(name) for name in data.measured}
-    rows = {name: values for name, values in rows.items() if values}
-    if not rows:
-        return []
-    kinds = [kind for kind in MEMORY_KINDS if any(kind in values for values in rows.values())]
-    pss_ratios = data.summary["ratios"].get("memory_pss", {})
-    lines = ["Memory per instance, MiB: growth over the baseline with N instances alive at once, divided by N "
-             "(the kinds are explained under Methodology).", "",
-             f"| backend | {' | '.join(MEMORY_KINDS[k] for k in kinds)} | N | PSS per added instance "
-             "| PSS × isolate |",
-             f"|---|{'---:|' * len(kinds)}---:|---:|---:|"]
-    for name, values in rows.items():
-        cells = " | ".join(fmt.number(values.get(kind)) for kind in kinds)
-        ratio = "1 (reference)" if name == REFERENCE_BACKEND else (
-            f"{fmt.ratio(pss_ratios[f'{name}/{REFERENCE_BACKEND}']['value'])}x"
-            if f"{name}/{REFERENCE_BACKEND}" in pss_ratios else "–")
-        slope = (data.entry(name).get("memory_slope_mb") or {}).get("pss")
-        lines.append(f"| {name} | {cells} | {data.entry(name).get('memory_at_n', '–')} | {fmt.number(slope)} "
-                     f"| {ratio} |")
-    return lines + [""]
+def banners(data: ReportData) -> list[str]:
+    run, out = data.run, []
+    if run.injected:
+        delays = ", ".join(f"{n} +{d.ms:.2f} ms" for n, d in run.injected.items())
+        out.append(f"> **Injected faults (test only):** this run's starts were slowed on purpose ({delays}). "
+                   "Its figures are not measurements of the backends.")
+    if run.status != "complete":
+        out.append(f"> **This run is {run.status}.** Some figures may be missing"
+                   + (f"; lost trials: {', '.join(str(t.index) for t in run.lost_trials)}." if run.lost_trials else "."))
+    if run.migrated_from:
+        out.append("> **Written by isobench 1:** one process, no trials; its intervals leave out run-to-run spread.")
+    return [line for banner in out for line in (banner, "")]
 
 
 def _image(plots: dict, key: str, alt: str) -> list[str]:
     return [f"![{alt}]({plots[key]})", ""] if key in plots else []
 
 
-def cold_start_plot(plots: dict) -> list[str]:
-    if "cold_start" not in plots:
-        return []
-    return _image(plots, "cold_start", "Cold start per backend, every sample, log scale") + [
-        "Each dot is one fresh instance, from the request for it to its first answer; the black bar is the median "
-        "and the shaded box its 95% confidence interval. Hollow dots: the first isolate of a fresh Python process, "
-        "which also starts V8's platform.", ""]
-
-
-def figures_block(data: ReportData, plots: dict) -> list[str]:
-    lines = ["## Cold start", ""]
-    lines += ["Where a cold start's time goes, phase by phase (the cold-start plot is at the top):", ""] \
-        if "cold_start_phases" in plots else []
-    lines += _image(plots, "cold_start_phases", "Cold-start phases, stacked per backend")
-    lines += _phase_text(data)
-    lines += ["## Warm call", ""]
-    lines += _image(plots, "warm_call", "Warm-call latency ECDF per backend, log scale")
-    lines += _image(plots, "warm_call_breakdown", "In-engine, transport and warm-call medians per backend")
-    lines += _warm_text(data)
-    lines += ["## Memory", ""]
-    lines += _image(plots, "memory", "Memory per instance per backend, by kind of figure")
-    lines += _image(plots, "memory_vs_n", "Memory against the number of instances alive")
-    if "memory_vs_n" in plots:
-        lines += ["Left: the PSS the instances add over the baseline as N grows. Right: the same divided by N. "
-                  "A process or container pays for its shared pages (node's code, libraries) once; later ones "
-                  "share them, so their cost per instance falls with N.", ""]
-    lines += scale.section(data, plots)  # density and concurrency
+def first_screen(data: ReportData, plots: dict) -> list[str]:
+    run = data.run
+    lines = ["# isobench report", "", *banners(data), headline(data).text, ""]
+    meaning = what_this_means(data).text
+    if meaning:
+        lines += ["## What this means", "", meaning, ""]
+    lines += _image(plots, "tradeoff", "Trade-off map: cold start against memory per instance, per backend")
+    if "tradeoff" in plots:
+        lines += ["Each point is one backend: its median cold start and memory per instance with their 95% "
+                  "intervals, coloured by family; n/m is how many hostile workers it contained.", ""]
+    lines += [f"Profile `{run.profile.name}`, {len(run.complete_trials)} trials, {run.machine.cpu_model} "
+              f"({run.machine.cpu_count} CPUs), commit `{(run.provenance.commit or '?')[:10]}`. Built from "
+              f"`{display_path(run.path)}` alone: `python -m harness report {display_path(run.path)}`.", ""]
     return lines
 
 
-def _phase_text(data: ReportData) -> list[str]:
-    out = []
+def glance(data: ReportData) -> list[str]:
+    ref = data.reference
+    lines = ["## At a glance", "",
+             f"Medians with 95% intervals; × is over the {ref or 'reference'} (paired by trial). Memory is per "
+             "instance, counted as fits the instance: the host's USS growth in-process, PSS for a process, the "
+             "cgroup plus its shim for a container.", "",
+             "| family | backend | cold start, ms | × | warm call, µs | memory, MiB | per GiB | contained |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name in data.names:
+        family = data.family_label(name)
+        if not data.entry(name).get("available"):
+            lines.append(f"| {family} | {name} | *not measured: {fmt.cell(data.entry(name).get('reason'))}* | | | | | |")
+            continue
+        cold, warm, memory = data.cold_start(name), data.warm_call(name), data.memory(name)
+        ratio = "1" if name == ref else (lambda r: f"{fmt.ratio(r['value'])}" if r else "–")(data.ratio("cold_start", name))
+        density = (data.entry(name).get("density") or {}).get("instances_per_gib")
+        score = data.containment_score(name)
+        lines.append(f"| {family} | **{name}** | {_with(cold)} | {ratio} | {_with(warm)} | {_with(memory)} "
+                     f"| {fmt.number(density)} | {f'{score[0]}/{score[1]}' if score else '–'} |")
+    return lines + [""]
+
+
+def _with(value) -> str:
+    if value is None:
+        return "–"
+    return fmt.number(value.value) + (f" [{fmt.interval(value.ci)}]" if value.ci else "")
+
+
+def published(data: ReportData) -> list[str]:
+    return ["## Published figures beside these", "",
+            "Each published figure is set beside the measurement of the same quantity here (or said to have none). "
+            f"A verdict agrees when the two are within a factor {claims.AGREE:g}. Sources: `docs/sources.md`.", "",
+            *claims.table(data), ""]
+
+
+def cold_start_section(data: ReportData, plots: dict) -> list[str]:
+    lines = ["## Cold start", ""]
+    lines += _image(plots, "cold_start", "Cold start per backend: median, 95% interval, trial medians, CPU time")
+    lines += _image(plots, "cold_start_phases", "Cold-start phases as shares of each backend's start")
+    slow_phase = []
     for name in data.measured:
         phases = data.phases_ms(name)
-        if not phases:
-            continue
-        medians = {phase: float(np.median(values)) for phase, values in phases.items()}
-        total = sum(medians.values())
-        largest = max(medians, key=medians.get)
-        out.append(f"- **{name}**: {' → '.join(f'{p} {fmt.number(v)}' for p, v in medians.items())} ms; "
-                   f"the largest is `{largest}` ({fmt.percent(medians[largest] / total)}).")
-    return out + [""] if out else []
+        if phases:
+            largest = max(phases, key=phases.get)
+            slow_phase.append(f"{name}: `{largest}` ({fmt.percent(phases[largest] / sum(phases.values()))})")
+    if slow_phase:
+        lines += ["The largest phase of each start: " + "; ".join(slow_phase) + ".", ""]
+    return lines
 
 
-def _warm_text(data: ReportData) -> list[str]:
-    out = []
+def warm_section(data: ReportData, plots: dict) -> list[str]:
+    lines = ["## Warm calls", ""]
+    lines += _image(plots, "warm_call", "Warm-call and transport ECDFs per backend")
+    rows = []
     for name in data.measured:
-        entry = data.entry(name)
-        warm, engine, transport = entry.get("warm_call_us"), entry.get("engine_call_us"), entry.get("transport_us")
+        warm, transport, engine = data.warm_call(name), data.transport(name), data.engine(name)
         if not warm:
             continue
-        parts = [f"warm call {fmt.number(warm['median'])} µs (p99 {fmt.number(warm['p99'])})"]
-        if transport:
-            parts.append(f"transport alone {fmt.number(transport['median'])} µs")
+        inside = "–"
         if engine:
-            parts.append(f"the handler itself {fmt.number(engine['median'])} µs in the engine, so binding overhead "
-                         f"is {fmt.number(entry['binding_overhead_us'])} µs "
-                         f"({fmt.percent(entry['binding_overhead_us'] / warm['median'])} of the call)")
-        out.append(f"- **{name}**: {'; '.join(parts)}.")
-    return out + [""] if out else []
+            inside = fmt.number(engine["net"]["median"]) if engine.get("net") else "below resolution"
+        share = f"{fmt.percent(transport.value / warm.value)}" if transport else "–"
+        rows.append(f"| {name} | {_with(warm)} | {_with(transport)} | {share} | {inside} |")
+    if rows:
+        lines += ["Each call is followed by a timed ping on the same instance, so a call and the transport it rides "
+                  "on share their time window; the handler's own time is measured inside the engine.", "",
+                  "| backend | warm call, µs | transport alone, µs | transport share | handler in the engine, ns |",
+                  "|---|---:|---:|---:|---:|", *rows, ""]
+    return lines
 
 
-def published_block(plots: dict) -> list[str]:
-    lines = ["## Measured here versus published", ""]
-    lines += _image(plots, "published", "Cold start and memory measured here next to published figures")
-    lines += ["The published figures below were **not measured here**: they come from other machines, other "
-              "methods and other years. Each is marked as a published claim (no method or distribution given) "
-              "or a published measurement.", "",
-              "| figure | value | kind | source | conditions |", "|---|---:|---|---|---|"]
-    for anchor in anchors.ANCHORS:
-        lines.append(f"| {fmt.cell(anchor.figure)} | {fmt.cell(anchor.stated())} | {anchor.kind} "
-                     f"| {fmt.cell(anchor.source)} | {fmt.cell(anchor.conditions)} |")
+def memory_section(data: ReportData, plots: dict) -> list[str]:
+    lines = ["## Memory", ""]
+    return lines + _image(plots, "memory", "Memory per instance per backend, by kind")
+
+
+def since_baseline(data: ReportData, baseline) -> list[str]:
+    """The significant changes since a baseline run (or set), and figures outside its interval, explained."""
+    from harness.analysis.compare import IMPROVEMENT, REGRESSION, CompareSettings, IncompatibleResults, compare
+
+    baselines = baseline if isinstance(baseline, list) else [baseline]
+    lines = ["## Since the baseline", "", f"Baseline: {', '.join(f'`{display_path(b.path)}`' for b in baselines)}.", ""]
+    try:
+        comparison = compare(baselines, data.run, CompareSettings())
+    except (ValueError, IncompatibleResults) as error:
+        return lines + [f"The runs cannot be compared: {error}.", ""]
+    changed = [r for r in comparison["rows"] if r["verdict"] in (REGRESSION, IMPROVEMENT)]
+    if changed:
+        lines += ["| backend | figure | before | now | now / before [95% CI] | verdict |", "|---|---|---:|---:|---:|---|"]
+        for row in changed:
+            ci = row["ratio_ci95"]
+            lines.append(f"| {row['backend']} | {row['metric']} | {fmt.number(row['old_median'])} "
+                         f"| {fmt.number(row['new_median'])} | {row['ratio']:.3f}"
+                         + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "") + f" | {row['verdict']} |")
+    else:
+        lines.append(f"No significant change among {len(comparison['rows'])} figures (beyond "
+                     f"{comparison['threshold']:.0%} and p < {comparison['alpha']}).")
+    checked = [r for r in comparison["rows"] if "inside_baseline_ci" in r and r["kind"] in ("timing", "memory")
+               and (r["metric"].startswith("cold_start") or r["metric"].startswith("memory"))]
+    outside = [r for r in checked if not r["inside_baseline_ci"]]
+    if checked:
+        lines += ["", f"{len(checked) - len(outside)} of {len(checked)} cold-start and memory figures lie inside the "
+                      "baseline's own 95% interval."]
+        for row in outside:
+            spread = (data.entry(row["backend"]).get("cold_start_ms") or {}).get("between_trials_cv") \
+                if row["metric"].startswith("cold_start") else None
+            why = (f"its trials here differ by {fmt.percent(spread)} between themselves, so two runs of "
+                   f"{len(data.run.complete_trials)} trials can differ by about that much"
+                   if spread is not None else "memory moves little between runs, so this is a real change or a "
+                                              "different machine state")
+            lines.append(f"- Outside: {row['backend']} {row['metric']}: {fmt.number(row['old_median'])} → "
+                         f"{fmt.number(row['new_median'])} ({row['ratio']:.3f}x); {why}.")
+    for warning in comparison["warnings"]:
+        lines.append(f"- Note: {fmt.cell(warning)}")
     return lines + [""]
 
 
-def caveats_block(data: ReportData) -> list[str]:
-    items = caveats.caveats(data)
-    if not items:
-        return ["## Caveats", "", "None that the data shows.", ""]
-    return ["## Caveats", "", *[f"- {item}" for item in items], ""]
-
-
-def comparison_block(data: ReportData, baseline) -> list[str]:
-    """`--baseline`: every figure old vs new, via harness.analysis.compare (the regression check)."""
-    lines = ["## Compared with the baseline", "",
-             f"Baseline: `{display_path(baseline.path)}`; this run: `{display_path(data.results.path)}`.", ""]
-    try:
-        from harness.analysis.compare import compare_results
-    except ModuleNotFoundError as error:
-        if error.name != "harness.analysis.compare":
-            raise
-        return lines + ["The comparison module (`harness/compare.py`, the regression check) is missing from this "
-                        "tree, so no comparison is shown.", ""]
-    try:
-        comparison = compare_results(baseline, data.results)
-    except ValueError as error:
-        return lines + [f"The two runs cannot be compared: {error}.", ""]
-    for warning in comparison.get("warnings") or []:
-        lines += [f"> **Warning:** {fmt.cell(warning)}", ""]
-    lines += ["| backend | figure | old median | new median | new / old [95% CI] | p | verdict |",
-              "|---|---|---:|---:|---:|---:|---|"]
-    for row in comparison.get("rows") or []:
-        unit = f", {row['unit']}" if row.get("unit") else ""
-        ci = row.get("ratio_ci95")
-        change = f"{row['ratio']:.3f}" + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "")
-        p = row.get("p_value")
-        p_text = "–" if p is None else (f"{p:.1e}" if p < 0.001 else f"{p:.3f}")
-        verdict = row["verdict"]
-        verdict = f"**{verdict}**" if verdict == "regression" else verdict
-        if row.get("note"):
-            verdict += f" ({fmt.cell(row['note'])})"
-        lines.append(f"| {fmt.cell(row['backend'])} | {fmt.cell(row['metric'])}{unit} | {fmt.number(row['old_median'])} "
-                     f"| {fmt.number(row['new_median'])} | {change} | {p_text} | {verdict} |")
-    counts = {v: sum(1 for r in comparison.get("rows") or [] if r["verdict"] == v)
-              for v in ("regression", "improvement", "no significant change")}
-    threshold, alpha = comparison.get("threshold"), comparison.get("alpha")
-    rule = f" A change counts when it is beyond {threshold:.0%} and p < {alpha}." if threshold and alpha else ""
-    lines += ["", f"{counts['regression']} regression(s), {counts['improvement']} improvement(s), "
-                  f"{counts['no significant change']} without significant change.{rule}", ""]
-    for note in comparison.get("notes") or []:
-        lines.append(f"- {note}")
-    return lines + [""]
-
-
-def containment_block(containment, out_dir: Path) -> list[str]:
-    """The isolation matrix (issue 5): harness/report/containment.py provides
-    `section(containment, out_dir) -> str` (markdown; it may write its own PNGs
-    into out_dir). `containment` is what `--containment FILE` gives build_report."""
-    try:
-        from harness.report import containment as module
-    except ModuleNotFoundError as error:
-        if error.name != "harness.report.containment":
-            raise
-        return ["## Containment", "", "The containment module (`harness/report/containment.py`) is missing from "
-                "this tree, so the isolation matrix is not shown.", ""]
-    return [module.section(containment, out_dir), ""]
-
-
-def render(data: ReportData, plots: dict, out_dir: Path, baseline=None, containment=None) -> str:
-    lines = title_block(data) + cold_start_plot(plots)
-    lines += backends_block(data)
-    lines += summary_block(data)
-    lines += figures_block(data, plots)
-    lines += published_block(plots)
-    lines += caveats_block(data)
+def render(data: ReportData, plots: dict, baseline=None) -> str:
+    lines = first_screen(data, plots) + glance(data) + published(data) + cold_start_section(data, plots)
+    lines += warm_section(data, plots) + memory_section(data, plots) + scale.section(data, plots)
+    if data.containment:
+        lines += containment_section.section(data, data.containment)
     if baseline is not None:
-        lines += comparison_block(data, baseline)
-    if containment is not None:
-        lines += containment_block(containment, out_dir)
-    lines.append(methodology.section(data))
-    lines.append(conditions.section(data))
+        lines += since_baseline(data, baseline)
+    lines += methodology.section(data) + conditions.section(data)
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.rstrip("\n") + "\n"
+
+
+def body_words(text: str) -> int:
+    """Words a reader meets without opening anything: outside <details>, images and table rules left out."""
+    outside = re.sub(r"<details>.*?</details>", " ", text, flags=re.S)
+    outside = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", outside)
+    outside = "\n".join(line for line in outside.splitlines() if not re.fullmatch(r"\|[-:| ]+\|", line.strip()))
+    return len([word for word in re.split(r"[\s|]+", outside) if re.search(r"\w", word)])

@@ -1,7 +1,6 @@
-"""Density and concurrency in the report: two plots and their section. Reads
-the summary's `density` and `concurrency` entries (harness/density.py,
-harness/concurrency.py) only. The plot helpers of plots.py are imported when a
-plot is drawn, so that plots.py can list these functions among its own."""
+"""Density and concurrency in the report: two plots and their sections, from
+the summary's `density` and `concurrency` entries (harness/analysis/density.py,
+harness/analysis/concurrency.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +8,7 @@ from pathlib import Path
 
 from harness.report import fmt
 from harness.report.data import ReportData
+from harness.report.style import STYLE, WIDTH, log_axis, save
 
 GUIDE_PER_GIB = (10, 100, 1_000, 10_000)  # faint lines of constant instances per GiB
 
@@ -38,8 +38,6 @@ def density(data: ReportData, folder: Path) -> str | None:
     import numpy as np
     from matplotlib.lines import Line2D
 
-    from harness.report.plots import STYLE, WIDTH, _save, log_axis
-
     series = []
     for name, entry in _density_rows(data):
         points = [(p["n"], p["total_mb"]) for p in entry["curve"] if p["total_mb"] and p["total_mb"] > 0]
@@ -60,7 +58,7 @@ def density(data: ReportData, folder: Path) -> str | None:
                 total.annotate(f"{per:,}/GiB", (at, at * 1024 / per), fontsize=8.5, color="#888888",
                                xytext=(3, 0), textcoords="offset points", va="center")
         for name, entry, points in series:
-            colour = data.colours[name]
+            colour = data.colour(name)
             n, mb = zip(*points)
             total.plot(n, mb, marker="o", color=colour, linewidth=1.8, zorder=3)
             if entry["stopped_early"]:
@@ -81,14 +79,14 @@ def density(data: ReportData, folder: Path) -> str | None:
         per_gib.set_xlabel("N instances alive at once (log scale)")
         per_gib.set_ylabel("instances per GiB at the margin (log scale)")
         per_gib.set_title("Instances per GiB, from the last step to N", loc="left")
-        handles = [Line2D([], [], color=data.colours[name], marker="o", linewidth=1.8,
+        handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
                           label=f"{name} ({entry['memory_kind'] or '?'}): {fmt.number(entry['instances_per_gib'])}/GiB")
                    for name, entry, _ in series]
         if any(entry["stopped_early"] for _, entry, _ in series):
             handles.append(Line2D([], [], marker="X", linestyle="", color="grey", markeredgecolor="black",
                                   markersize=10, label="stopped early (see the table)"))
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize=9.5)
-        return _save(fig, folder, "density.png")
+        return save(fig, folder, "density.png")
 
 
 def concurrency(data: ReportData, folder: Path) -> str | None:
@@ -96,8 +94,6 @@ def concurrency(data: ReportData, folder: Path) -> str | None:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-
-    from harness.report.plots import STYLE, WIDTH, _save, log_axis
 
     rows = _concurrency_rows(data)
     lines = []  # (name, mode, levels, figures, dashed)
@@ -113,7 +109,7 @@ def concurrency(data: ReportData, folder: Path) -> str | None:
     with plt.rc_context(STYLE):
         fig, (rate, tail) = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
         for name, mode, ks, figures, dashed in lines:
-            style = dict(color=data.colours[name], marker="o", linewidth=1.8, linestyle="--" if dashed else "-")
+            style = dict(color=data.colour(name), marker="o", linewidth=1.8, linestyle="--" if dashed else "-")
             rate.plot(ks, [figures[str(k)]["throughput_rps"] for k in ks], **style)
             tail.plot(ks, [figures[str(k)]["p99_us"] for k in ks], **style)
         for ax in (rate, tail):
@@ -130,16 +126,16 @@ def concurrency(data: ReportData, folder: Path) -> str | None:
         log_axis(tail, "y")
         tail.set_ylabel("p99 latency per call, µs (log scale)")
         tail.set_title("p99 latency", loc="left")
-        handles = [Line2D([], [], color=data.colours[name], marker="o", linewidth=1.8,
+        handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
                           linestyle="--" if dashed else "-", label=f"{name}, {mode}")
                    for name, mode, _, _, dashed in lines]
         if cores and levels[-1] > cores:
             handles.append(Patch(color="#eeeeee", label=f"more callers than the {cores} cores: mostly queueing"))
         fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=9.5)
-        return _save(fig, folder, "concurrency.png")
+        return save(fig, folder, "concurrency.png")
 
 
-PLOTS = (density, concurrency)
+PLOTS = {"density": density, "concurrency": concurrency}
 
 
 def section(data: ReportData, plots: dict) -> list[str]:
@@ -150,14 +146,9 @@ def section(data: ReportData, plots: dict) -> list[str]:
         lines += ["## Density", ""]
         if "density" in plots:
             lines += [f"![Memory against N instances, log-log, and instances per GiB]({plots['density']})", ""]
-        lines += ["How many instances one GiB holds, from the marginal memory of one more instance "
-                  "(least-squares over the rungs with N ≥ 2). The memory counted depends on what an instance is: "
-                  "the harness's USS growth for in-process isolates, contexts and Wasm instances; PSS for "
-                  "processes; the memory cgroup plus the containerd-shim's PSS for containers (for `oci-*`, the "
-                  "foreground runtime process's PSS in place of the shim). Each backend grows "
-                  "until its ladder ends or it stops early, for the reason given. In the plot, the dotted lines "
-                  "are constant instances per GiB; a steeper curve than them means each added instance costs more.",
-                  "",
+        lines += ["How many instances one GiB holds, from the memory one more instance adds (least squares over "
+                  "N ≥ 2), counted as for memory per instance. Each backend grows until its ladder ends or a limit "
+                  "stops it, for the reason given.", "",
                   "| backend | memory counted | instances per GiB | MiB per added instance | largest N "
                   "| stopped because | growing, s |", "|---|---|---:|---:|---:|---|---:|"]
         for name, entry in rows:

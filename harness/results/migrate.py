@@ -28,6 +28,9 @@ V1_BACKENDS = {
     "oci-crun": ("container", 3, "a crun container without Docker", False),
     "container-gvisor": ("sandboxed-container", 0, "a gVisor container", False),
 }
+V1_ROLES = {"isolate": ("v8-isolate",), "subprocess": ("node-process",), "subprocess-prefork": ("warm-process",),
+            "container": ("docker-container",), "container-gvisor": ("gvisor-container",),
+            "oci-runc": ("runc-direct",), "oci-crun": ("crun-direct",), "wasm": ("wasm-instance",)}
 V1_INSTANCE_CLASS = {"in-process": "in-process", "process": "process", "container": "container",
                      "sandboxed-container": "container"}
 MS = 1e-3
@@ -99,7 +102,8 @@ def migrate_v1(raw: dict, where: str = "results") -> dict:
             "name": name, "available": bool(status.get("available")), "reason": status.get("reason", ""),
             "summary": status.get("summary", ""), "transport": status.get("transport", ""), "family": family,
             "family_index": family_index, "instance_class": V1_INSTANCE_CLASS.get(family, "process"),
-            "described_as": described, "reference": reference, "versions": status.get("versions") or {},
+            "described_as": described, "reference": reference, "roles": list(V1_ROLES.get(name, ())),
+            "versions": status.get("versions") or {},
             "facts": facts.get(name, {}), "failures": failures,
         }
     old_profile = record.get("profile") or {}

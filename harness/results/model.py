@@ -386,6 +386,7 @@ class BackendInfo:
     instance_class: str = ""
     described_as: str = ""  # how a sentence names it: "a V8 isolate", "a Docker container"
     reference: bool = False  # ratios are every other backend over this one
+    roles: tuple[str, ...] = ()  # what it stands for in published figures (vocabulary.ROLES)
     versions: FrozenMap = field(default_factory=FrozenMap)
     facts: FrozenMap = field(default_factory=FrozenMap)  # measured once, outside the rounds
     failures: tuple[str, ...] = ()  # one line per failed measurement ("suite: error")
@@ -394,7 +395,8 @@ class BackendInfo:
         return {"name": self.name, "available": self.available, "reason": self.reason, "summary": self.summary,
                 "transport": self.transport, "family": self.family, "family_index": self.family_index,
                 "instance_class": self.instance_class, "described_as": self.described_as,
-                "reference": self.reference, "versions": _thaw(self.versions), "facts": _thaw(self.facts),
+                "reference": self.reference, "roles": list(self.roles), "versions": _thaw(self.versions),
+                "facts": _thaw(self.facts),
                 "failures": list(self.failures)}
 
     @staticmethod
@@ -404,6 +406,7 @@ class BackendInfo:
                            summary=f.str("summary"), transport=f.str("transport"), family=f.str("family"),
                            family_index=f.int("family_index", 0), instance_class=f.str("instance_class"),
                            described_as=f.str("described_as"), reference=f.bool("reference"),
+                           roles=tuple(str(r) for r in f.list("roles")),
                            versions=_freeze(f.dict("versions")), facts=_freeze(f.dict("facts")),
                            failures=tuple(str(x) for x in f.list("failures")))
 

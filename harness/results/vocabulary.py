@@ -140,5 +140,18 @@ CONCURRENCY_QUESTIONS = {
             "isolate)",
 }
 
+# What a backend stands for in published figures: a backend declares the roles
+# it plays (Backend.roles), and the report pairs claims with backends by role.
+ROLES = {
+    "v8-isolate": "a V8 isolate in a running process",
+    "node-process": "a fresh node process",
+    "warm-process": "a process started ahead of time",
+    "docker-container": "a Docker container (runc)",
+    "gvisor-container": "a Docker container under gVisor",
+    "runc-direct": "a container run by runc without Docker",
+    "crun-direct": "a container run by crun without Docker",
+    "wasm-instance": "a WebAssembly instance",
+}
+
 # The suites a trial can run, in the order a trial runs them.
 SUITES = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
