@@ -41,7 +41,8 @@ class FakeInstance(Instance):
         pass
 
     def engine_time(self, arg: str, min_ms: float) -> dict:
-        return {"ns_per_call": 1.0}
+        return {"handler_ns": 2.0, "loop_ns": 1.0, "calls": 1000, "clock": "performance.now",
+                "clock_resolution_ns": 1000.0}
 
     def _release(self) -> None:
         self.stopped = True
@@ -52,16 +53,18 @@ class FakeBackend(Backend):
 
     name = "fake"
     summary = "plain Python objects"
+    described_as = "a fake instance"
+    family = "in-process"
     instance_class = "in-process"
 
     def __init__(self, bytes_per_instance: int = MIB, fail_at: int | None = None, delay_s: float = 0.0,
-                 concurrency_modes=("per-caller", "shared"), on_start=lambda: None) -> None:
+                 concurrency_modes=("per-caller", "shared"), on_start=lambda: None, limits=None) -> None:
+        super().__init__(limits)
         self.bytes_per_instance = bytes_per_instance
         self.fail_at = fail_at
         self.delay_s = delay_s
         self.concurrency_modes = tuple(concurrency_modes)
         self.on_start = on_start  # e.g. moves a fake clock on
-        self.live: set[Instance] = set()
         self.started: list[FakeInstance] = []
 
     def availability(self) -> Availability:
@@ -90,3 +93,11 @@ class FakeBackend(Backend):
 
 class FakeWorker:
     bundle = ""
+
+
+class FakeDropsLimits(FakeBackend):
+    """A backend whose from_options forgets the Limits it is given."""
+
+    @classmethod
+    def from_options(cls, options):
+        return cls()

@@ -59,9 +59,9 @@ def test_run_smoke_writes_results_and_summary(tmp_path):
                      for m in ("cold_start", "warm_call", "transport", "memory", "density", "concurrency")
                      for b in ("isolate", "subprocess")}
     cold = next(b for b in raw["benchmarks"] if b["name"] == "test_cold_start[isolate]")
-    assert len(cold["stats"]["data"]) == 3  # smoke rounds; the warmup round is not kept
-    assert len(cold["extra_info"]["phases_ms"]["create_isolate"]) == 3
-    assert cold["extra_info"]["answer"] == "Hello World!"
+    assert len(cold["stats"]["data"]) == 6  # 3 smoke rounds in each of 2 trials; warmup rounds not kept
+    assert len(cold["extra_info"]["phases"]["create_isolate"]["values"]) == 6
+    assert cold["extra_info"]["answers"] == ["Hello World!"]
 
     summary = harness("summary", str(tmp_path / "latest.json"), "--format", "json")
     assert summary.returncode == 0, summary.stderr
@@ -69,10 +69,11 @@ def test_run_smoke_writes_results_and_summary(tmp_path):
     for name in ("isolate", "subprocess"):
         entry = data["backends"][name]
         assert entry["available"] is True
-        assert set(entry["cold_start_ms"]) >= {"median", "ci95", "p90", "p99", "n"}
+        assert set(entry["cold_start_ms"]) >= {"median", "ci95", "n", "trials", "between_trials_cv"}
+        assert entry["cold_start_ms"]["trials"] == 2
         assert set(entry["warm_call_us"]) >= {"median", "ci95", "p90", "p99", "n"}
-        assert entry["memory_per_instance_mb"]["uss"] > 0
-    assert data["backends"]["isolate"]["first_isolate_ms"]["n"] == 2
+        assert entry["memory_per_instance_mb"]["uss"]["median"] > 0
+    assert data["backends"]["isolate"]["first_instance_ms"]["n"] == 2
     assert "subprocess/isolate" in data["ratios"]["cold_start"]
     assert runner_processes() == []
 
@@ -131,57 +132,11 @@ def test_failing_run_leaves_nothing_behind(tmp_path):
     result = harness("run", "--worker", str(worker), "--backends", "subprocess", "--profile", "smoke",
                      "--out", str(tmp_path / "out"))
     assert result.returncode == 1, result.stdout[-2000:]
-    assert "tired" in result.stdout
+    assert "isobench: subprocess failed" in result.stderr and "tired" in result.stderr
     assert runner_processes() == []
     saved = json.loads((tmp_path / "out" / "latest.json").read_text())
-    assert saved["isobench"]["status"] == "some-tests-failed"
-
-
-def interrupt_run(tmp_path, backends, started, sig, run_id):
-    """Start a quick run, wait until started() says the suite is under way,
-    send sig; returns (exit status, output, out dir, descendants seen)."""
-    out = tmp_path / "out"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--backends", backends, "--profile", "quick", "--out", str(out),
-         "--run-id", run_id, "--inherit-env", "ISOBENCH_TEST_MARK"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV,
-    )
-    with Watched(process) as watch:
-        wait_until(process, started, "the suite started")
-        time.sleep(1.0)  # well inside the cold-start suite
-        process.send_signal(sig)
-        output, _ = process.communicate(timeout=120)
-    return process.returncode, output, out, watch
-
-
-def assert_interrupted_and_clean(code, output, out, watch):
-    assert code == 130, output[-3000:]
-    assert runner_processes() == []
-    assert watch.seen and watch.alive() == [], "child processes left behind"
-    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
-    saved = json.loads((out / "latest.json").read_text())
-    assert saved["isobench"]["status"] == "interrupted"
-    return saved
-
-
-@pytest.mark.slow
-@pytest.mark.docker
-def test_interrupted_container_run_cleans_up_and_keeps_partial_results(tmp_path):
-    client = docker_or_skip()
-    run_id = f"{MARK}-interrupt"
-    code, output, out, watch = interrupt_run(
-        tmp_path, "container", lambda: isobench_containers(client, run_id), signal.SIGINT, run_id)
-    assert isobench_containers(client, run_id) == []
-    assert_interrupted_and_clean(code, output, out, watch)
-
-
-@pytest.mark.slow
-def test_sigterm_is_handled_like_ctrl_c(tmp_path):
-    code, output, out, watch = interrupt_run(
-        tmp_path, "subprocess", lambda: bool(runner_processes()), signal.SIGTERM, f"{MARK}-sigterm")
-    saved = assert_interrupted_and_clean(code, output, out, watch)
-    cold = next(b for b in saved["benchmarks"] if b["name"] == "test_cold_start[subprocess]")
-    assert cold["stats"]["data"], "the samples measured before SIGTERM are kept"
+    assert saved["isobench"]["status"] == "some-measurements-failed"
+    assert any("warm_call" in f and "tired" in f for f in saved["isobench"]["backends"]["subprocess"]["failures"])
 
 
 def test_worker_without_handler_is_bad_input(tmp_path):
@@ -246,12 +201,12 @@ def test_docker_engine_dying_mid_run(tmp_path):
             proxy.wait()
     assert process.returncode == 1, stderr[-3000:]
     failed = [line for line in stderr.splitlines() if line.startswith("isobench: container failed")]
-    assert len(failed) == 1 and "Connection" in failed[0], stderr[-3000:]
+    assert len(failed) == 1 and "onnection" in failed[0], stderr[-3000:]
     assert isobench_containers(client, run_id) == []
     assert runner_processes() == [] and watch.alive() == []
     saved = json.loads((out / "latest.json").read_text())
-    assert saved["isobench"]["status"] == "some-tests-failed"
-    assert "Connection" in saved["isobench"]["backends"]["container"]["failed"]
+    assert saved["isobench"]["status"] == "some-measurements-failed"
+    assert any("onnection" in f for f in saved["isobench"]["backends"]["container"]["failures"])
     assert any(b["name"] == "test_cold_start[subprocess]" for b in saved["benchmarks"])
 
 
@@ -260,5 +215,4 @@ def test_pin_is_applied_and_recorded(tmp_path):
     result = harness("run", "--backends", "subprocess", "--profile", "smoke", "--pin", "0", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     raw = json.loads((tmp_path / "latest.json").read_text())
-    assert raw["isobench"]["pinned_cpus"] == [0]
-    assert raw["isobench"]["affinity_at_end"] == [0]
+    assert raw["isobench"]["conditions"]["pinned_cpus"] == [0]

@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
-from harness.backends.base import PER_CALLER, SHARED
-from harness.analysis.concurrency import level_figures, primary_mode, queueing_note, summarize_concurrency, throughput_rps
-from harness.measure.concurrency import concurrency_sweep, run_level
+from harness.analysis.concurrency import level_figures, queueing_note, summarize_concurrency, throughput_rps
+from harness.measure.concurrency import ConcurrencySettings, ModeSweep, primary_mode, run_level
+from harness.results.model import Concurrency, ConcurrencyMode
+from harness.results.vocabulary import PER_CALLER, SHARED
 
 from .fakes import FakeBackend, FakeInstance, FakeWorker
 
@@ -43,17 +44,17 @@ def test_queueing_note_names_the_levels_past_the_cores():
 
 
 def test_summary_has_the_primary_levels_on_top_and_the_other_mode_apart():
-    level = {"callers": 2, "latencies_ns": [1000, 3000], "window_s": 0.001}
-    extra = {"primary_mode": PER_CALLER, "concurrency": {
-        PER_CALLER: {"levels": [level], "question": "own", "cores": 2, "note": "n", "error": None},
-        SHARED: {"levels": [level], "question": "one", "cores": 2, "note": "n", "error": "boom"},
-    }}
-    entry = summarize_concurrency(extra)
+    level = {"callers": 2, "latencies_ns": [1000, 3000], "calls_per_caller": [1, 1], "window_s": 0.001}
+    mode = lambda name, error: ConcurrencyMode.from_json(  # noqa: E731
+        {"mode": name, "levels": [level], "question": "q", "cores": 2, "note": "n", "error": error}, "test")
+    record = Concurrency(trial=0, primary_mode=PER_CALLER,
+                         modes={PER_CALLER: mode(PER_CALLER, None), SHARED: mode(SHARED, "boom")})
+    entry = summarize_concurrency(record)
     assert entry["mode"] == PER_CALLER and entry["cores"] == 2
     assert entry["2"]["throughput_rps"] == pytest.approx(2000)
     assert entry["2"]["p99_us"] == pytest.approx(2.98)
     assert entry[SHARED]["2"]["calls"] == 2 and entry[SHARED]["error"] == "boom"
-    assert summarize_concurrency({"concurrency": {}}) == {}
+    assert summarize_concurrency(Concurrency(trial=0, primary_mode=PER_CALLER, modes={})) == {}
 
 
 def caller_threads():
@@ -86,17 +87,27 @@ def test_a_wrong_answer_is_an_error():
     assert caller_threads() == []
 
 
+def sweep(backend, levels, mode, duration_s=0.05, warmup_calls=1, max_calls=1000):
+    """One mode over its levels, as bench/test_concurrency.py runs it."""
+    found = ModeSweep(backend, FakeWorker(), mode, ConcurrencySettings(duration_s, warmup_calls, max_calls))
+    try:
+        for k in levels:
+            found.level(k)
+    finally:
+        found.close()
+    return found.result()
+
+
 def test_sweep_per_caller_and_shared_stop_every_instance():
     backend = FakeBackend(delay_s=0.001)
-    result = concurrency_sweep(backend, FakeWorker(), (1, 2, 4), PER_CALLER, duration_s=0.05, warmup_calls=1,
-                               max_calls=1000)
+    result = sweep(backend, (1, 2, 4), PER_CALLER)
     assert [level["callers"] for level in result["levels"]] == [1, 2, 4]
     assert len(backend.started) == 4 and backend.live == set()
     assert result["error"] is None and result["answer"] == "Hello World!"
     assert result["cores"] >= 1 and result["note"]
 
     shared = FakeBackend(delay_s=0.001)
-    result = concurrency_sweep(shared, FakeWorker(), (1, 4), SHARED, duration_s=0.05, warmup_calls=1, max_calls=1000)
+    result = sweep(shared, (1, 4), SHARED)
     assert len(shared.started) == 1 and shared.live == set()
     assert result["question"].startswith("K callers at once, all routed to one")
 
@@ -119,8 +130,7 @@ def test_sweep_stops_at_a_failing_level():
         return instance
 
     backend.start = start
-    result = concurrency_sweep(backend, FakeWorker(), (1, 2), PER_CALLER, duration_s=0.5, warmup_calls=0,
-                               max_calls=1000)
+    result = sweep(backend, (1, 2), PER_CALLER, duration_s=0.5, warmup_calls=0)
     assert len(result["levels"]) == 1
     assert "RuntimeError: instance died" in result["error"]
     assert backend.live == set()

@@ -7,12 +7,11 @@ import json
 
 import pytest
 
-from harness.backends import FACTORIES
+from harness.backends import REGISTRY
 from harness.containment.bait import Bait
 from harness.containment.matrix import MIB, Plan, backend_status, default_limits, run_pair
 
 from .conftest import docker_or_skip, isobench_containers
-from .fakes import FakeBackend
 
 pytestmark = pytest.mark.slow
 RUN_ID = "isobench-test-containment"
@@ -154,16 +153,12 @@ def test_neighbour_sees_nothing(pair, backend):
 # The registry: a backend that does not take Limits is skipped with the reason.
 
 def test_backend_without_limits_is_skipped(monkeypatch):
-    monkeypatch.setitem(FACTORIES, "fake-no-limits", lambda options: FakeBackend())
+    monkeypatch.setitem(REGISTRY, "fake-no-limits", "tests.fakes:FakeDropsLimits")
     status = backend_status("fake-no-limits", PLAN)
-    assert status["available"] is False and "does not take Limits" in status["reason"]
+    assert status["available"] is False and "does not enforce the Limits" in status["reason"]
 
 
 def test_backend_with_limits_joins(monkeypatch):
-    def make(options):
-        backend = FakeBackend()
-        backend.limits = options.limits
-        return backend
-    monkeypatch.setitem(FACTORIES, "fake-limits", make)
+    monkeypatch.setitem(REGISTRY, "fake-limits", "tests.fakes:FakeBackend")
     assert backend_status("fake-limits", PLAN)["available"] is True
 

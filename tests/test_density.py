@@ -4,26 +4,32 @@ every instance is stopped)."""
 
 import pytest
 
-from harness.analysis.density import (
+from harness.analysis.density import analyse, density_curve, headline_kinds, instances_per_gib, summarize_density
+from harness.measure.density import (
     GIB,
     LADDER_COMPLETE,
-    analyse,
-    density_curve,
-    headline_kinds,
-    instance_class,
-    instances_per_gib,
+    DensitySettings,
+    MachineState,
+    Progress,
+    density_sweep,
     limit_reached,
+    machine_state,
     plan_next_rung,
-    summarize_density,
 )
-from harness.measure.density import density_sweep, machine_state
+from harness.results.model import DensitySweep, DensityStep, FrozenMap
 
 from .fakes import MIB, FakeBackend, FakeWorker
 
 
-def steps_of(counts, per_kind):
-    """Sweep steps with total growth = per_kind[kind](n) for each n."""
-    return [{"n": n, "total_bytes": {kind: f(n) for kind, f in per_kind.items()}} for n in counts]
+def steps_of(counts, per_kind, klass="in-process"):
+    """A sweep whose total growth is per_kind[kind](n) at each n."""
+    steps = tuple(DensityStep(n, FrozenMap({kind: f(n) for kind, f in per_kind.items()})) for n in counts)
+    return DensitySweep(trial=0, instance_class=klass, ladder=tuple(counts), steps=steps,
+                        stopped_because=LADDER_COMPLETE, stopped_early=False)
+
+
+def settings(budget_s=60.0, counts=(1,), **kwargs):
+    return DensitySettings(counts=counts, budget_s=budget_s, **kwargs)
 
 
 def test_instances_per_gib():
@@ -44,8 +50,9 @@ def test_curve_is_the_marginal_between_rungs():
 
 def test_analyse_uses_the_slope_over_n_of_two_and_more():
     # A lone process owns 20 MiB that the others share; each further one costs 6 MiB.
-    steps = steps_of([1, 10, 50, 100], {"pss": lambda n: 20 * MIB + 6 * MIB * (n - 1), "uss": lambda n: 1.0})
-    figures = analyse(steps, "process")
+    steps = steps_of([1, 10, 50, 100], {"pss": lambda n: 20 * MIB + 6 * MIB * (n - 1), "uss": lambda n: 1.0},
+                     klass="process")
+    figures = analyse(steps)
     assert figures["memory_kind"] == "pss"
     assert figures["bytes_per_instance"] == pytest.approx(6 * MIB)
     assert figures["instances_per_gib"] == pytest.approx(1024 / 6)
@@ -53,21 +60,21 @@ def test_analyse_uses_the_slope_over_n_of_two_and_more():
 
 
 def test_analyse_with_one_rung_past_one_uses_the_step_from_the_rung_before():
-    steps = steps_of([1, 3], {"pss": lambda n: 20 * MIB + 6 * MIB * (n - 1)})
-    figures = analyse(steps, "process")
+    steps = steps_of([1, 3], {"pss": lambda n: 20 * MIB + 6 * MIB * (n - 1)}, klass="process")
+    figures = analyse(steps)
     assert figures["bytes_per_instance"] == pytest.approx(6 * MIB)
     assert "from N = 1 to N = 3" in figures["method"]
 
 
 def test_analyse_with_a_single_rung_divides_by_n():
-    figures = analyse(steps_of([4], {"uss": lambda n: 8 * MIB}), "in-process")
+    figures = analyse(steps_of([4], {"uss": lambda n: 8 * MIB}, klass="in-process"))
     assert figures["bytes_per_instance"] == pytest.approx(2 * MIB)
 
 
 def test_containers_count_the_cgroup_and_the_shim():
     steps = steps_of([1, 5, 10], {"cgroup": lambda n: 6 * MIB * n, "shim_pss": lambda n: 2 * MIB * n,
-                                  "pss": lambda n: 1.0})
-    figures = analyse(steps, "container")
+                                  "pss": lambda n: 1.0}, klass="container")
+    figures = analyse(steps)
     assert figures["memory_kind"] == "cgroup+shim_pss"
     assert figures["bytes_per_instance"] == pytest.approx(8 * MIB)
     assert headline_kinds("container", ["cgroup", "pss"]) == ("cgroup",)
@@ -78,56 +85,45 @@ def test_containers_count_the_cgroup_and_the_shim():
 
 
 def test_memory_that_does_not_grow_gives_no_density_figure():
-    figures = analyse(steps_of([1, 10, 20], {"uss": lambda n: 5 * MIB}), "in-process")
+    figures = analyse(steps_of([1, 10, 20], {"uss": lambda n: 5 * MIB}, klass="in-process"))
     assert figures["instances_per_gib"] is None
-    assert analyse([], "process")["instances_per_gib"] is None
-    assert analyse(steps_of([1, 2], {"v8_heap_used": lambda n: n}), "process")["instances_per_gib"] is None
+    assert analyse(steps_of([], {}, klass="process"))["instances_per_gib"] is None
+    assert analyse(steps_of([1, 2], {"v8_heap_used": lambda n: n}, klass="process"))["instances_per_gib"] is None
 
 
-def test_instance_class_prefers_the_declaration():
-    assert instance_class("isolate-context") == "in-process"
-    assert instance_class("wasm") == "in-process"
-    assert instance_class("container-gvisor") == "container"
-    assert instance_class("oci-crun") == "container"
-    assert instance_class("workerd") == "process"
-    assert instance_class("workerd", "in-process") == "in-process"
 
 
 def test_limit_reached_names_the_reason():
-    total = 16 * GIB
-    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25) is None
-    assert limit_reached(10.0, 10.0, 8 * GIB, total, 0.25).startswith("time budget")
-    assert limit_reached(1.0, 10.0, 3 * GIB, total, 0.25).startswith("memory floor")
-    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, tasks=20000, task_limit=32768).startswith("task ceiling")
-    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, tasks=2000, task_limit=32768) is None
-    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, maps=50000, map_limit=65530).startswith("map ceiling")
-    assert limit_reached(1.0, 10.0, 8 * GIB, total, 0.25, maps=20000, map_limit=65530) is None
+    total, rules = 16 * GIB, settings(budget_s=10.0)
+    assert limit_reached(MachineState(8 * GIB, total), rules, 1.0) is None
+    assert limit_reached(MachineState(8 * GIB, total), rules, 10.0).startswith("time budget")
+    assert limit_reached(MachineState(3 * GIB, total), rules, 1.0).startswith("memory floor")
+    assert limit_reached(MachineState(8 * GIB, total, 20000, 32768), rules, 1.0).startswith("task ceiling")
+    assert limit_reached(MachineState(8 * GIB, total, 2000, 32768), rules, 1.0) is None
+    assert limit_reached(MachineState(8 * GIB, total, maps=50000, map_limit=65530), rules, 1.0).startswith("map ceiling")
+    assert limit_reached(MachineState(8 * GIB, total, maps=20000, map_limit=65530), rules, 1.0) is None
 
 
 def test_plan_next_rung_keeps_a_rung_that_fits():
-    assert plan_next_rung(10, 100, elapsed_s=1, budget_s=60, start_s_per_instance=0.1, last_read_s=0.1,
-                          settle_s=0) == (100, None)
+    assert plan_next_rung(Progress(10, 1, 0.1, 0.1), 100, settings(60)) == (100, None)
 
 
 def test_plan_next_rung_cuts_a_rung_to_the_time_left():
     # 50 s left; each instance takes 0.1 s to start, reading costs 0.01 s per instance.
-    target, reason = plan_next_rung(100, 1000, elapsed_s=10, budget_s=60, start_s_per_instance=0.1,
-                                    last_read_s=1.0, settle_s=0)
+    target, reason = plan_next_rung(Progress(100, 10, 0.1, 1.0), 1000, settings(60))
     assert target == int((50 + 100 * 0.1) / 0.11)
     assert (target - 100) * 0.1 + 0.01 * target <= 50
     assert reason.startswith("time budget") and f"cut to N = {target}" in reason
 
 
 def test_plan_next_rung_stops_when_too_little_fits():
-    target, reason = plan_next_rung(100, 1000, elapsed_s=58, budget_s=60, start_s_per_instance=0.1,
-                                    last_read_s=1.0, settle_s=0)
+    target, reason = plan_next_rung(Progress(100, 58, 0.1, 1.0), 1000, settings(60))
     assert target == 100 and reason.startswith("time budget")
 
 
 def test_plan_next_rung_respects_the_memory_floor():
-    target, reason = plan_next_rung(10, 100, elapsed_s=0, budget_s=600, start_s_per_instance=0.01, last_read_s=0.1,
-                                    settle_s=0, available_bytes=5 * GIB, floor_bytes=4 * GIB,
-                                    drop_per_instance=20 * MIB)
+    target, reason = plan_next_rung(Progress(10, 0, 0.01, 0.1, 5 * GIB, 20 * MIB), 100, settings(600),
+                                    floor_bytes=4 * GIB)
     assert target == 10 + 1024 // 20
     assert reason.startswith("memory floor")
 
@@ -143,13 +139,14 @@ def fake_clock():
 
 def test_sweep_completes_a_ladder_and_stops_every_instance():
     backend = FakeBackend(bytes_per_instance=MIB)
-    result = density_sweep(backend, FakeWorker(), (1, 5, 20), budget_s=60, settle_s=0)
+    result = density_sweep(backend, FakeWorker(), settings(60, (1, 5, 20)))
     assert result["stopped_because"] == LADDER_COMPLETE and not result["stopped_early"]
     assert [step["n"] for step in result["steps"]] == [1, 5, 20]
     assert result["steps"][-1]["total_bytes"]["uss"] == 20 * MIB
-    assert result["max_n_reached"] == 20
+    sweep = DensitySweep.from_json(result, "sweep")
+    assert sweep.max_n_reached == 20
     assert backend.live == set() and all(i.stopped for i in backend.started)
-    summary = summarize_density(result)
+    summary = summarize_density(sweep)
     assert summary["instances_per_gib"] == pytest.approx(1024)
     assert summary["memory_kind"] == "uss"
     assert [point["n"] for point in summary["curve"]] == [1, 5, 20]
@@ -158,9 +155,9 @@ def test_sweep_completes_a_ladder_and_stops_every_instance():
 def test_sweep_stops_at_the_time_budget():
     clock, advance = fake_clock()  # every start takes one (fake) second
     backend = FakeBackend(on_start=advance)
-    result = density_sweep(backend, FakeWorker(), (1, 10, 100), budget_s=30, settle_s=0, clock=clock)
+    result = density_sweep(backend, FakeWorker(), settings(30, (1, 10, 100)), clock=clock)
     assert result["stopped_early"] and result["stopped_because"].startswith("time budget")
-    assert 10 < result["max_n_reached"] <= 30
+    assert 10 < result["steps"][-1]["n"] <= 30
     assert backend.live == set()
 
 
@@ -168,18 +165,17 @@ def test_sweep_stops_at_the_memory_floor():
     backend = FakeBackend()
 
     def machine():  # MemAvailable falls by 1 GiB per live instance out of 16 GiB
-        return {"available": 16 * GIB - len(backend.live) * GIB, "total": 16 * GIB, "tasks": None, "task_limit": None}
+        return MachineState(16 * GIB - len(backend.live) * GIB, 16 * GIB)
 
-    result = density_sweep(backend, FakeWorker(), (1, 5, 100), budget_s=600, settle_s=0,
-                           memory_floor=0.25, machine=machine)
+    result = density_sweep(backend, FakeWorker(), settings(600, (1, 5, 100), memory_floor=0.25), machine=machine)
     assert result["stopped_because"].startswith("memory floor")
-    assert result["max_n_reached"] <= 13
+    assert result["steps"][-1]["n"] <= 13
     assert backend.live == set()
 
 
 def test_sweep_stops_at_an_error_and_keeps_what_it_measured():
     backend = FakeBackend(fail_at=8)
-    result = density_sweep(backend, FakeWorker(), (1, 5, 10), budget_s=60, settle_s=0)
+    result = density_sweep(backend, FakeWorker(), settings(60, (1, 5, 10)))
     assert result["stopped_because"] == "error at N = 8: BackendError: no more room"
     assert [step["n"] for step in result["steps"]] == [1, 5, 7]
     assert backend.live == set()
@@ -187,20 +183,19 @@ def test_sweep_stops_at_an_error_and_keeps_what_it_measured():
 
 def test_machine_state_reads_this_machine():
     state = machine_state()
-    assert 0 < state["available"] <= state["total"]
-    assert state["tasks"] is None or 0 < state["tasks"] < state["task_limit"]
-    assert state["maps"] is None or 0 < state["maps"] < state["map_limit"]
+    assert 0 < state.available <= state.total
+    assert state.tasks is None or 0 < state.tasks < state.task_limit
+    assert state.maps is None or 0 < state.maps < state.map_limit
 
 
 def test_sweep_stops_before_the_process_runs_out_of_memory_mappings():
     backend = FakeBackend()
 
     def machine():  # each live instance adds 20 mappings to the harness, as a py_mini_racer isolate does
-        return {"available": 16 * GIB, "total": 16 * GIB, "tasks": None, "task_limit": None,
-                "maps": 1000 + 20 * len(backend.live), "map_limit": 4000}
+        return MachineState(16 * GIB, 16 * GIB, maps=1000 + 20 * len(backend.live), map_limit=4000)
 
-    result = density_sweep(backend, FakeWorker(), (1, 10, 1000), budget_s=600, settle_s=0, machine=machine)
+    result = density_sweep(backend, FakeWorker(), settings(600, (1, 10, 1000)), machine=machine)
     assert result["stopped_because"].startswith("map ceiling")
-    assert result["max_n_reached"] == 101  # 1000 + 20 * 101 > 0.75 * 4000
+    assert result["steps"][-1]["n"] == 101  # 1000 + 20 * 101 > 0.75 * 4000
     assert backend.live == set()
 

@@ -1,4 +1,5 @@
-"""export: github-action-benchmark customSmallerIsBetter and Bencher BMF shapes."""
+"""export: github-action-benchmark customSmallerIsBetter and Bencher BMF shapes,
+and isobench's own small history file."""
 
 import json
 
@@ -6,14 +7,13 @@ import pytest
 
 from harness import cli
 from harness.exporters import export
-from harness.results.store import parse
 
-from .synthetic import synthetic_run, write
+from .synthetic import save_run, synthetic_run
 
 
 @pytest.fixture
 def results():
-    return parse(synthetic_run(1))
+    return synthetic_run(1)
 
 
 def test_github_action_benchmark_shape(results):
@@ -47,7 +47,7 @@ def test_bencher_bmf_shape(results):
 
 
 def test_export_command(tmp_path, capsys):
-    path = write(tmp_path / "r.json", synthetic_run(1))
+    path = save_run(synthetic_run(1), tmp_path / "r.json")
     assert cli.main(["export", "--format", "bencher", str(path)]) == 0
     assert "isobench/cold_start/isolate" in json.loads(capsys.readouterr().out)
     out = tmp_path / "gab.json"
@@ -56,7 +56,17 @@ def test_export_command(tmp_path, capsys):
 
 
 def test_export_refuses_injected_runs_and_bad_input(tmp_path, capsys):
-    fake = write(tmp_path / "f.json", synthetic_run(1, injected={"start_delay_ms": {"container": 100.0}}))
+    fake = save_run(synthetic_run(1, injected={"container": 100.0}), tmp_path / "f.json")
     assert cli.main(["export", "--format", "bencher", str(fake)]) == 2
     assert "injected" in capsys.readouterr().err
     assert cli.main(["export", "--format", "bencher", str(tmp_path / "missing.json")]) == 2
+
+
+def test_key_figures_file_is_small_and_history_reads_it(tmp_path, capsys):
+    path = save_run(synthetic_run(1), tmp_path / "r.json")
+    out = tmp_path / "history" / "r.json"
+    assert cli.main(["export", "--format", "key-figures", str(path), "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["schema"] == "isobench-key-figures/1" and out.stat().st_size < 20_000
+    cold = next(f for f in record["figures"] if f["name"] == "cold_start/container")
+    assert cold["ci95"][0] <= cold["value"] <= cold["ci95"][1] and cold["trials"] == 3

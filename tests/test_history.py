@@ -1,51 +1,63 @@
-"""history: runs ordered by commit (or date), series with CIs, steps, the command."""
+"""history: runs (results files or their small history files) ordered by
+commit time or date, series with their intervals, step changes, the command."""
 
 import json
 
 from harness import cli
-from harness.analysis.history import build_history, find_results
-from harness.results.store import parse
+from harness.analysis.history import build_history, find_runs
+from harness.analysis.key_figures import history_record
 
-from .synthetic import synthetic_run, write
+from .synthetic import save_run, synthetic_run
 
 
 def test_runs_are_ordered_by_commit_time_then_date(tmp_path):
-    late = synthetic_run(1, commit="b" * 40, started="2026-03-01T00:00:00+00:00")
-    early = synthetic_run(2, commit="a" * 40, started="2026-01-01T00:00:00+00:00")
-    no_commit = synthetic_run(3, commit=None, started="2026-02-01T00:00:00+00:00")
-    history = build_history([parse(late), parse(early), parse(no_commit)])
+    save_run(synthetic_run(1, commit="b" * 40, started="2026-03-01T00:00:00+00:00"), tmp_path / "late.json")
+    save_run(synthetic_run(2, commit="a" * 40, started="2026-01-01T00:00:00+00:00"), tmp_path / "early.json")
+    save_run(synthetic_run(3, commit=None, started="2026-02-01T00:00:00+00:00"), tmp_path / "none.json")
+    found, _ = find_runs(tmp_path)
+    history = build_history(found)
     assert [r.label for r in history.runs] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
     points = history.series["cold_start/container"]["points"]
     assert [p["label"] for p in points] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
-    assert all(p["ci95"][0] <= p["value"] <= p["ci95"][1] for p in points)
+    assert all(p["ci95"][0] <= p["value"] <= p["ci95"][1] and p["trials"] == 3 for p in points)
     assert "cold_start_ratio/container/isolate" in history.series
+    assert history.series["cold_start/container"]["family"] == "container"
 
 
-def test_a_slowdown_from_one_commit_on_is_a_step():
-    runs = []
+def test_a_slowdown_from_one_commit_on_is_a_step(tmp_path):
     for i in range(12):
         slower = {("container", "cold_start"): 1.5} if i >= 6 else {}
-        runs.append(parse(synthetic_run(i, slower=slower, commit=f"{i:02d}" * 20,
-                                        started=f"2026-01-{i + 1:02d}T00:00:00+00:00")))
-    history = build_history(runs)
+        run = synthetic_run(i, slower=slower, commit=f"{i:02d}" * 20, started=f"2026-01-{i + 1:02d}T00:00:00+00:00")
+        (tmp_path / f"r{i:02d}.json").write_text(json.dumps(history_record(run)))
+    found, _ = find_runs(tmp_path)
+    history = build_history(found)
     steps = history.series["cold_start/container"]["steps"]
     assert [(s["label"], s["direction"]) for s in steps] == [("06060606", "up")]
     assert history.series["cold_start/subprocess"]["steps"] == []
 
 
-def test_find_results_skips_foreign_injected_and_latest(tmp_path):
-    write(tmp_path / "a.json", synthetic_run(1))
-    write(tmp_path / "latest.json", synthetic_run(1))
-    write(tmp_path / "fake.json", synthetic_run(2, injected={"start_delay_ms": {"subprocess": 40.0}}))
+def test_a_results_file_and_its_history_file_are_one_run(tmp_path):
+    run = synthetic_run(1)
+    save_run(run, tmp_path / "run.json")
+    (tmp_path / "run.history.json").write_text(json.dumps(history_record(run)))
+    found, _ = find_runs(tmp_path)
+    assert len(found) == 1
+
+
+def test_find_runs_skips_foreign_injected_and_latest(tmp_path):
+    save_run(synthetic_run(1), tmp_path / "a.json")
+    save_run(synthetic_run(1), tmp_path / "latest.json")
+    save_run(synthetic_run(2, injected={"subprocess": 40.0}), tmp_path / "fake.json")
     (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
-    found, skipped = find_results(tmp_path)
+    found, skipped = find_runs(tmp_path)
     assert len(found) == 1
     assert any("injected" in s for s in skipped) and any("other.json" in s for s in skipped)
 
 
 def test_history_command_writes_png_and_markdown(tmp_path, capsys):
     for i in range(3):
-        write(tmp_path / f"r{i}.json", synthetic_run(i, commit=f"{i:02d}" * 20, started=f"2026-01-0{i + 1}T00:00:00+00:00"))
+        save_run(synthetic_run(i, commit=f"{i:02d}" * 20, started=f"2026-01-0{i + 1}T00:00:00+00:00"),
+                 tmp_path / f"r{i}.json")
     out = tmp_path / "out"
     assert cli.main(["history", str(tmp_path), "--out", str(out)]) == 0
     png = (out / "history.png").read_bytes()

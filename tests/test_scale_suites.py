@@ -1,6 +1,6 @@
-"""The density and concurrency suites end to end on the smoke profile, on the
-isolate and subprocess backends: the results' shape, the summary's new keys,
-and nothing left behind."""
+"""The density and concurrency suites end to end under plain `pytest bench`
+(a run of one trial) on the smoke profile, on the isolate and subprocess
+backends: the results' shape, the summary's keys, and nothing left behind."""
 
 import json
 import os
@@ -37,7 +37,7 @@ def smoke_results(tmp_path_factory):
         [sys.executable, "-m", "pytest", str(REPO_ROOT / "bench" / "test_density.py"),
          str(REPO_ROOT / "bench" / "test_concurrency.py"), "-p", "no:cacheprovider", "-q", f"--rootdir={REPO_ROOT}",
          "--isobench-backends=isolate,subprocess", "--isobench-profile=smoke",
-         "--isobench-inherit-env=ISOBENCH_SCALE_MARK", f"--benchmark-json={out}"],
+         "--isobench-inherit-env=ISOBENCH_SCALE_MARK", f"--isobench-results={out}"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, env=env,
     )
     leftovers = marked_runners()
@@ -62,7 +62,7 @@ def test_density_results_have_their_shape(smoke_results):
     by_name = {bench["name"]: bench["extra_info"] for bench in raw["benchmarks"]}
     for name, klass, kind, ladder in (("isolate", "in-process", "uss", [1, 5, 20]),
                                       ("subprocess", "process", "pss", [1, 3])):
-        sweep = by_name[f"test_density[{name}]"]["density"]
+        sweep = by_name[f"test_density[{name}]"]["sweeps"][0]
         assert sweep["instance_class"] == klass and sweep["ladder"] == ladder
         assert [step["n"] for step in sweep["steps"]] == ladder
         assert sweep["stopped_because"] == "ladder complete"
@@ -80,9 +80,9 @@ def test_concurrency_results_have_their_shape(smoke_results):
     raw, summary, _ = smoke_results
     by_name = {bench["name"]: bench["extra_info"] for bench in raw["benchmarks"]}
     for name in ("isolate", "subprocess"):
-        extra = by_name[f"test_concurrency[{name}]"]
-        assert extra["primary_mode"] == "per-caller" and list(extra["concurrency"]) == ["per-caller"]
-        levels = extra["concurrency"]["per-caller"]["levels"]
+        extra = by_name[f"test_concurrency[{name}]"]["sweeps"][0]
+        assert extra["primary_mode"] == "per-caller" and list(extra["modes"]) == ["per-caller"]
+        levels = extra["modes"]["per-caller"]["levels"]
         assert [level["callers"] for level in levels] == [1, 2, 4]
         for level in levels:
             assert len(level["latencies_ns"]) == sum(level["calls_per_caller"]) > 0
