@@ -387,7 +387,7 @@ def _warnings(baselines: list[Run], new: Run, differences: dict) -> list[str]:
                          for i, r in enumerate(baselines)), ("new", new)]:
         if run.injected:
             out.append(f"INJECTED FAULTS in the {label} run (test-only, not a real measurement): "
-                       f"{ {n: round(d.ms, 3) for n, d in run.injected.items()} }")
+                       + "; ".join(f"{n}: {d.describe()}" for n, d in run.injected.items()))
         if run.status != "complete":
             out.append(f"the {label} run is {run.status}: some figures may be missing")
         busy = busy_machine(run)

@@ -179,7 +179,7 @@ def summarize_run(run: Run) -> dict:
         "ratios": ratios(run),
         "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
                       "stopped_because": s.stopped_because} for s in run.stopping],
-        "injected": {name: {"ms": d.ms, "percent": d.percent} for name, d in run.injected.items()},
+        "injected": {name: d.describe() for name, d in run.injected.items()},
         "units": UNITS,
         "metadata": {
             "timer": dict(machine.timer),

@@ -72,8 +72,8 @@ def report_outcome(outcome, print_summary: bool = True) -> None:
             elif not result.info.available:
                 print(f"isobench: skipped (unavailable): {name}: {result.info.reason}", file=sys.stderr)
         if run.injected:
-            print(f"isobench: WARNING: injected faults (test only, not a real measurement): "
-                  f"{ {n: round(d.ms, 3) for n, d in run.injected.items()} }", file=sys.stderr)
+            print("isobench: WARNING: injected faults (test only, not a real measurement): "
+                  + "; ".join(f"{n}: {d.describe()}" for n, d in run.injected.items()), file=sys.stderr)
         break
 
 

@@ -42,6 +42,7 @@ from harness.results.model import Run
 from harness.results.store import save
 
 GRACE_S = 10.0  # after SIGTERM, before SIGKILL
+INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def trial_seed(base: int, index: int, side: str) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
+def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | None = None) -> dict:
     """What the run is, recorded before its first trial: provenance (commit,
     dirty tree, load average) is taken now, not at the end."""
     from harness.backends import family_index
@@ -233,7 +234,7 @@ def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
     return {
         "run_id": options.run_id,
         "options": options.to_json(),
-        "provenance": provenance(__version__),
+        "provenance": started or provenance(__version__),
         "machine": machine_info(),
         "profile": get_profile(options.profile).to_json(),
         "worker": worker.describe(),
@@ -241,7 +242,7 @@ def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
                        "child_environment": describe_child_environment(options.inherit_env)},
         "family_index": {name: family_index(name) for name in options.backends},
         "sides": [side.name for side in sides],
-        "injected": {},
+        "injected": {name: {"ms": 0.0, "crash_trial": trial} for name, trial in options.inject_crash.items()},
         "resumed": [],
     }
 
@@ -265,9 +266,10 @@ class Manager:
         status = "complete"
         try:
             with self.display.running():
-                if any(delay.percent is not None for delay in self.options.inject_start_delay.values()) \
-                        and not header["injected"]:
-                    header["injected"] = self._calibrate()
+                if self.options.inject_start_delay and not any(v.get("ms") for v in header["injected"].values()):
+                    calibrated = self._calibrate()
+                    header["injected"] = {name: {**header["injected"].get(name, {}), **calibrated.get(name, {})}
+                                          for name in {*header["injected"], *calibrated}}
                     journal.append({"kind": "calibration", "injected": header["injected"]})
                 self._trials(journal, header, entries, planner)
         except KeyboardInterrupt:
@@ -290,7 +292,10 @@ class Manager:
             header["resumed"] = list(header.get("resumed") or []) + [now_iso()]
             journal.append({"kind": "resumed", "at": header["resumed"][-1]})
             self.spent_before = sum(_duration(e) for e in entries)
-            return journal, header, [e for e in entries if e.get("kind") in ("trial", "lost")]
+            # A trial cut short by Ctrl-C was not a failure of the measurement: it is measured again.
+            kept = [e for e in entries if e.get("kind") == "trial"
+                    or (e.get("kind") == "lost" and not str(e.get("cause", "")).startswith(INTERRUPTED))]
+            return journal, header, kept
         header = make_header(self.options, self.setup.sides)
         try:
             journal = Journal.create(self.journal_path(), header)
@@ -314,6 +319,9 @@ class Manager:
 
         delays = self.options.inject_start_delay
         names = tuple(n for n in self.options.backends if delays.get(n) and delays[n].percent is not None)
+        if not names:
+            return {name: {"ms": delay.ms, "percent": None, "calibrated_median_ms": None}
+                    for name, delay in delays.items()}
         side = self.setup.sides[-1]
         spec = TrialSpec(index=-1, seed=trial_seed(self._seed(), -1, "calibration"), options=self.options,
                          plan={"cold_start": names}, side=side.name)
@@ -376,11 +384,12 @@ class Manager:
         return assemble(header, entries, "running", "", [], side=self.setup.sides[-1].name or None)
 
     def _one(self, journal: Journal, header: dict, entries: list[dict], plan: dict, index: int, side: Side) -> None:
-        delays = {name: value["ms"] for name, value in header["injected"].items()}
+        delays = {name: value["ms"] for name, value in header["injected"].items() if value.get("ms")}
         if len(self.setup.sides) > 1 and side is not self.setup.sides[-1]:
             delays = {}  # A/B: a test-only delay goes to the head only
+        crash = tuple(name for name, trial in self.options.inject_crash.items() if trial == index)
         spec = TrialSpec(index=index, seed=trial_seed(self._seed(), index, side.name), options=self.options,
-                         plan=plan, start_delays_ms=delays, side=side.name,
+                         plan=plan, start_delays_ms=delays, crash=crash, side=side.name,
                          pair=index if len(self.setup.sides) > 1 else None)
         label = f"trial {index}" + (f" ({side.name})" if side.name else "")
         self.display.trial_started(label)
@@ -389,7 +398,7 @@ class Manager:
         try:
             record, cause = self.process.run(spec, side)
         except KeyboardInterrupt:
-            entry = {"kind": "lost", "index": index, "cause": "interrupted (Ctrl-C or SIGTERM)", "started": started,
+            entry = {"kind": "lost", "index": index, "cause": f"{INTERRUPTED} (Ctrl-C or SIGTERM)", "started": started,
                      "finished": now_iso(), "seed": spec.seed, "side": side.name, "pair": spec.pair}
             journal.append(entry)
             entries.append(entry)
@@ -423,6 +432,9 @@ class Manager:
         lost = [e for e in entries if e["kind"] == "lost"]
         if status == "complete" and lost:
             status = "some-trials-lost"
+        if status == "complete" and any(f for e in complete for b in e["record"]["backends"].values()
+                                        for f in b.get("failures", [])):
+            status = "some-measurements-failed"
         if not complete:
             messages.append("no trial finished: no results were recorded"
                             + (f" (journal kept: {journal.path})" if status == "interrupted" else ""))
@@ -485,9 +497,9 @@ def _duration(entry: dict) -> float:
 
 # ---------------------------------------------------------------- one trial without a manager
 
-def save_single_trial(spec: TrialSpec, record: dict, path: str | Path) -> Path:
-    """A results file from one trial run directly under `pytest bench`."""
-    header = make_header(spec.options, (Side(),))
+def save_single_trial(spec: TrialSpec, record: dict, path: str | Path, started: dict | None = None) -> Path:
+    """A results file from one trial run directly under `pytest bench` (provenance taken when it started)."""
+    header = make_header(spec.options, (Side(),), started)
     entries = [{"kind": "trial", "record": record}]
     run = assemble(header, entries, "complete", now_iso(), list(os.getloadavg()))
     return save(run, path)

@@ -47,6 +47,12 @@ def pytest_configure(config):
         raise pytest.UsageError(str(error)) from None
     config._isobench_spec = spec
     config._isobench_trial = None
+    config._isobench_started = None
+    if config.getoption("isobench_results"):
+        from harness import __version__
+        from harness.measure.machine import provenance
+
+        config._isobench_started = provenance(__version__)  # when the run starts, not when it ends
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -107,5 +113,5 @@ def pytest_sessionfinish(session, exitstatus):
     if results:
         from harness.measure.manager import save_single_trial
 
-        path = save_single_trial(trial.spec, record, results)
+        path = save_single_trial(trial.spec, record, results, session.config._isobench_started)
         print(f"\nisobench: results of this one-trial run: {path}", file=sys.stderr)

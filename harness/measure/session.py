@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import Backend, BackendError
-from harness.measure.injection import DelayedStart
+from harness.measure.injection import CrashingStart, DelayedStart
 from harness.measure.pinning import cpuset_string, pin_process
 from harness.measure.profiles import get_profile
 from harness.measure.trial import Trial, TrialSpec
@@ -39,6 +39,8 @@ def open_trial(spec: TrialSpec) -> Trial:
         backend = create_backend(name, backend_options)
         if name in spec.start_delays_ms:  # test-only: recorded in the results as injected
             backend = DelayedStart(backend, spec.start_delays_ms[name])
+        if name in spec.crash:  # test-only, likewise
+            backend = CrashingStart(backend)
         try:
             availability = backend.availability()
             if availability.available:
