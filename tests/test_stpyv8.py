@@ -39,7 +39,7 @@ def available_or_skip(backend):
     availability = backend.availability()
     if not availability.available:
         backend.close()
-        if os.environ.get("ISOBENCH_REQUIRE_STPYV8") == "1":
+        if os.environ.get("ISOBENCH_REQUIRE_STPYV8") == "1" or os.environ.get("ISOBENCH_REQUIRE_ALL") == "1":
             pytest.fail(f"stpyv8 is required here: {availability.reason}")
         pytest.skip(f"{backend.name} unavailable: {availability.reason}")
 

@@ -29,7 +29,7 @@ def available_or_skip(backend):
     availability = backend.availability()
     if not availability.available:
         backend.close()
-        if os.environ.get("ISOBENCH_REQUIRE_WASM") == "1":
+        if os.environ.get("ISOBENCH_REQUIRE_WASM") == "1" or os.environ.get("ISOBENCH_REQUIRE_ALL") == "1":
             pytest.fail(f"the wasm backend is required here: {availability.reason}")
         pytest.skip(f"wasm unavailable: {availability.reason}")
 

@@ -58,7 +58,7 @@ def available_or_skip(backend):
     availability = backend.availability()
     if not availability.available:
         backend.close()
-        if os.environ.get("ISOBENCH_REQUIRE_WORKERD") == "1":
+        if os.environ.get("ISOBENCH_REQUIRE_WORKERD") == "1" or os.environ.get("ISOBENCH_REQUIRE_ALL") == "1":
             pytest.fail(f"workerd is required here: {availability.reason}")
         pytest.skip(f"workerd unavailable: {availability.reason}")
 
