@@ -211,8 +211,11 @@ def _row(kind: str, backend: str, new: Figure, old: Figure, settings: CompareSet
     estimate_, _ = found
     p_value = estimate_.p_value
     if new.pair is None and _single_trial(new) and _single_trial(old):
-        p_value = _mann_whitney(new.series, old.series)
-        test = "Mann-Whitney U (two-sided) on the raw samples (runs without trials)"
+        if len(new.series) < 2 or len(old.series) < 2:
+            p_value, test = None, "threshold only (one value per run: runs without trials)"
+        else:
+            p_value = _mann_whitney(new.series, old.series)
+            test = "Mann-Whitney U (two-sided) on the raw samples (runs without trials)"
     bound = between_runs(baseline_values, new_value, settings.boundary)
     change = estimate_.value
     outside = True if bound is None else (bound["above"] if change > 1 else bound["below"])

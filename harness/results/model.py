@@ -794,7 +794,7 @@ class FigureStop:
     figure: str  # "backend/metric"
     trials: int
     half_width: float | None  # relative, of the hierarchical interval when it stopped
-    stopped_because: str  # "precision" or "budget"
+    stopped_because: str  # "precision", "max trials" or "time budget"
 
 
 @dataclass(frozen=True)
