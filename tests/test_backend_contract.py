@@ -14,7 +14,7 @@ from harness.measure.procedures import cold_start, engine_time, memory_sweep, ti
 from harness.results.vocabulary import FAMILIES, INSTANCE_CLASSES, MEMORY_KINDS, PER_CALLER, SHARED
 from harness.runtime.worker import load_worker
 
-from .conftest import available_or_skip, isobench_containers
+from .conftest import available_or_skip
 
 NAMES = list(REGISTRY)
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from harness.backends import BackendOptions, create_backend
-from harness.backends.base import BackendError, CallTimeout, Limits, MemoryLimitExceeded, PhaseClock, WorkerLoadError
+from harness.backends.base import BackendError, CallTimeout, Limits, MemoryLimitExceeded
 from harness.measure.procedures import cold_start, engine_time, memory_sweep
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
@@ -106,22 +106,6 @@ def test_isolates_are_separate_and_contexts_share_one(tmp_path):
         isolates.close()
         contexts.close()
     assert not isolates.live and not contexts.live
-
-
-def test_load_and_handler_errors_are_typed(backend, tmp_path):
-    broken = tmp_path / "broken.js"
-    broken.write_text("export function handler(n) { return sayHello(n) +; }\n")
-    with pytest.raises(WorkerLoadError, match="SyntaxError"):
-        backend.start(load_worker(broken), PhaseClock())
-    assert not backend.live
-    throws = tmp_path / "throws.js"
-    throws.write_text("export function handler(n) { throw new Error('boom ' + n); }\n")
-    instance = backend.start(load_worker(throws), PhaseClock())
-    try:
-        with pytest.raises(BackendError, match="boom World"):
-            instance.call("World")
-    finally:
-        instance.stop()
 
 
 @pytest.mark.parametrize("name", NAMES)

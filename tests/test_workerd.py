@@ -14,8 +14,6 @@ from harness.backends.base import (
     CallTimeout,
     Limits,
     MemoryLimitExceeded,
-    PhaseClock,
-    WorkerLoadError,
 )
 from harness.backends.workerd import CGROUP_PREFIX, INSTALL_COMMAND, WorkerdBackend, config_text
 from harness.measure.procedures import cold_start, engine_time, memory_sweep
@@ -101,22 +99,6 @@ def test_answers_hello_world_and_stop_ends_the_process(workerd):
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     with pytest.raises(BackendError):
         instance.call("World")
-
-
-def test_load_and_handler_errors_are_typed(workerd, tmp_path):
-    broken = tmp_path / "broken.js"
-    broken.write_text("export function handler(n) { return sayHello(n) +; }\n")
-    with pytest.raises(WorkerLoadError, match="SyntaxError"):
-        workerd.start(load_worker(broken), PhaseClock())
-    assert not workerd.live
-    throws = tmp_path / "throws.js"
-    throws.write_text("export function handler(n) { throw new Error('boom ' + n); }\n")
-    instance = workerd.start(load_worker(throws), PhaseClock())
-    try:
-        with pytest.raises(BackendError, match="boom World"):
-            instance.call("World")
-    finally:
-        instance.stop()
 
 
 def test_call_timeout_kills_the_process(tmp_path):
