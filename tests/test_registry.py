@@ -27,7 +27,7 @@ def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path
     from harness.measure.manager import Side, direct_plan, make_header
     from harness.measure.session import close_trial, open_trial
     from harness.measure.trial import TrialSpec, now_iso
-    from harness.options import RunOptions
+    from harness.measure.options import RunOptions
     from harness.results.store import load, save
 
     monkeypatch.setitem(REGISTRY, "toy", "tests.toy_backend:ToyBackend")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.commands.compare import add_verdict_options, print_comparison, settings
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, UsageError
-from harness.options import add_to_argparse
+from harness.measure.options import add_to_argparse
 
 
 def register(subparsers) -> None:

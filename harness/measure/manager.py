@@ -36,7 +36,7 @@ from harness.measure.journal import Journal, JournalError
 from harness.measure.profiles import get_profile
 from harness.measure.stopping import Planner
 from harness.measure.trial import TrialSpec, now_iso
-from harness.options import RunOptions
+from harness.measure.options import RunOptions
 from harness.paths import REPO_ROOT
 from harness.results.model import Run
 from harness.results.store import save

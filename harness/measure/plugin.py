@@ -1,5 +1,5 @@
 """The pytest plugin that turns `pytest bench` into one trial: the options
-(declared once, in harness/options.py), the `trial` fixture the suites in
+(declared once, in harness/measure/options.py), the `trial` fixture the suites in
 bench/ measure with, and the trial record written when the session ends.
 
 Under the run manager (`python -m harness run`) each trial process runs
@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from harness.options import add_to_pytest, given, run_options
+from harness.measure.options import add_to_pytest, given, run_options
 from harness.results.vocabulary import SUITES
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from harness.backends import REGISTRY, BackendOptions, backend_class, create_backend
 from harness.backends.base import BackendError, WorkerLoadError
 from harness.errors import UsageError
-from harness.options import RunOptions
+from harness.measure.options import RunOptions
 from harness.runtime.worker import load_worker
 
 # The worker is checked in a process-class backend: a worker that crashes its

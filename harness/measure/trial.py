@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.options import RunOptions
+from harness.measure.options import RunOptions
 
 PROTOCOL = 1  # bumped when a spec or record changes shape; `ab` refuses a base that speaks another
 

@@ -22,12 +22,8 @@ import numpy as np
 
 from harness.results.vocabulary import SUITES
 
-SCHEMA = "isobench/2"
-LEGACY_SCHEMA = "isobench/1"
-
-
-class ResultsError(Exception):
-    """The file is missing, corrupt or not an isobench results file (one line)."""
+from harness.results.migrate import migrate_v1
+from harness.results.schema import LEGACY_SCHEMA, SCHEMA, ResultsError  # noqa: F401  (re-exported)
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -970,8 +966,6 @@ def from_json(raw: object, where: str = "results") -> Run:
     if not isinstance(record, dict) or "schema" not in record:
         raise ResultsError(f"{where}: no 'isobench' record; a pytest-benchmark file, but not written by isobench")
     if record["schema"] == LEGACY_SCHEMA:
-        from harness.results.migrate import migrate_v1
-
         raw = migrate_v1(raw, where)
         record = raw["isobench"]
     if record["schema"] != SCHEMA:
