@@ -9,7 +9,7 @@ import pytest
 
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import BackendError, CallTimeout, Limits, MemoryLimitExceeded
-from harness.measure.procedures import cold_start, engine_time, memory_sweep
+from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 
@@ -167,7 +167,7 @@ def test_instances_are_bound_to_their_thread(backend):
 
 
 def test_memory_sweep_reports_process_and_heap_growth(backend):
-    result = memory_sweep(backend, load_worker(), (1, 3), settle_s=0.0)
+    result = memory_sweep(backend, load_worker(), MemorySettings((1, 3), 0.0))
     assert result["counts"] == [1, 3]
     per = MemorySweep.from_json(result, "sweep").per_instance()
     assert {"uss", "pss", "rss", "v8_heap_used", "v8_heap_physical"} <= set(per)

@@ -18,7 +18,7 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
-from harness.measure.procedures import cold_start, engine_time, memory_sweep
+from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.runtime.worker import load_worker
 
 LIMITED = Limits(call_timeout_s=0.5, memory_bytes=64 << 20)
@@ -114,7 +114,7 @@ def test_instances_do_not_share_state(wasm, tmp_path):
 
 
 def test_memory_figures_are_labelled_and_bounded(wasm):
-    sweep = memory_sweep(wasm, load_worker(), (1, 3), settle_s=0.0)
+    sweep = memory_sweep(wasm, load_worker(), MemorySettings((1, 3), 0.0))
     largest = sweep["steps"][-1]
     per = {kind: total / largest["n"] for kind, total in largest["total_bytes"].items()}
     assert set(per) == {"uss", "pss", "rss", "linear_memory"}

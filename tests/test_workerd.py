@@ -16,7 +16,7 @@ from harness.backends.base import (
     MemoryLimitExceeded,
 )
 from harness.backends.workerd import CGROUP_PREFIX, INSTALL_COMMAND, WorkerdBackend, config_text
-from harness.measure.procedures import cold_start, engine_time, memory_sweep
+from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 
@@ -132,7 +132,7 @@ def test_memory_limit_is_a_typed_error(tmp_path):
 
 
 def test_memory_includes_workers_in_one_process(workerd):
-    result = memory_sweep(workerd, load_worker(), (1, 2, 4), settle_s=0.0)
+    result = memory_sweep(workerd, load_worker(), MemorySettings((1, 2, 4), 0.0))
     per_n = {step["n"]: step["total_bytes"] for step in result["steps"]}
     assert {"uss", "pss", "rss", "in_process_anon", "in_process_rss"} <= set(per_n[4])
     # More workers in the one process take more of its memory...

@@ -190,8 +190,9 @@ def _mann_whitney(new: Series, old: Series) -> float:
                                           alternative="two-sided").pvalue)
 
 
-def _row(kind: str, backend: str, new: Figure, old: Figure, settings: CompareSettings,
+def _row(label: tuple[str, str], new: Figure, old: Figure, settings: CompareSettings,
          baseline_values: list[float]) -> dict:
+    kind, backend = label
     old_value, new_value = _value(old), _value(new)
     if new.pair is not None and settings.paired:
         found = paired_ratio_change(new.pair, old.pair)
@@ -280,7 +281,7 @@ def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[dic
         if mine is None or not olds:
             continue
         old = olds[0] if len(olds) == 1 else _pooled(baselines, get)
-        row = _row(kind, backend, mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
+        row = _row((kind, backend), mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
         row["_spread"] = _spread(olds, old)
         rows.append(row)
     _choose_clocks(rows, settings)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
-from harness.measure.assemble import assemble, suite_errors
+from harness.measure.assemble import Ending, assemble, suite_errors
 from harness.measure.journal import Journal, JournalError
 from harness.measure.profiles import get_profile
 from harness.measure.stopping import Planner
@@ -249,6 +249,19 @@ def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | No
 
 # ---------------------------------------------------------------- the run
 
+@dataclass
+class Ledger:
+    """The run's journal, its header, and the trial entries so far."""
+
+    journal: Journal
+    header: dict
+    entries: list[dict]
+
+    def add(self, entry: dict) -> None:
+        self.journal.append(entry)
+        self.entries.append(entry)
+
+
 class Manager:
     def __init__(self, setup: RunSetup) -> None:
         self.setup = setup
@@ -261,7 +274,8 @@ class Manager:
         self.process = TrialProcess(self.display, timeout_s=max(900.0, self.profile.budget_s))
 
     def run(self, resume: Path | None = None) -> Outcome:
-        journal, header, entries = self._open(resume)
+        ledger = self._open(resume)
+        header = ledger.header
         planner = Planner(self.profile, tuple(self.options.backends))
         status = "complete"
         try:
@@ -270,15 +284,15 @@ class Manager:
                     calibrated = self._calibrate()
                     header["injected"] = {name: {**header["injected"].get(name, {}), **calibrated.get(name, {})}
                                           for name in {*header["injected"], *calibrated}}
-                    journal.append({"kind": "calibration", "injected": header["injected"]})
-                self._trials(journal, header, entries, planner)
+                    ledger.journal.append({"kind": "calibration", "injected": header["injected"]})
+                self._trials(ledger, planner)
         except KeyboardInterrupt:
             status = "interrupted"
-        return self._finish(journal, header, entries, planner, status)
+        return self._finish(ledger, planner, status)
 
     # -- opening -----------------------------------------------------------
 
-    def _open(self, resume: Path | None) -> tuple[Journal, dict, list[dict]]:
+    def _open(self, resume: Path | None) -> Ledger:
         if resume is not None:
             journal = Journal(resume)
             try:
@@ -295,13 +309,13 @@ class Manager:
             # A trial cut short by Ctrl-C was not a failure of the measurement: it is measured again.
             kept = [e for e in entries if e.get("kind") == "trial"
                     or (e.get("kind") == "lost" and not str(e.get("cause", "")).startswith(INTERRUPTED))]
-            return journal, header, kept
+            return Ledger(journal, header, kept)
         header = make_header(self.options, self.setup.sides)
         try:
             journal = Journal.create(self.journal_path(), header)
         except (JournalError, OSError) as error:
             raise UsageError(str(error)) from None
-        return journal, header, []
+        return Ledger(journal, header, [])
 
     def journal_path(self) -> Path:
         return self.setup.out_dir / f"{self.stem}.journal.jsonl"
@@ -352,20 +366,20 @@ class Manager:
             raise RuntimeError("the run's seed is set when it starts")
         return self.options.seed
 
-    def _trials(self, journal: Journal, header: dict, entries: list[dict], planner: Planner) -> None:
-        sides = self.setup.sides
+    def _trials(self, ledger: Ledger, planner: Planner) -> None:
+        sides, entries = self.setup.sides, ledger.entries
         rng = random.Random(self._seed())
         index = 1 + max((_index(e) for e in entries), default=-1)
         durations = [_duration(e) for e in entries if _duration(e) > 0]
         while True:
-            so_far = self._so_far(header, entries)
+            so_far = self._so_far(ledger)
             mean = sum(durations) / len(durations) * len(sides) if durations else 0.0
             elapsed = self.spent_before + time.monotonic() - self.started
             plan = self._plan(planner, index, so_far, elapsed, mean)
             if plan is None:
                 return
             for side in rng.sample(sides, len(sides)):
-                self._one(journal, header, entries, plan, index, side)
+                self._one(ledger, plan, index, side)
                 durations.append(_duration(entries[-1]))
             index += 1
 
@@ -378,13 +392,13 @@ class Manager:
                     or index in planner.scale_trials(suite)}
         return planner.plan(index, so_far, elapsed, mean)
 
-    def _so_far(self, header: dict, entries: list[dict]) -> Run | None:
-        if self.setup.pairs is not None or not any(e["kind"] == "trial" for e in entries):
+    def _so_far(self, ledger: Ledger) -> Run | None:
+        if self.setup.pairs is not None or not any(e["kind"] == "trial" for e in ledger.entries):
             return None
-        return assemble(header, entries, "running", "", [], side=self.setup.sides[-1].name or None)
+        return assemble(ledger.header, ledger.entries, Ending("running"), side=self.setup.sides[-1].name or None)
 
-    def _one(self, journal: Journal, header: dict, entries: list[dict], plan: dict, index: int, side: Side) -> None:
-        delays = {name: value["ms"] for name, value in header["injected"].items() if value.get("ms")}
+    def _one(self, ledger: Ledger, plan: dict, index: int, side: Side) -> None:
+        delays = {name: value["ms"] for name, value in ledger.header["injected"].items() if value.get("ms")}
         if len(self.setup.sides) > 1 and side is not self.setup.sides[-1]:
             delays = {}  # A/B: a test-only delay goes to the head only
         crash = tuple(name for name, trial in self.options.inject_crash.items() if trial == index)
@@ -400,8 +414,7 @@ class Manager:
         except KeyboardInterrupt:
             entry = {"kind": "lost", "index": index, "cause": f"{INTERRUPTED} (Ctrl-C or SIGTERM)", "started": started,
                      "finished": now_iso(), "seed": spec.seed, "side": side.name, "pair": spec.pair}
-            journal.append(entry)
-            entries.append(entry)
+            ledger.add(entry)
             raise
         if record is not None:
             entry = {"kind": "trial", "record": record}
@@ -414,8 +427,7 @@ class Manager:
                      "seed": spec.seed, "side": side.name, "pair": spec.pair}
             line = f"{label}: LOST: {cause}"
             self._clean_up()
-        journal.append(entry)
-        entries.append(entry)
+        ledger.add(entry)
         self.display.trial_ended(line, planned=index + 1)
 
     def _clean_up(self) -> list[str]:
@@ -425,8 +437,8 @@ class Manager:
 
     # -- the end -------------------------------------------------------------
 
-    def _finish(self, journal: Journal, header: dict, entries: list[dict], planner: Planner,
-                status: str) -> Outcome:
+    def _finish(self, ledger: Ledger, planner: Planner, status: str) -> Outcome:
+        journal, header, entries = ledger.journal, ledger.header, ledger.entries
         messages = [f"removed what the run left behind: {', '.join(left)}" for left in [self._clean_up()] if left]
         complete = [e for e in entries if e["kind"] == "trial"]
         lost = [e for e in entries if e["kind"] == "lost"]
@@ -444,7 +456,7 @@ class Manager:
                            journal.path if status == "interrupted" else None, messages)
         runs, paths = {}, {}
         for side in self.setup.sides:
-            run = assemble(header, entries, status, now_iso(), list(os.getloadavg()), side=side.name or None)
+            run = assemble(header, entries, Ending(status, now_iso(), tuple(os.getloadavg())), side=side.name or None)
             if self.setup.pairs is None:
                 run = _with_stops(run, planner.finish(run))
             suffix = f"-{side.name}" if side.name else ""
@@ -501,5 +513,5 @@ def save_single_trial(spec: TrialSpec, record: dict, path: str | Path, started: 
     """A results file from one trial run directly under `pytest bench` (provenance taken when it started)."""
     header = make_header(spec.options, (Side(),), started)
     entries = [{"kind": "trial", "record": record}]
-    run = assemble(header, entries, "complete", now_iso(), list(os.getloadavg()))
+    run = assemble(header, entries, Ending("complete", now_iso(), tuple(os.getloadavg())))
     return save(run, path)

@@ -100,9 +100,11 @@ class Progress:
 class Trial:
     """The trial the suites measure: prepared backends, plan, orders, record."""
 
-    def __init__(self, spec: TrialSpec, profile, worker, backends: dict, info: dict[str, dict],
+    def __init__(self, spec: TrialSpec, worker, backends: dict, info: dict[str, dict],
                  unavailable: dict[str, str]) -> None:
-        self.spec, self.profile, self.worker = spec, profile, worker
+        from harness.measure.profiles import get_profile
+
+        self.spec, self.profile, self.worker = spec, get_profile(spec.options.profile), worker
         self.backends = backends  # name -> prepared Backend
         self.rng = random.Random(spec.seed)
         self.progress = Progress()
