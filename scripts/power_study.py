@@ -88,17 +88,49 @@ def measure(args) -> None:
 
 # ---------------------------------------------------------------- evaluation
 
+def shrink(run, rounds: int | None, pairs: int | None):
+    """The run as if it had measured fewer cold-start rounds per trial, or fewer trials
+    (the first ones): to see what a cheaper design would have resolved, from the same data."""
+    from dataclasses import replace
+
+    from harness.results.model import ColdStart, FrozenMap, Series
+
+    keep_trials = sorted({t.index for t in run.complete_trials})[:pairs] if pairs else None
+
+    def cut(series):
+        if series is None:
+            return None
+        kept = [(v, t) for v, t in zip(series.values, series.trials) if keep_trials is None or t in keep_trials]
+        if rounds:
+            count: dict[int, int] = {}
+            kept = [(v, t) for v, t in kept if count.setdefault(t, 0) < rounds and not count.__setitem__(t, count[t] + 1)]
+        return Series(tuple(v for v, _ in kept), tuple(t for _, t in kept))
+
+    backends = {}
+    for name, result in run.backends.items():
+        cold = result.cold_start
+        if cold:
+            cold = replace(cold, wall=cut(cold.wall), cpu=cut(cold.cpu), phases=FrozenMap({}))
+        memory = result.memory
+        if memory and keep_trials is not None:
+            memory = replace(memory, sweeps=tuple(s for s in memory.sweeps if s.trial in keep_trials))
+        backends[name] = replace(result, cold_start=cold, memory=memory)
+    trials = tuple(t for t in run.trials if keep_trials is None or t.index in keep_trials)
+    return replace(run, backends=FrozenMap(backends), trials=trials)
+
+
 def evaluate(args) -> None:
     from harness.analysis.compare import REGRESSION, CompareSettings, compare
     from harness.commands.compare import parse_threshold
     from harness.results.store import load
 
     settings = CompareSettings(threshold=parse_threshold(args.threshold), alpha=args.alpha,
-                               metrics=("cold_start", "memory"), clock=args.clock)
-    baselines = [load(p) for p in sorted(BASELINE.glob("*.json*"))]
+                               metrics=("cold_start", "memory"), clock=args.clock, statistic=args.statistic)
+    baselines = [shrink(load(p), args.rounds, None) for p in sorted(BASELINE.glob("*.json*"))]
     rows = []
     for folder in sorted(p for p in STUDY.iterdir() if p.is_dir()):
-        base, head = load(folder / "base.json.gz"), load(folder / "head.json.gz")
+        base = shrink(load(folder / "base.json.gz"), args.rounds, args.pairs)
+        head = shrink(load(folder / "head.json.gz"), args.rounds, args.pairs)
         kind = folder.name.rsplit("-", 1)[0]
         ab = compare(base, head, replace(settings, paired=True))
         against = compare(baselines, head, replace(settings, ratios_only=True)) if baselines else None
@@ -124,7 +156,8 @@ def _rate(hits: int, total: int) -> str:
 
 def report(rows: list[dict], settings, baseline_runs: int) -> str:
     lines = ["# Power study of the CI gate", "",
-             f"Settings: threshold {settings.threshold:.0%}, alpha {settings.alpha}, clock {settings.clock}; "
+             f"Settings: threshold {settings.threshold:.0%}, alpha {settings.alpha}, clock {settings.clock}, "
+             f"statistic {settings.statistic}; "
              f"metrics cold start and memory; baseline set of {baseline_runs} `ci` runs. Each run is an A/A "
              f"`ab --base HEAD --profile ci` ({EFFECT} injected into the head side's start where the kind says so).",
              "", "| kind | runs | A/B gate fails | baseline-set gate fails | either fails | median time |",
@@ -159,6 +192,9 @@ def main() -> None:
     e.add_argument("--threshold", default="10%")
     e.add_argument("--alpha", type=float, default=0.01)
     e.add_argument("--clock", default="auto", choices=("auto", "wall", "cpu"))
+    e.add_argument("--statistic", default="median", choices=("median", "trimmed"))
+    e.add_argument("--rounds", type=int, default=None, help="use only the first N cold-start rounds of each trial")
+    e.add_argument("--pairs", type=int, default=None, help="use only the first N trial pairs of each A/B run")
     e.add_argument("--out", default=None)
     args = parser.parse_args()
     measure(args) if args.command == "measure" else evaluate(args)
