@@ -126,9 +126,11 @@ def evaluate(args) -> None:
 
     settings = CompareSettings(threshold=parse_threshold(args.threshold), alpha=args.alpha,
                                metrics=("cold_start", "memory"), clock=args.clock, statistic=args.statistic)
-    baselines = [shrink(load(p), args.rounds, None) for p in sorted(BASELINE.glob("*.json*"))]
+    root = Path(args.root)
+    baselines = [shrink(load(p), args.rounds, None)
+                 for p in sorted((root / BASELINE.relative_to(ROOT)).glob("*.json*"))]
     rows = []
-    for folder in sorted(p for p in STUDY.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in (root / STUDY.relative_to(ROOT)).iterdir() if p.is_dir()):
         base = shrink(load(folder / "base.json.gz"), args.rounds, args.pairs)
         head = shrink(load(folder / "head.json.gz"), args.rounds, args.pairs)
         kind = folder.name.rsplit("-", 1)[0]
@@ -196,6 +198,7 @@ def main() -> None:
     e.add_argument("--rounds", type=int, default=None, help="use only the first N cold-start rounds of each trial")
     e.add_argument("--pairs", type=int, default=None, help="use only the first N trial pairs of each A/B run")
     e.add_argument("--out", default=None)
+    e.add_argument("--root", default=str(ROOT), help="the checkout whose results/ holds the study (default: this one)")
     args = parser.parse_args()
     measure(args) if args.command == "measure" else evaluate(args)
 
