@@ -88,7 +88,7 @@ def measure(args) -> None:
 
 # ---------------------------------------------------------------- evaluation
 
-def shrink(run, rounds: int | None, pairs: int | None):
+def shrink(run, rounds: int | None, pairs: int | None, memory_trials: int | None = None):
     """The run as if it had measured fewer cold-start rounds per trial, or fewer trials
     (the first ones): to see what a cheaper design would have resolved, from the same data."""
     from dataclasses import replace
@@ -114,6 +114,8 @@ def shrink(run, rounds: int | None, pairs: int | None):
         memory = result.memory
         if memory and keep_trials is not None:
             memory = replace(memory, sweeps=tuple(s for s in memory.sweeps if s.trial in keep_trials))
+        if memory and memory_trials:
+            memory = replace(memory, sweeps=memory.sweeps[:memory_trials])
         backends[name] = replace(result, cold_start=cold, memory=memory)
     trials = tuple(t for t in run.trials if keep_trials is None or t.index in keep_trials)
     return replace(run, backends=FrozenMap(backends), trials=trials)
@@ -127,8 +129,8 @@ def _judge(settings, baselines, args) -> list[dict]:
 
     rows = []
     for folder in sorted(p for p in (Path(args.root) / STUDY.relative_to(ROOT)).iterdir() if p.is_dir()):
-        base = shrink(load(folder / "base.json.gz"), args.rounds, args.pairs)
-        head = shrink(load(folder / "head.json.gz"), args.rounds, args.pairs)
+        base = shrink(load(folder / "base.json.gz"), args.rounds, args.pairs, args.memory_trials)
+        head = shrink(load(folder / "head.json.gz"), args.rounds, args.pairs, args.memory_trials)
         kind = folder.name.rsplit("-", 1)[0]
         ab = compare(base, head, replace(settings, paired=True))
         against = compare(baselines, head, replace(settings, ratios_only=True)) if baselines else None
@@ -186,7 +188,8 @@ def report(sections, baseline_runs: int, args) -> str:
              "commit when a gate fails and then fails again on one re-measure: for independent passes its rates are "
              "about the single-pass rates squared (the \"confirmed\" columns)."
              + (f" Replayed with the first {args.rounds} rounds of each trial." if args.rounds else "")
-             + (f" Replayed with the first {args.pairs} pairs." if args.pairs else ""), ""]
+             + (f" Replayed with the first {args.pairs} pairs." if args.pairs else "")
+             + (f" Memory from the first {args.memory_trials} trials only." if args.memory_trials else ""), ""]
     for settings, rows in sections:
         lines += [f"## threshold {settings.threshold:.0%}, alpha {settings.alpha}, statistic {settings.statistic}, "
                   f"clock {settings.clock}", "",
@@ -224,6 +227,7 @@ def main() -> None:
     e.add_argument("--statistic", default="median", help="median, trimmed, or both comma-separated")
     e.add_argument("--rounds", type=int, default=None, help="use only the first N cold-start rounds of each trial")
     e.add_argument("--pairs", type=int, default=None, help="use only the first N trial pairs of each A/B run")
+    e.add_argument("--memory-trials", type=int, default=None, help="use the memory sweeps of the first N trials only")
     e.add_argument("--out", default=None)
     e.add_argument("--root", default=str(ROOT), help="the checkout whose results/ holds the study (default: this one)")
     args = parser.parse_args()
