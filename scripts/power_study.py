@@ -157,7 +157,7 @@ def evaluate(args) -> None:
                 grid.append(CompareSettings(threshold=parse_threshold(threshold), alpha=alpha,
                                             metrics=("cold_start", "memory"), clock=args.clock, statistic=statistic))
     sections = [(settings, _judge(settings, baselines, args)) for settings in grid]
-    text = report(sections, len(baselines), args)
+    text = report(sections, len(baselines), args) + noise(baselines, args)
     print(text)
     if args.out:
         Path(args.out).write_text(text)
@@ -210,6 +210,44 @@ def report(sections, baseline_runs: int, args) -> str:
             lines += ["", "<details><summary>Rows that failed</summary>", "", *[f"- {f}" for f in failed], "",
                       "</details>"]
         lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def noise(baselines, args) -> str:
+    """Where the spread comes from, per backend and clock: within a trial, between the two trials of a pair
+    (unchanged A/A runs), and between runs (the baseline set); and which clock is steadier."""
+    import numpy as np
+
+    from harness.results.store import load
+
+    folders = sorted(p for p in (Path(args.root) / STUDY.relative_to(ROOT)).iterdir()
+                     if p.is_dir() and p.name.startswith("unchanged"))
+    lines = ["## Where the spread comes from (unchanged runs)", "",
+             "Log scale, as coefficients of variation. *Within*: cold starts inside one trial. *Pair, sampled*: what "
+             "the within-trial spread alone makes a pair's two trial medians differ by. *Pair, seen*: how much they "
+             "did differ. *Trial level*: the rest, what each trial process adds on its own. *Run to run*: the spread "
+             "of the figure's median between the baseline set's runs.", "",
+             "| backend | clock | within | pair, sampled | pair, seen | trial level | run to run |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for name in ("isolate", "subprocess", "container"):
+        for key, clock in (("cold_start", "wall"), ("cold_start_cpu", "CPU")):
+            within, seen, sampled = [], [], []
+            for folder in folders:
+                base, head = load(folder / "base.json.gz"), load(folder / "head.json.gz")
+                b, h = base.backends[name].timing(key).groups(), head.backends[name].timing(key).groups()
+                within += [float(np.std(np.log(v), ddof=1)) for v in (*b.values(), *h.values())]
+                seen += [float(np.log(np.median(h[t]) / np.median(b[t]))) for t in b if t in h]
+                n = float(np.mean([len(v) for v in b.values()]))
+                sampled.append(1.2533 * float(np.mean(within[-len(b) * 2:])) / np.sqrt(n) * np.sqrt(2))
+            if not seen:
+                continue
+            pair_seen, pair_sampled = float(np.std(seen, ddof=1)), float(np.mean(sampled))
+            trial_level = np.sqrt(max(0.0, pair_seen ** 2 - pair_sampled ** 2) / 2)
+            runs = [float(np.median(r.backends[name].timing(key).array())) for r in baselines
+                    if r.backends.get(name) and r.backends[name].timing(key)]
+            run_to_run = float(np.std(np.log(runs), ddof=1)) if len(runs) > 2 else float("nan")
+            lines.append(f"| {name} | {clock} | {np.mean(within):.1%} | {pair_sampled:.1%} | {pair_seen:.1%} "
+                         f"| {trial_level:.1%} | {run_to_run:.1%} |")
     return "\n".join(lines) + "\n"
 
 
