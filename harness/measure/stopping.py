@@ -73,6 +73,8 @@ class Planner:
                 if index in self.scale_trials(suite):
                     plan[suite] = tuple(names)
                 continue
+            if suite == "memory" and profile.memory_trials is not None and index >= profile.memory_trials:
+                continue
             if index < profile.min_trials or run is None:
                 plan[suite] = tuple(names)
                 continue

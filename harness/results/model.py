@@ -218,6 +218,7 @@ class Profile:
     memory_counts: tuple[int, ...] = (1, 10)  # N instances alive at once (processes, containers)
     in_process_memory_counts: tuple[int, ...] = (1, 10, 50)
     memory_settle_s: float = 0.2
+    memory_trials: int | None = None  # measure memory in the first N trials only (None: in every trial)
     # Density and concurrency run in this many trials (spread over the run), not in every one.
     density_trials: int = 1
     density_in_process_counts: tuple[int, ...] = (1, 5, 20)
