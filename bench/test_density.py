@@ -7,7 +7,7 @@ harness's own memory counts for the in-process backends."""
 
 import pytest
 
-from harness.measure.density import DensitySettings, density_sweep
+from harness.measure.density import DensitySettings, Hooks, density_sweep
 
 SUITE = "density"
 
@@ -25,7 +25,7 @@ def test_density(trial):
         label = f"density {name} (N up to {max(settings.counts)}, budget {settings.budget_s:g} s)"
         with trial.progress.steps(label, max(settings.counts)) as advance:
             try:
-                sweep = density_sweep(backend, trial.worker, settings, trial.spec.index, advance)
+                sweep = density_sweep(backend, trial.worker, settings, trial.spec.index, Hooks(advance=advance))
             except Exception as error:
                 trial.fail(SUITE, name, error)
                 continue

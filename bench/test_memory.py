@@ -6,7 +6,7 @@ harness's own USS would count every other backend's instances too."""
 
 import pytest
 
-from harness.measure.procedures import memory_sweep
+from harness.measure.procedures import MemorySettings, memory_sweep
 
 SUITE = "memory"
 
@@ -21,7 +21,8 @@ def test_memory(trial):
         counts = profile.memory_counts_for(backend.instance_class)
         with trial.progress.steps(f"memory {name} (N = {', '.join(map(str, counts))})", max(counts)) as advance:
             try:
-                sweep = memory_sweep(backend, trial.worker, counts, profile.memory_settle_s, trial.spec.index, advance)
+                settings = MemorySettings(counts, profile.memory_settle_s, trial.spec.index)
+                sweep = memory_sweep(backend, trial.worker, settings, advance)
             except Exception as error:
                 trial.fail(SUITE, name, error)
                 continue

@@ -1,28 +1,39 @@
 #!/bin/sh
 # `tox -e bench`: the full profile on every backend, the containment matrix,
-# and the report of both in report/latest/. Extra arguments go to `run`
-# (e.g. `tox -e bench -- --backends isolate,subprocess`). The run's own exit
-# status is kept; bad input (2) writes no results, so no report either.
-# The run's results file is kept gzip-compressed (the full profile's raw
-# samples are about 100 MB of JSON, 18 MB compressed) and the report is built
-# from it, so a clone can rebuild the report from what is committed.
+# and the report of both in report/latest/ (report.md and report.html).
+# Extra arguments go to `run` (e.g. `tox -e bench -- --backends isolate,subprocess`).
+#
+# The run becomes the reference: its raw results (gzip-compressed) and its
+# containment matrix replace the previous ones in results/reference/ (git
+# history keeps those), and its key figures are added to results/history/,
+# a few KB per run, which `python -m harness history results/history` reads.
+# The run's own exit status is kept; bad input (2) writes nothing, so no report.
 started=$(mktemp)
 trap 'rm -f "$started"' EXIT
 python -m harness run --profile full --backends all --out results "$@"
 status=$?
 [ "$status" -eq 2 ] && exit 2
-# The file this run wrote (none if it recorded nothing), never an older one.
-run_file=$(find results -maxdepth 1 -name '2*.json' -newer "$started" | sort | tail -n 1)
+run_file=$(find results -maxdepth 1 -name '2*-full.json' -newer "$started" | sort | tail -n 1)
 if [ -z "$run_file" ]; then
     echo "bench: the run wrote no results file; no report" >&2
     exit "$status"
 fi
-gzip -f "$run_file" && run_file="$run_file.gz"
-python -m harness contain --out results || echo "bench: contain exited $?; the report has no isolation matrix unless it saved one" >&2
+name=$(basename "$run_file" .json)
+mkdir -p results/reference results/history
+rm -f results/reference/2*-full.json.gz
+gzip -c "$run_file" > "results/reference/$name.json.gz" && rm -f "$run_file"
+run_file="results/reference/$name.json.gz"
+python -m harness export --format key-figures "$run_file" --out "results/history/$name.json" ||
+    echo "bench: could not write the run's history file" >&2
 containment=""
+if python -m harness contain --out results/reference; then :; else
+    echo "bench: contain exited $?; the report has no containment grid unless it saved one" >&2
+fi
 # Only a matrix made by this bench (newer than the run), never a stale one.
-contain_file=$(ls -t results/containment-2*.json 2>/dev/null | head -n 1)
-if [ -n "$contain_file" ] && [ "$contain_file" -nt "$run_file" ]; then
+contain_file=$(ls -t results/reference/containment-2*.json 2>/dev/null | head -n 1)
+if [ -n "$contain_file" ] && [ "$contain_file" -nt "$started" ]; then
+    for old in results/reference/containment-2*.json; do [ "$old" = "$contain_file" ] || rm -f "$old"; done
+    rm -f results/reference/containment-latest.json
     containment="--containment $contain_file"
 fi
 # shellcheck disable=SC2086

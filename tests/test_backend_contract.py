@@ -10,11 +10,11 @@ import pytest
 
 from harness.backends import REGISTRY, BackendOptions, create_backend
 from harness.backends.base import BackendError, Limits, PhaseClock, WorkerLoadError
-from harness.measure.procedures import cold_start, engine_time, memory_sweep, timed_cold_start
+from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep, timed_cold_start
 from harness.results.vocabulary import FAMILIES, INSTANCE_CLASSES, MEMORY_KINDS, PER_CALLER, SHARED
 from harness.runtime.worker import load_worker
 
-from .conftest import available_or_skip, isobench_containers
+from .conftest import available_or_skip
 
 NAMES = list(REGISTRY)
 
@@ -128,7 +128,7 @@ def test_handler_exception_is_reported(backend, tmp_path):
 
 
 def test_memory_sweep_says_what_each_figure_counts(backend):
-    sweep = memory_sweep(backend, load_worker(), (1, 2), settle_s=0.0)
+    sweep = memory_sweep(backend, load_worker(), MemorySettings((1, 2), 0.0))
     assert [step["n"] for step in sweep["steps"]] == [1, 2]
     kinds = set(sweep["steps"][-1]["total_bytes"])
     assert kinds and kinds <= set(MEMORY_KINDS), f"unknown memory kinds: {kinds - set(MEMORY_KINDS)}"

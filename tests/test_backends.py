@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from harness.backends import create_backend
-from harness.measure.procedures import cold_start, memory_sweep
+from harness.measure.procedures import MemorySettings, cold_start, memory_sweep
 from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers
@@ -62,8 +62,8 @@ def test_memory_probes_are_sane_and_an_isolate_is_far_below_a_process(no_leftove
     worker = load_worker()
     isolate, process = create_backend("isolate"), create_backend("subprocess")
     try:
-        isolate_sweep = memory_sweep(isolate, worker, (1, 5, 10), settle_s=0.0)
-        process_sweep = memory_sweep(process, worker, (1, 5, 10), settle_s=0.0)
+        isolate_sweep = memory_sweep(isolate, worker, MemorySettings((1, 5, 10), 0.0))
+        process_sweep = memory_sweep(process, worker, MemorySettings((1, 5, 10), 0.0))
     finally:
         isolate.close()
         process.close()
@@ -90,7 +90,7 @@ def test_container_memory_figures_are_labelled_and_bounded():
     try:
         worker = load_worker()
         backend.prepare(worker)
-        sweep = memory_sweep(backend, worker, (1, 2), settle_s=0.2)
+        sweep = memory_sweep(backend, worker, MemorySettings((1, 2), 0.2))
     finally:
         backend.close()
     assert not isobench_containers(client, backend.session)

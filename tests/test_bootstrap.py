@@ -105,3 +105,16 @@ def test_trials_for_five_percent_follow_the_standard_error():
 def test_long_series_are_blocked_within_each_trial():
     assert bootstrap.batch_medians(np.arange(1000.0)).size == bootstrap.BLOCKS
     assert bootstrap.batch_medians(np.arange(50.0)).size == 50
+
+
+def test_a_ratio_interval_covers_the_trial_ratios_with_three_trials():
+    """Issue 10's check: a quick run's cold-start ratio interval is at least as
+    wide as the spread of that ratio between the trials' medians."""
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        shifts = list(rng.lognormal(0, 0.15, 3))
+        x = trials_of(rng, [10 * s * float(rng.lognormal(0, 0.1)) for s in shifts], 12, cv=0.1)
+        y = trials_of(rng, [1 * s for s in shifts], 12, cv=0.15)
+        low, high = paired_ratio(x, y).ci
+        per_trial = [float(np.median(x.groups()[t]) / np.median(y.groups()[t])) for t in (0, 1, 2)]
+        assert low <= min(per_trial) and high >= max(per_trial)

@@ -3,10 +3,8 @@ and cleanup after failing and interrupted runs."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import psutil

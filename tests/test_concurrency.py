@@ -63,7 +63,7 @@ def caller_threads():
 
 def test_callers_with_their_own_instances_overlap():
     instances = [FakeInstance(delay_s=0.002) for _ in range(4)]
-    level = run_level(instances, "World", "Hello World!", duration_s=0.1, warmup_calls=2, max_calls=10_000)
+    level = run_level(instances, "Hello World!", ConcurrencySettings(0.1, 2, 10_000))
     assert level["error"] is None
     assert level["callers"] == 4 and all(calls > 0 for calls in level["calls_per_caller"])
     assert len(level["latencies_ns"]) == sum(level["calls_per_caller"])
@@ -75,14 +75,14 @@ def test_callers_with_their_own_instances_overlap():
 
 def test_a_shared_instance_sees_overlapping_calls_and_the_cap_holds():
     shared = FakeInstance(delay_s=0.002)
-    level = run_level([shared] * 3, "World", "Hello World!", duration_s=5.0, warmup_calls=0, max_calls=60)
+    level = run_level([shared] * 3, "Hello World!", ConcurrencySettings(5.0, 0, 60))
     assert level["error"] is None
     assert sum(level["calls_per_caller"]) == 60  # the cap ends the level before the window does
     assert shared.most_in_call > 1
 
 
 def test_a_wrong_answer_is_an_error():
-    level = run_level([FakeInstance(0.0)], "World", "something else", duration_s=0.05, warmup_calls=0, max_calls=100)
+    level = run_level([FakeInstance(0.0)], "something else", ConcurrencySettings(0.05, 0, 100))
     assert "expected 'something else'" in level["error"]
     assert caller_threads() == []
 

@@ -1,7 +1,6 @@
 """`python -m harness contain` end to end: the matrix, the results file, bad
 input, and Ctrl-C / SIGTERM in the middle of a pair."""
 
-import json
 import os
 import signal
 import subprocess

@@ -9,6 +9,7 @@ from harness.measure.density import (
     GIB,
     LADDER_COMPLETE,
     DensitySettings,
+    Hooks,
     MachineState,
     Progress,
     density_sweep,
@@ -155,7 +156,7 @@ def test_sweep_completes_a_ladder_and_stops_every_instance():
 def test_sweep_stops_at_the_time_budget():
     clock, advance = fake_clock()  # every start takes one (fake) second
     backend = FakeBackend(on_start=advance)
-    result = density_sweep(backend, FakeWorker(), settings(30, (1, 10, 100)), clock=clock)
+    result = density_sweep(backend, FakeWorker(), settings(30, (1, 10, 100)), hooks=Hooks(clock=clock))
     assert result["stopped_early"] and result["stopped_because"].startswith("time budget")
     assert 10 < result["steps"][-1]["n"] <= 30
     assert backend.live == set()
@@ -167,7 +168,7 @@ def test_sweep_stops_at_the_memory_floor():
     def machine():  # MemAvailable falls by 1 GiB per live instance out of 16 GiB
         return MachineState(16 * GIB - len(backend.live) * GIB, 16 * GIB)
 
-    result = density_sweep(backend, FakeWorker(), settings(600, (1, 5, 100), memory_floor=0.25), machine=machine)
+    result = density_sweep(backend, FakeWorker(), settings(600, (1, 5, 100), memory_floor=0.25), hooks=Hooks(machine=machine))
     assert result["stopped_because"].startswith("memory floor")
     assert result["steps"][-1]["n"] <= 13
     assert backend.live == set()
@@ -194,7 +195,7 @@ def test_sweep_stops_before_the_process_runs_out_of_memory_mappings():
     def machine():  # each live instance adds 20 mappings to the harness, as a py_mini_racer isolate does
         return MachineState(16 * GIB, 16 * GIB, maps=1000 + 20 * len(backend.live), map_limit=4000)
 
-    result = density_sweep(backend, FakeWorker(), settings(600, (1, 10, 1000)), machine=machine)
+    result = density_sweep(backend, FakeWorker(), settings(600, (1, 10, 1000)), hooks=Hooks(machine=machine))
     assert result["stopped_because"].startswith("map ceiling")
     assert result["steps"][-1]["n"] == 101  # 1000 + 20 * 101 > 0.75 * 4000
     assert backend.live == set()

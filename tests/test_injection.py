@@ -10,7 +10,7 @@ import pytest
 from harness.backends.base import PhaseClock
 from harness.paths import REPO_ROOT
 from harness.measure.injection import INJECTED_PHASE, DelayedStart
-from harness.options import StartDelay, parse_start_delays
+from harness.measure.options import StartDelay, parse_start_delays
 
 
 def test_parse_start_delays():

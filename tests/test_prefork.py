@@ -9,7 +9,7 @@ from harness.backends import BackendOptions, create_backend
 from harness.backends.base import CallTimeout, InstanceCrashed, Limits, MemoryLimitExceeded, PhaseClock
 from harness.backends.prefork import PreforkBackend
 from harness.paths import REPO_ROOT
-from harness.measure.procedures import cold_start, engine_time, memory_sweep
+from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 
@@ -82,7 +82,7 @@ def test_the_idle_pool_memory_is_measured_and_labelled(prefork):
     assert 1 * mib < idle["pss_bytes"] / idle["processes"] < 200 * mib
     assert 0 < idle["uss_bytes"] <= idle["pss_bytes"] <= idle["rss_bytes"]
     assert "idle" in idle["scope"]
-    sweep = memory_sweep(prefork, load_worker(), (1, 2), settle_s=0.0)
+    sweep = memory_sweep(prefork, load_worker(), MemorySettings((1, 2), 0.0))
     per = MemorySweep.from_json(sweep, "sweep").per_instance()
     assert set(per) == {"uss", "pss", "rss"}
     assert per["pss"] > 1 * mib

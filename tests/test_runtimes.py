@@ -53,7 +53,7 @@ def backend_or_skip(name, limits=None):
     availability = backend.availability()
     if not availability.available:
         backend.close()
-        if os.environ.get("ISOBENCH_REQUIRE_RUNTIMES") == "1":
+        if os.environ.get("ISOBENCH_REQUIRE_RUNTIMES") == "1" or os.environ.get("ISOBENCH_REQUIRE_ALL") == "1":
             pytest.fail(f"{name} is required here: {availability.reason}")
         pytest.skip(f"{name} unavailable: {availability.reason}")
     backend.prepare(load_worker())

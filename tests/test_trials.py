@@ -15,7 +15,7 @@ import pytest
 from harness.paths import REPO_ROOT
 
 from .descendants import Watched, wait_until
-from .test_cli import ENV, MARK, harness, runner_processes
+from .test_cli import ENV, harness, runner_processes
 
 pytestmark = pytest.mark.slow
 

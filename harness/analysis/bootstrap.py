@@ -84,9 +84,23 @@ def _padded(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return table, sizes
 
 
-def replicates(figures: Sequence[Sequence[np.ndarray]], q: float = 0.5, resamples: int = RESAMPLES,
+TRIMMED = "trimmed"  # the statistic: the geometric mean of the middle 80% (10% cut from each tail)
+TRIM = 0.10
+
+
+def statistic_of(data: np.ndarray, q: float | str = 0.5) -> float:
+    """The statistic of one set of samples: a quantile (q), or the trimmed geometric mean."""
+    if q == TRIMMED:
+        ordered = np.sort(np.log(data))
+        cut = int(np.floor(TRIM * ordered.size))
+        return float(np.exp(ordered[cut:ordered.size - cut].mean()))
+    return float(np.quantile(data, q))
+
+
+def replicates(figures: Sequence[Sequence[np.ndarray]], q: float | str = 0.5, resamples: int = RESAMPLES,
                paired: bool = True, salt: int = 0) -> np.ndarray:
-    """Hierarchical bootstrap replicates of the q-quantile of each figure.
+    """Hierarchical bootstrap replicates of each figure's statistic: the
+    q-quantile, or (q = TRIMMED) the trimmed geometric mean.
 
     figures[f][t] holds figure f's samples in trial t (already blocked).
     paired: every figure has the same trials, and each replicate draws the
@@ -111,8 +125,19 @@ def replicates(figures: Sequence[Sequence[np.ndarray]], q: float = 0.5, resample
             within = (rng.random((count, picks.shape[1], width)) * chosen[..., None]).astype(int)
             values = table[picks[..., None], within]
             values[np.arange(width)[None, None, :] >= chosen[..., None]] = np.nan
-            out[f, start:start + count] = row_quantiles(values.reshape(count, -1), chosen.sum(axis=1), q)
+            rows, counts = values.reshape(count, -1), chosen.sum(axis=1)
+            out[f, start:start + count] = row_trimmed(rows, counts) if q == TRIMMED else row_quantiles(rows, counts, q)
     return out
+
+
+def row_trimmed(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The trimmed geometric mean of each row's first `counts` valid values (NaN pads the rest)."""
+    ordered = np.sort(np.log(values), axis=1)
+    cut = np.floor(TRIM * counts).astype(int)
+    summed = np.concatenate([np.zeros((ordered.shape[0], 1)), np.cumsum(np.nan_to_num(ordered), axis=1)], axis=1)
+    rows = np.arange(ordered.shape[0])
+    total = summed[rows, counts - cut] - summed[rows, cut]
+    return np.exp(total / (counts - 2 * cut))
 
 
 def row_quantiles(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:

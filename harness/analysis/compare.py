@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.analysis.bootstrap import batch_medians
+from harness.analysis.bootstrap import TRIMMED, batch_medians
 from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio
 from harness.results.model import Run, Series
 from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
@@ -64,12 +64,15 @@ class CompareSettings:
     clock: str = "auto"  # auto, wall or cpu: which cold-start clock gates
     boundary: float = 0.99  # between-run prediction bound (baseline sets)
     paired: bool = False  # A/B runs: the two runs' trials ran in pairs (same trial ids)
+    statistic: str = "median"  # or "trimmed": the geometric mean of the middle 80% of each sample set
 
     def __post_init__(self):
         if self.threshold <= 0 or not 0 < self.alpha < 1 or not 0.5 < self.boundary < 1:
             raise ValueError("threshold must be > 0, alpha in (0, 1) and boundary in (0.5, 1)")
         if self.clock not in ("auto", "wall", "cpu"):
             raise ValueError("clock must be auto, wall or cpu")
+        if self.statistic not in ("median", "trimmed"):
+            raise ValueError("statistic must be median or trimmed")
 
 
 # ---------------------------------------------------------------- what is compared
@@ -190,29 +193,38 @@ def _mann_whitney(new: Series, old: Series) -> float:
                                           alternative="two-sided").pvalue)
 
 
-def _row(kind: str, backend: str, new: Figure, old: Figure, settings: CompareSettings,
+def _q(settings: CompareSettings) -> float | str:
+    """The statistic the rows compare: the median, or the trimmed geometric mean."""
+    return TRIMMED if settings.statistic == "trimmed" else 0.5
+
+
+def _row(label: tuple[str, str], new: Figure, old: Figure, settings: CompareSettings,
          baseline_values: list[float]) -> dict:
+    kind, backend = label
     old_value, new_value = _value(old), _value(new)
     if new.pair is not None and settings.paired:
-        found = paired_ratio_change(new.pair, old.pair)
+        found = paired_ratio_change(new.pair, old.pair, q=_q(settings))
         test = "hierarchical bootstrap of the ratio of ratios, the A/B pairs resampled together"
     elif new.pair is not None:
-        found = ratio_change(new.pair, old.pair)
+        found = ratio_change(new.pair, old.pair, q=_q(settings))
         test = "hierarchical bootstrap of the ratio of ratios (trials, then samples; paired inside each run)"
     elif settings.paired:
-        found = paired_ratio(new.series, old.series)
+        found = paired_ratio(new.series, old.series, q=_q(settings))
         found = (found, None) if found else None
         test = "hierarchical bootstrap of new/old, the A/B pairs resampled together"
     else:
-        found = run_ratio(new.series, old.series)
+        found = run_ratio(new.series, old.series, q=_q(settings))
         test = "hierarchical bootstrap of new/old (trials, then samples)"
     if found is None:
         raise IncompatibleResults(f"{backend} {new.key}: nothing to compare")
     estimate_, _ = found
     p_value = estimate_.p_value
     if new.pair is None and _single_trial(new) and _single_trial(old):
-        p_value = _mann_whitney(new.series, old.series)
-        test = "Mann-Whitney U (two-sided) on the raw samples (runs without trials)"
+        if len(new.series) < 2 or len(old.series) < 2:
+            p_value, test = None, "threshold only (one value per run: runs without trials)"
+        else:
+            p_value = _mann_whitney(new.series, old.series)
+            test = "Mann-Whitney U (two-sided) on the raw samples (runs without trials)"
     bound = between_runs(baseline_values, new_value, settings.boundary)
     change = estimate_.value
     outside = True if bound is None else (bound["above"] if change > 1 else bound["below"])
@@ -277,7 +289,7 @@ def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[dic
         if mine is None or not olds:
             continue
         old = olds[0] if len(olds) == 1 else _pooled(baselines, get)
-        row = _row(kind, backend, mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
+        row = _row((kind, backend), mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
         row["_spread"] = _spread(olds, old)
         rows.append(row)
     _choose_clocks(rows, settings)
@@ -387,7 +399,7 @@ def _warnings(baselines: list[Run], new: Run, differences: dict) -> list[str]:
                          for i, r in enumerate(baselines)), ("new", new)]:
         if run.injected:
             out.append(f"INJECTED FAULTS in the {label} run (test-only, not a real measurement): "
-                       f"{ {n: round(d.ms, 3) for n, d in run.injected.items()} }")
+                       + "; ".join(f"{n}: {d.describe()}" for n, d in run.injected.items()))
         if run.status != "complete":
             out.append(f"the {label} run is {run.status}: some figures may be missing")
         busy = busy_machine(run)

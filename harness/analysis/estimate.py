@@ -57,12 +57,12 @@ def _groups(series: Series, trials: list[int] | None = None) -> list[np.ndarray]
     return [bootstrap.batch_medians(by_trial[t]) for t in keys]
 
 
-def _statistic(series: Series, q: float, trials: list[int] | None = None) -> float:
+def _statistic(series: Series, q: float | str, trials: list[int] | None = None) -> float:
     data = series.only(trials).array() if trials is not None else series.array()
-    return float(np.quantile(data, q))
+    return bootstrap.statistic_of(data, q)
 
 
-def estimate(series: Series, q: float = 0.5) -> Estimate | None:
+def estimate(series: Series, q: float | str = 0.5) -> Estimate | None:
     """The q-quantile (the median by default) with its hierarchical interval."""
     if not series:
         return None
@@ -84,7 +84,7 @@ def common_trials(*series: Series) -> list[int]:
     return sorted(shared)
 
 
-def paired_ratio(x: Series, y: Series, q: float = 0.5) -> Estimate | None:
+def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
     """q-quantile of x over that of y, both measured in the same trials:
     resampled paired, over the trials they share."""
     trials = common_trials(x, y) if x and y else []
@@ -100,7 +100,7 @@ def paired_ratio(x: Series, y: Series, q: float = 0.5) -> Estimate | None:
                     p_value=bootstrap.p_value_ratio(value, ratio, len(trials)))
 
 
-def run_ratio(new: Series, old: Series, q: float = 0.5, salt: int = 0) -> tuple[Estimate, np.ndarray] | None:
+def run_ratio(new: Series, old: Series, q: float | str = 0.5, salt: int = 0) -> tuple[Estimate, np.ndarray] | None:
     """new over old from two runs (independent trials), and its replicates."""
     if not new or not old:
         return None
@@ -116,7 +116,7 @@ def _from_independent(value: float, ratio: np.ndarray, new: Series, old: Series)
                     bootstrap.log_se(ratio), p_value=bootstrap.p_value_ratio(value, ratio, trials))
 
 
-def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: float = 0.5) -> tuple[Estimate, np.ndarray] | None:
+def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: float | str = 0.5) -> tuple[Estimate, np.ndarray] | None:
     """(x/ref in the new run) over (x/ref in the old run): each ratio paired
     within its run, the two runs independent."""
     (new_x, new_ref), (old_x, old_ref) = new, old
@@ -135,7 +135,7 @@ def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: floa
 
 
 def paired_ratio_change(new: tuple[Series, Series], old: tuple[Series, Series],
-                        q: float = 0.5) -> tuple[Estimate, np.ndarray] | None:
+                        q: float | str = 0.5) -> tuple[Estimate, np.ndarray] | None:
     """(x/ref on one side) over (x/ref on the other), all four measured in the
     same trials (A/B pairs): one paired resampling of the trials for all four."""
     trials = common_trials(*new, *old)

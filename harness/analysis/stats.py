@@ -4,8 +4,8 @@
   SeBS (after Le Boudec) do: scipy.stats.quantile_test(...).confidence_interval.
 - outliers: modified Z-score on the median absolute deviation, |z| > 3.5
   (Iglewicz and Hoaglin; hyperfine does the same).
-- ratio of two medians: percentile bootstrap seeded from the samples, so that
-  a summary is reproducible (harness.analysis.bootstrap; the same interval as compare).
+- intervals that include run-to-run spread (trials, then samples) and ratios
+  between backends are harness/analysis/bootstrap.py's and estimate.py's.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def summarize_run(run: Run) -> dict:
         "ratios": ratios(run),
         "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
                       "stopped_because": s.stopped_because} for s in run.stopping],
-        "injected": {name: {"ms": d.ms, "percent": d.percent} for name, d in run.injected.items()},
+        "injected": {name: d.describe() for name, d in run.injected.items()},
         "units": UNITS,
         "metadata": {
             "timer": dict(machine.timer),
@@ -299,7 +299,7 @@ def _concurrency_lines(summary: dict) -> list[str]:
     if not rows:
         return []
     levels = sorted({int(key) for _, entry in rows for key in entry if key.isdigit()})
-    header = " | ".join(f"{k} callers: calls/s, p99 µs" for k in levels)
+    header = " | ".join(f"{k} caller{'' if k == 1 else 's'}: calls/s, p99 µs" for k in levels)
     lines = ["", f"| backend | mode | {header} |", "|---|---|" + "---|" * len(levels)]
     for name, entry in rows:
         modes = [(entry["mode"], entry)] + [(mode, entry[mode]) for mode in ("shared",) if isinstance(entry.get(mode), dict)]

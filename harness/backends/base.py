@@ -219,9 +219,9 @@ class Backend(ABC):
         return None
 
     def facts(self) -> dict:
-        """Backend-specific facts measured outside the cold-start rounds (a
-        one-time module compile, a warm pool's size and standing memory),
-        recorded with the cold start as extra_info["backend_facts"]."""
+        """Backend-specific facts measured outside the rounds (a one-time
+        module compile, a warm pool's size and standing memory), read at the
+        end of each trial and recorded as isobench.backends.<name>.facts."""
         return {}
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 to WebAssembly, running the same JS bundle as every other backend.
 
 The module (QuickJS-NG from third_party/quickjs-ng plus the glue in
-harness/runtime/quickjs_wasm.c, built by harness/wasm_module.py) is compiled
+harness/runtime/quickjs_wasm.c, built by harness/backends/wasm_module.py) is compiled
 by wasmtime in prepare(), once per machine: the compiled code is cached next
 to the .wasm (harness/backends/wasm_cache.py) and a fresh process loads it.
 facts() says which happened, with the compile or load time, never part of a

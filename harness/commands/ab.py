@@ -1,8 +1,8 @@
 """`ab`: measure this checkout against a base commit on this machine, the two
 versions' trials interleaved in pairs (a random order within each pair), and
 judge the change as `compare` does, the pairs resampled together. Exit 0 no
-regression, 1 a regression (or a lost trial), 2 bad input, 3 the base cannot
-run trials (it predates them), 130 interrupted."""
+regression, 1 a regression (or a lost trial), 2 bad input (a base that cannot
+run trials, one that predates them, included), 130 interrupted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from harness.commands.compare import add_verdict_options, print_comparison, settings
-from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_SKIPPED, UsageError
-from harness.options import add_to_argparse
+from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, UsageError
+from harness.measure.options import add_to_argparse
 
 
 def register(subparsers) -> None:
@@ -77,7 +77,6 @@ def run(args) -> int:
                 print("isobench ab: results not kept (use --out DIR to keep them)", file=sys.stderr)
             return code if code else (EXIT_FAILED if outcome.code == EXIT_FAILED else 0)
     except BaseUnsupported as error:
-        print(f"isobench ab: skipped: {error}", file=sys.stderr)
-        return EXIT_SKIPPED
+        raise UsageError(str(error)) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -73,12 +73,14 @@ def load_baselines(where: str) -> list:
     if not path.is_dir():
         return [load(path)]
     runs = []
-    for file in sorted([*path.glob("*.json"), *path.glob("*.json.gz")]):
-        if file.name.startswith("latest."):
+    for file in sorted([*path.rglob("*.json"), *path.rglob("*.json.gz")]):
+        if file.name.startswith(("latest.", "containment-")) or ".journal." in file.name:
             continue
         try:
             found = load(file)
         except ResultsError as error:
+            if "not written by isobench" in str(error) or "no 'benchmarks'" in str(error):
+                continue  # another kind of file (a history file, a containment record)
             raise UsageError(f"baseline set {path}: {error}") from None
         if found.injected or found.status != "complete":
             print(f"isobench: baseline set: leaving out {file} ({'injected' if found.injected else found.status})",

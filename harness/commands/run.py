@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.commands.output import output_folder
 from harness.errors import UsageError
-from harness.options import add_to_argparse, given
+from harness.measure.options import add_to_argparse, given
 
 
 def register(subparsers) -> None:
@@ -30,7 +30,7 @@ def _raise_keyboard_interrupt(signum, frame):
 
 def new_run_options(args):
     """The checked options of a new run, with its id and seed fixed now."""
-    from harness.options import run_options
+    from harness.measure.options import run_options
 
     options = run_options(given(lambda name: getattr(args, name.replace("-", "_"))))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -41,7 +41,7 @@ def new_run_options(args):
 def _resumed_setup(journal_path: str):
     from harness.measure.journal import Journal, JournalError
     from harness.measure.manager import RunSetup
-    from harness.options import RunOptions
+    from harness.measure.options import RunOptions
 
     path = Path(journal_path)
     try:
@@ -72,8 +72,8 @@ def report_outcome(outcome, print_summary: bool = True) -> None:
             elif not result.info.available:
                 print(f"isobench: skipped (unavailable): {name}: {result.info.reason}", file=sys.stderr)
         if run.injected:
-            print(f"isobench: WARNING: injected faults (test only, not a real measurement): "
-                  f"{ {n: round(d.ms, 3) for n, d in run.injected.items()} }", file=sys.stderr)
+            print("isobench: WARNING: injected faults (test only, not a real measurement): "
+                  + "; ".join(f"{n}: {d.describe()}" for n, d in run.injected.items()), file=sys.stderr)
         break
 
 

@@ -4,6 +4,7 @@ trial, lost ones with their cause. The journal's header says what the run is."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from harness.results.model import (
@@ -14,7 +15,6 @@ from harness.results.model import (
     Conditions,
     DensitySweep,
     EngineTime,
-    FigureStop,
     FirstInstance,
     FrozenMap,
     InjectedDelay,
@@ -131,8 +131,16 @@ def trial_info(entry: dict) -> TrialInfo:
                      suite_seconds=FrozenMap(record.get("suite_seconds") or {}))
 
 
-def assemble(header: dict, entries: list[dict], status: str, finished: str, load_at_end: list[float],
-             stopping: list[FigureStop] | tuple = (), side: str | None = None) -> Run:
+@dataclass(frozen=True)
+class Ending:
+    """How the run ended: its status, when, and the load average then."""
+
+    status: str
+    finished: str = ""
+    load_average: tuple[float, ...] = ()
+
+
+def assemble(header: dict, entries: list[dict], ending: Ending, side: str | None = None) -> Run:
     """A Run from the journal's header and entries (of one side, for A/B runs)."""
     entries = [e for e in entries if e.get("kind") in ("trial", "lost")
                and (side is None or (e.get("record") or e).get("side") == side)]
@@ -151,7 +159,7 @@ def assemble(header: dict, entries: list[dict], status: str, finished: str, load
     injected = {name: InjectedDelay(**value) for name, value in (header.get("injected") or {}).items()}
     where = "journal header"
     return Run(
-        status=status,
+        status=ending.status,
         provenance=Provenance.from_json(header["provenance"], f"{where}.provenance"),
         machine=Machine.from_json(header["machine"], f"{where}.machine"),
         profile=Profile.from_json(header["profile"], f"{where}.profile"),
@@ -160,9 +168,8 @@ def assemble(header: dict, entries: list[dict], status: str, finished: str, load
         trials=tuple(trial_info(e) for e in entries),
         backends=FrozenMap({name: backends[name] for name in names}),
         requested_backends=tuple(names),
-        finished=finished,
-        load_average_at_end=tuple(load_at_end),
-        stopping=tuple(stopping),
+        finished=ending.finished,
+        load_average_at_end=tuple(ending.load_average),
         injected=FrozenMap(injected),
         run_id=header.get("run_id", ""),
         resumed=tuple(header.get("resumed") or ()),

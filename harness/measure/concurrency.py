@@ -32,8 +32,15 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def run_level(callers: list[Instance], arg: str, expected: object, duration_s: float, warmup_calls: int,
-              max_calls: int, clock_ns=time.perf_counter_ns) -> dict:
+@dataclass(frozen=True)
+class ConcurrencySettings:
+    duration_s: float  # each level's timed window
+    warmup_calls: int  # untimed calls per caller first
+    max_calls: int  # all callers together, per level
+
+
+def run_level(callers: list[Instance], expected: object, settings: ConcurrencySettings, arg: str = ARG,
+              clock_ns=time.perf_counter_ns) -> dict:
     """One level: len(callers) threads, caller i calling callers[i] (the same
     instance several times over when it is shared)."""
     k = len(callers)
@@ -45,13 +52,13 @@ def run_level(callers: list[Instance], arg: str, expected: object, duration_s: f
 
     def open_window() -> None:  # run by the last caller to arrive, before all are released
         window["start"] = clock_ns()
-        window["deadline"] = window["start"] + int(duration_s * 1e9)
+        window["deadline"] = window["start"] + int(settings.duration_s * 1e9)
 
     barrier = threading.Barrier(k, action=open_window)
 
     def caller(index: int, instance: Instance) -> None:
         try:
-            for _ in range(warmup_calls):
+            for _ in range(settings.warmup_calls):
                 instance.call(arg)
             barrier.wait()
         except threading.BrokenBarrierError:
@@ -62,7 +69,7 @@ def run_level(callers: list[Instance], arg: str, expected: object, duration_s: f
             return
         mine, deadline = records[index], window["deadline"]
         try:
-            while not halt.is_set() and next(counter) < max_calls:
+            while not halt.is_set() and next(counter) < settings.max_calls:
                 started = clock_ns()
                 answer = instance.call(arg)
                 ended = clock_ns()
@@ -83,13 +90,13 @@ def run_level(callers: list[Instance], arg: str, expected: object, duration_s: f
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=duration_s + JOIN_GRACE_S)
+            thread.join(timeout=settings.duration_s + JOIN_GRACE_S)
     finally:
         if was_enabled:
             gc.enable()
     if any(thread.is_alive() for thread in threads):
         halt.set()
-        errors.append(f"a caller did not finish within {duration_s + JOIN_GRACE_S:.0f} s")
+        errors.append(f"a caller did not finish within {settings.duration_s + JOIN_GRACE_S:.0f} s")
     ends = [end for mine in records for _, end in mine]
     start = window.get("start")
     return {
@@ -99,13 +106,6 @@ def run_level(callers: list[Instance], arg: str, expected: object, duration_s: f
         "window_s": (max(ends) - start) / 1e9 if ends and start is not None else 0.0,
         "error": "; ".join(errors[:3]) or None,
     }
-
-
-@dataclass(frozen=True)
-class ConcurrencySettings:
-    duration_s: float  # each level's timed window
-    warmup_calls: int  # untimed calls per caller first
-    max_calls: int  # all callers together, per level
 
 
 def primary_mode(modes) -> str | None:
@@ -143,8 +143,7 @@ class ModeSweep:
             self.error = f"{k} callers: starting instances: {error.__class__.__name__}: {error}"
             return
         callers = self.instances[:k] if self.mode == PER_CALLER else [self.instances[0]] * k
-        measured = run_level(callers, self.arg, self.expected, self.settings.duration_s, self.settings.warmup_calls,
-                             self.settings.max_calls)
+        measured = run_level(callers, self.expected, self.settings, self.arg)
         self.levels.append(measured)
         if measured["error"]:
             self.error = f"{k} callers: {measured['error']}"

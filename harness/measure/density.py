@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import psutil
 
@@ -140,10 +141,20 @@ def _one_line(error: BaseException) -> str:
     return f"{error.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What a density sweep reads and reports through (tests give fakes)."""
+
+    advance: Callable[..., None] = lambda amount=1: None  # progress
+    machine: Callable[[], MachineState] = machine_state
+    clock: Callable[[], float] = time.monotonic
+
+
 def density_sweep(backend: Backend, worker: Worker, settings: DensitySettings, trial: int = 0,
-                  advance=lambda amount=1: None, machine=machine_state, clock=time.monotonic) -> dict:
+                  hooks: Hooks = Hooks()) -> dict:
     """Hold more and more instances alive at once and read memory at each rung.
     Returns a DensitySweep's JSON."""
+    advance, machine, clock = hooks.advance, hooks.machine, hooks.clock
     ladder = sorted(set(int(n) for n in settings.counts))
     release_freed_memory()
     baseline = {figure.kind: figure.bytes for figure in backend.memory_baseline()}

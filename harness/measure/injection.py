@@ -21,6 +21,34 @@ def busy_wait(seconds: float, clock=time.perf_counter) -> None:
         pass
 
 
+class CrashingStart:
+    """A backend whose third start hosts the hostile crash worker
+    (workloads/hostile/crash.js) and calls it: in an in-process engine a V8
+    fatal error then ends the whole trial process, as a real one would."""
+
+    CRASH_AT = 3
+
+    def __init__(self, backend: Backend):
+        self._backend = backend
+        self._starts = 0
+
+    def start(self, worker: Worker, clock: PhaseClock) -> Instance:
+        self._starts += 1
+        if self._starts == self.CRASH_AT:
+            from harness.paths import REPO_ROOT
+            from harness.runtime.worker import load_worker
+
+            crashing = self._backend.start(load_worker(REPO_ROOT / "workloads" / "hostile" / "crash.js"), clock)
+            try:
+                crashing.call("World")
+            finally:
+                crashing.stop()
+        return self._backend.start(worker, clock)
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
 class DelayedStart:
     """A backend whose start() first busy-waits; the wait is its own phase.
     Everything else is the wrapped backend's."""

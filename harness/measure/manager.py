@@ -31,17 +31,18 @@ from pathlib import Path
 
 from harness import __version__
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
-from harness.measure.assemble import assemble, suite_errors
+from harness.measure.assemble import Ending, assemble, suite_errors
 from harness.measure.journal import Journal, JournalError
 from harness.measure.profiles import get_profile
 from harness.measure.stopping import Planner
 from harness.measure.trial import TrialSpec, now_iso
-from harness.options import RunOptions
+from harness.measure.options import RunOptions
 from harness.paths import REPO_ROOT
 from harness.results.model import Run
 from harness.results.store import save
 
 GRACE_S = 10.0  # after SIGTERM, before SIGKILL
+INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ def trial_seed(base: int, index: int, side: str) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
+def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | None = None) -> dict:
     """What the run is, recorded before its first trial: provenance (commit,
     dirty tree, load average) is taken now, not at the end."""
     from harness.backends import family_index
@@ -233,7 +234,7 @@ def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
     return {
         "run_id": options.run_id,
         "options": options.to_json(),
-        "provenance": provenance(__version__),
+        "provenance": started or provenance(__version__),
         "machine": machine_info(),
         "profile": get_profile(options.profile).to_json(),
         "worker": worker.describe(),
@@ -241,12 +242,25 @@ def make_header(options: RunOptions, sides: tuple[Side, ...]) -> dict:
                        "child_environment": describe_child_environment(options.inherit_env)},
         "family_index": {name: family_index(name) for name in options.backends},
         "sides": [side.name for side in sides],
-        "injected": {},
+        "injected": {name: {"ms": 0.0, "crash_trial": trial} for name, trial in options.inject_crash.items()},
         "resumed": [],
     }
 
 
 # ---------------------------------------------------------------- the run
+
+@dataclass
+class Ledger:
+    """The run's journal, its header, and the trial entries so far."""
+
+    journal: Journal
+    header: dict
+    entries: list[dict]
+
+    def add(self, entry: dict) -> None:
+        self.journal.append(entry)
+        self.entries.append(entry)
+
 
 class Manager:
     def __init__(self, setup: RunSetup) -> None:
@@ -260,23 +274,25 @@ class Manager:
         self.process = TrialProcess(self.display, timeout_s=max(900.0, self.profile.budget_s))
 
     def run(self, resume: Path | None = None) -> Outcome:
-        journal, header, entries = self._open(resume)
+        ledger = self._open(resume)
+        header = ledger.header
         planner = Planner(self.profile, tuple(self.options.backends))
         status = "complete"
         try:
             with self.display.running():
-                if any(delay.percent is not None for delay in self.options.inject_start_delay.values()) \
-                        and not header["injected"]:
-                    header["injected"] = self._calibrate()
-                    journal.append({"kind": "calibration", "injected": header["injected"]})
-                self._trials(journal, header, entries, planner)
+                if self.options.inject_start_delay and not any(v.get("ms") for v in header["injected"].values()):
+                    calibrated = self._calibrate()
+                    header["injected"] = {name: {**header["injected"].get(name, {}), **calibrated.get(name, {})}
+                                          for name in {*header["injected"], *calibrated}}
+                    ledger.journal.append({"kind": "calibration", "injected": header["injected"]})
+                self._trials(ledger, planner)
         except KeyboardInterrupt:
             status = "interrupted"
-        return self._finish(journal, header, entries, planner, status)
+        return self._finish(ledger, planner, status)
 
     # -- opening -----------------------------------------------------------
 
-    def _open(self, resume: Path | None) -> tuple[Journal, dict, list[dict]]:
+    def _open(self, resume: Path | None) -> Ledger:
         if resume is not None:
             journal = Journal(resume)
             try:
@@ -290,13 +306,16 @@ class Manager:
             header["resumed"] = list(header.get("resumed") or []) + [now_iso()]
             journal.append({"kind": "resumed", "at": header["resumed"][-1]})
             self.spent_before = sum(_duration(e) for e in entries)
-            return journal, header, [e for e in entries if e.get("kind") in ("trial", "lost")]
+            # A trial cut short by Ctrl-C was not a failure of the measurement: it is measured again.
+            kept = [e for e in entries if e.get("kind") == "trial"
+                    or (e.get("kind") == "lost" and not str(e.get("cause", "")).startswith(INTERRUPTED))]
+            return Ledger(journal, header, kept)
         header = make_header(self.options, self.setup.sides)
         try:
             journal = Journal.create(self.journal_path(), header)
         except (JournalError, OSError) as error:
             raise UsageError(str(error)) from None
-        return journal, header, []
+        return Ledger(journal, header, [])
 
     def journal_path(self) -> Path:
         return self.setup.out_dir / f"{self.stem}.journal.jsonl"
@@ -314,6 +333,9 @@ class Manager:
 
         delays = self.options.inject_start_delay
         names = tuple(n for n in self.options.backends if delays.get(n) and delays[n].percent is not None)
+        if not names:
+            return {name: {"ms": delay.ms, "percent": None, "calibrated_median_ms": None}
+                    for name, delay in delays.items()}
         side = self.setup.sides[-1]
         spec = TrialSpec(index=-1, seed=trial_seed(self._seed(), -1, "calibration"), options=self.options,
                          plan={"cold_start": names}, side=side.name)
@@ -344,20 +366,20 @@ class Manager:
             raise RuntimeError("the run's seed is set when it starts")
         return self.options.seed
 
-    def _trials(self, journal: Journal, header: dict, entries: list[dict], planner: Planner) -> None:
-        sides = self.setup.sides
+    def _trials(self, ledger: Ledger, planner: Planner) -> None:
+        sides, entries = self.setup.sides, ledger.entries
         rng = random.Random(self._seed())
         index = 1 + max((_index(e) for e in entries), default=-1)
         durations = [_duration(e) for e in entries if _duration(e) > 0]
         while True:
-            so_far = self._so_far(header, entries)
+            so_far = self._so_far(ledger)
             mean = sum(durations) / len(durations) * len(sides) if durations else 0.0
             elapsed = self.spent_before + time.monotonic() - self.started
             plan = self._plan(planner, index, so_far, elapsed, mean)
             if plan is None:
                 return
             for side in rng.sample(sides, len(sides)):
-                self._one(journal, header, entries, plan, index, side)
+                self._one(ledger, plan, index, side)
                 durations.append(_duration(entries[-1]))
             index += 1
 
@@ -365,22 +387,25 @@ class Manager:
         if self.setup.pairs is not None:
             if index >= self.setup.pairs:
                 return None
+            memory_trials = self.profile.memory_trials
             return {suite: tuple(self.options.backends) for suite in self.profile.suites
-                    if suite in ("cold_start", "first_instance", "warm_call", "memory")
-                    or index in planner.scale_trials(suite)}
+                    if suite in ("cold_start", "first_instance", "warm_call")
+                    or (suite == "memory" and (memory_trials is None or index < memory_trials))
+                    or (suite in ("density", "concurrency") and index in planner.scale_trials(suite))}
         return planner.plan(index, so_far, elapsed, mean)
 
-    def _so_far(self, header: dict, entries: list[dict]) -> Run | None:
-        if self.setup.pairs is not None or not any(e["kind"] == "trial" for e in entries):
+    def _so_far(self, ledger: Ledger) -> Run | None:
+        if self.setup.pairs is not None or not any(e["kind"] == "trial" for e in ledger.entries):
             return None
-        return assemble(header, entries, "running", "", [], side=self.setup.sides[-1].name or None)
+        return assemble(ledger.header, ledger.entries, Ending("running"), side=self.setup.sides[-1].name or None)
 
-    def _one(self, journal: Journal, header: dict, entries: list[dict], plan: dict, index: int, side: Side) -> None:
-        delays = {name: value["ms"] for name, value in header["injected"].items()}
+    def _one(self, ledger: Ledger, plan: dict, index: int, side: Side) -> None:
+        delays = {name: value["ms"] for name, value in ledger.header["injected"].items() if value.get("ms")}
         if len(self.setup.sides) > 1 and side is not self.setup.sides[-1]:
             delays = {}  # A/B: a test-only delay goes to the head only
+        crash = tuple(name for name, trial in self.options.inject_crash.items() if trial == index)
         spec = TrialSpec(index=index, seed=trial_seed(self._seed(), index, side.name), options=self.options,
-                         plan=plan, start_delays_ms=delays, side=side.name,
+                         plan=plan, start_delays_ms=delays, crash=crash, side=side.name,
                          pair=index if len(self.setup.sides) > 1 else None)
         label = f"trial {index}" + (f" ({side.name})" if side.name else "")
         self.display.trial_started(label)
@@ -389,10 +414,9 @@ class Manager:
         try:
             record, cause = self.process.run(spec, side)
         except KeyboardInterrupt:
-            entry = {"kind": "lost", "index": index, "cause": "interrupted (Ctrl-C or SIGTERM)", "started": started,
+            entry = {"kind": "lost", "index": index, "cause": f"{INTERRUPTED} (Ctrl-C or SIGTERM)", "started": started,
                      "finished": now_iso(), "seed": spec.seed, "side": side.name, "pair": spec.pair}
-            journal.append(entry)
-            entries.append(entry)
+            ledger.add(entry)
             raise
         if record is not None:
             entry = {"kind": "trial", "record": record}
@@ -405,8 +429,7 @@ class Manager:
                      "seed": spec.seed, "side": side.name, "pair": spec.pair}
             line = f"{label}: LOST: {cause}"
             self._clean_up()
-        journal.append(entry)
-        entries.append(entry)
+        ledger.add(entry)
         self.display.trial_ended(line, planned=index + 1)
 
     def _clean_up(self) -> list[str]:
@@ -416,13 +439,16 @@ class Manager:
 
     # -- the end -------------------------------------------------------------
 
-    def _finish(self, journal: Journal, header: dict, entries: list[dict], planner: Planner,
-                status: str) -> Outcome:
+    def _finish(self, ledger: Ledger, planner: Planner, status: str) -> Outcome:
+        journal, header, entries = ledger.journal, ledger.header, ledger.entries
         messages = [f"removed what the run left behind: {', '.join(left)}" for left in [self._clean_up()] if left]
         complete = [e for e in entries if e["kind"] == "trial"]
         lost = [e for e in entries if e["kind"] == "lost"]
         if status == "complete" and lost:
             status = "some-trials-lost"
+        if status == "complete" and any(f for e in complete for b in e["record"]["backends"].values()
+                                        for f in b.get("failures", [])):
+            status = "some-measurements-failed"
         if not complete:
             messages.append("no trial finished: no results were recorded"
                             + (f" (journal kept: {journal.path})" if status == "interrupted" else ""))
@@ -432,7 +458,7 @@ class Manager:
                            journal.path if status == "interrupted" else None, messages)
         runs, paths = {}, {}
         for side in self.setup.sides:
-            run = assemble(header, entries, status, now_iso(), list(os.getloadavg()), side=side.name or None)
+            run = assemble(header, entries, Ending(status, now_iso(), tuple(os.getloadavg())), side=side.name or None)
             if self.setup.pairs is None:
                 run = _with_stops(run, planner.finish(run))
             suffix = f"-{side.name}" if side.name else ""
@@ -485,9 +511,9 @@ def _duration(entry: dict) -> float:
 
 # ---------------------------------------------------------------- one trial without a manager
 
-def save_single_trial(spec: TrialSpec, record: dict, path: str | Path) -> Path:
-    """A results file from one trial run directly under `pytest bench`."""
-    header = make_header(spec.options, (Side(),))
+def save_single_trial(spec: TrialSpec, record: dict, path: str | Path, started: dict | None = None) -> Path:
+    """A results file from one trial run directly under `pytest bench` (provenance taken when it started)."""
+    header = make_header(spec.options, (Side(),), started)
     entries = [{"kind": "trial", "record": record}]
-    run = assemble(header, entries, "complete", now_iso(), list(os.getloadavg()))
+    run = assemble(header, entries, Ending("complete", now_iso(), tuple(os.getloadavg())))
     return save(run, path)

@@ -1,5 +1,5 @@
 """The pytest plugin that turns `pytest bench` into one trial: the options
-(declared once, in harness/options.py), the `trial` fixture the suites in
+(declared once, in harness/measure/options.py), the `trial` fixture the suites in
 bench/ measure with, and the trial record written when the session ends.
 
 Under the run manager (`python -m harness run`) each trial process runs
@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from harness.options import add_to_pytest, given, run_options
+from harness.measure.options import add_to_pytest, given, run_options
 from harness.results.vocabulary import SUITES
 
 
@@ -47,6 +47,12 @@ def pytest_configure(config):
         raise pytest.UsageError(str(error)) from None
     config._isobench_spec = spec
     config._isobench_trial = None
+    config._isobench_started = None
+    if config.getoption("isobench_results"):
+        from harness import __version__
+        from harness.measure.machine import provenance
+
+        config._isobench_started = provenance(__version__)  # when the run starts, not when it ends
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -107,5 +113,5 @@ def pytest_sessionfinish(session, exitstatus):
     if results:
         from harness.measure.manager import save_single_trial
 
-        path = save_single_trial(trial.spec, record, results)
+        path = save_single_trial(trial.spec, record, results, session.config._isobench_started)
         print(f"\nisobench: results of this one-trial run: {path}", file=sys.stderr)

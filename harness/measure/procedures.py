@@ -78,11 +78,19 @@ def engine_time(instance: Instance, min_ms: float, arg: str = ARG) -> dict:
     return {key: result.get(key) for key in ("handler_ns", "loop_ns", "calls", "clock", "clock_resolution_ns")}
 
 
-def memory_sweep(backend: Backend, worker: Worker, counts: tuple[int, ...], settle_s: float, trial: int = 0,
-                 advance=lambda amount=1: None, arg: str = ARG) -> dict:
-    """Hold N instances alive at once, for each N in counts (growing one set),
-    and read the backend's memory figures at each N: each figure's growth over
-    the backend's baseline (nothing alive). Returns a MemorySweep's JSON."""
+@dataclass(frozen=True)
+class MemorySettings:
+    counts: tuple[int, ...]  # N instances alive at once, growing one set
+    settle_s: float = 0.0  # pause before reading at each N
+    trial: int = 0
+
+
+def memory_sweep(backend: Backend, worker: Worker, settings: MemorySettings, advance=lambda amount=1: None,
+                 arg: str = ARG) -> dict:
+    """Hold N instances alive at once, for each N of the settings (growing one
+    set), and read the backend's memory figures at each N: each figure's growth
+    over the backend's baseline (nothing alive). Returns a MemorySweep's JSON."""
+    counts, settle_s, trial = settings.counts, settings.settle_s, settings.trial
     began = time.monotonic()
     release_freed_memory()
     baseline = {figure.kind: figure.bytes for figure in backend.memory_baseline()}

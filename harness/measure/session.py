@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import Backend, BackendError
-from harness.measure.injection import DelayedStart
+from harness.measure.injection import CrashingStart, DelayedStart
 from harness.measure.pinning import cpuset_string, pin_process
-from harness.measure.profiles import get_profile
 from harness.measure.trial import Trial, TrialSpec
 from harness.runtime.worker import load_worker
 
@@ -29,7 +28,6 @@ def describe(backend: Backend) -> dict:
 def open_trial(spec: TrialSpec) -> Trial:
     options = spec.options
     worker = load_worker(options.worker)
-    profile = get_profile(options.profile)
     if options.pin:
         pin_process(set(options.pin))
     backend_options = BackendOptions(base_image=options.base_image, cpuset=cpuset_string(options.pin),
@@ -39,6 +37,8 @@ def open_trial(spec: TrialSpec) -> Trial:
         backend = create_backend(name, backend_options)
         if name in spec.start_delays_ms:  # test-only: recorded in the results as injected
             backend = DelayedStart(backend, spec.start_delays_ms[name])
+        if name in spec.crash:  # test-only, likewise
+            backend = CrashingStart(backend)
         try:
             availability = backend.availability()
             if availability.available:
@@ -53,7 +53,7 @@ def open_trial(spec: TrialSpec) -> Trial:
             continue
         backends[name] = backend
         info[name] = describe(backend)
-    return Trial(spec, profile, worker, backends, info, unavailable)
+    return Trial(spec, worker, backends, info, unavailable)
 
 
 def close_trial(trial: Trial) -> dict:

@@ -7,7 +7,8 @@ trials measure only the backends whose figures in a suite are not known yet
 (the reference backend stays in cold start and warm call as long as any other
 backend does, so that every ratio stays paired by trial). The run stops when
 every figure is known, at `max_trials`, or when another trial would not fit
-in the profile's time budget; each figure records which of these stopped it.
+in the profile's time budget; each figure records which of these stopped it
+("precision", "max trials" or "time budget").
 Density and concurrency are capacity sweeps: they run in a fixed number of
 trials (`density_trials`, `concurrency_trials`), spread over the first ones.
 """
@@ -22,7 +23,7 @@ from harness.results.model import BackendResult, FigureStop, Profile, Run
 ADAPTIVE = ("cold_start", "first_instance", "warm_call", "memory")
 PAIRED = ("cold_start", "warm_call")  # the reference stays while others are measured
 SCALE = {"density": "density_trials", "concurrency": "concurrency_trials"}
-PRECISION, BUDGET = "precision", "budget"
+PRECISION, MAX_TRIALS, TIME_BUDGET = "precision", "max trials", "time budget"
 
 
 def memory_kind(result: BackendResult) -> str | None:
@@ -72,6 +73,8 @@ class Planner:
                 if index in self.scale_trials(suite):
                     plan[suite] = tuple(names)
                 continue
+            if suite == "memory" and profile.memory_trials is not None and index >= profile.memory_trials:
+                continue
             if index < profile.min_trials or run is None:
                 plan[suite] = tuple(names)
                 continue
@@ -115,5 +118,6 @@ class Planner:
                     key = f"{name}/{figure}"
                     if key not in out:
                         known = width is not None and width <= self.profile.target_half_width
-                        out[key] = FigureStop(key, trials, width, PRECISION if known else BUDGET)
+                        why = PRECISION if known else (MAX_TRIALS if trials >= self.profile.max_trials else TIME_BUDGET)
+                        out[key] = FigureStop(key, trials, width, why)
         return tuple(out[key] for key in sorted(out))

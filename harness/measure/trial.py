@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.options import RunOptions
+from harness.measure.options import RunOptions
 
 PROTOCOL = 1  # bumped when a spec or record changes shape; `ab` refuses a base that speaks another
 
@@ -37,6 +37,7 @@ class TrialSpec:
     options: RunOptions
     plan: dict[str, tuple[str, ...]]  # suite -> backends, in registry order
     start_delays_ms: dict[str, float] = field(default_factory=dict)  # test-only injected delays
+    crash: tuple[str, ...] = ()  # test-only: backends that host a crashing worker in this trial
     side: str = ""  # A/B runs: "base" or "head"
     pair: int | None = None
     protocol: int = PROTOCOL
@@ -44,7 +45,8 @@ class TrialSpec:
     def to_json(self) -> dict:
         return {"protocol": self.protocol, "index": self.index, "seed": self.seed, "options": self.options.to_json(),
                 "plan": {suite: list(names) for suite, names in self.plan.items()},
-                "start_delays_ms": dict(self.start_delays_ms), "side": self.side, "pair": self.pair}
+                "start_delays_ms": dict(self.start_delays_ms), "crash": list(self.crash), "side": self.side,
+                "pair": self.pair}
 
     @staticmethod
     def from_json(raw: dict) -> "TrialSpec":
@@ -53,6 +55,7 @@ class TrialSpec:
         return TrialSpec(index=int(raw["index"]), seed=int(raw["seed"]), options=RunOptions.from_json(raw["options"]),
                          plan={suite: tuple(names) for suite, names in raw["plan"].items()},
                          start_delays_ms={k: float(v) for k, v in (raw.get("start_delays_ms") or {}).items()},
+                         crash=tuple(raw.get("crash") or ()),
                          side=raw.get("side") or "", pair=raw.get("pair"))
 
     @property
@@ -97,9 +100,11 @@ class Progress:
 class Trial:
     """The trial the suites measure: prepared backends, plan, orders, record."""
 
-    def __init__(self, spec: TrialSpec, profile, worker, backends: dict, info: dict[str, dict],
+    def __init__(self, spec: TrialSpec, worker, backends: dict, info: dict[str, dict],
                  unavailable: dict[str, str]) -> None:
-        self.spec, self.profile, self.worker = spec, profile, worker
+        from harness.measure.profiles import get_profile
+
+        self.spec, self.profile, self.worker = spec, get_profile(spec.options.profile), worker
         self.backends = backends  # name -> prepared Backend
         self.rng = random.Random(spec.seed)
         self.progress = Progress()

@@ -18,7 +18,7 @@ from harness.report import fmt
 from harness.report.data import ReportData
 
 AGREE = 1.25
-CLAIM, MEASUREMENT, DERIVED = "published claim", "published measurement", "derived from a claim"
+CLAIM, MEASUREMENT = "published claim", "published measurement"
 CF_2018 = "Cloudflare, “Cloud Computing without Containers”, 2018"
 GVISOR = "gVisor performance guide (startup.csv, density.csv)"
 
@@ -35,7 +35,7 @@ class Claim:
     figure: str  # what the source says, in words
     value: float
     unit: str  # "ms", "MB", "MiB" or "x"
-    kind: str  # CLAIM, MEASUREMENT or DERIVED
+    kind: str  # CLAIM or MEASUREMENT (a figure derived from one says so in its conditions)
     source: str
     conditions: str
     measure: Callable[[ReportData], Measured | None] | None = None
@@ -122,7 +122,8 @@ def _phase(role: str, phase: str, what: str):
 def _isolate_memory(data: ReportData) -> Measured | None:
     name = data.by_role("v8-isolate")
     value = data.memory(name) if name else None
-    return Measured(value.value, value.ci, f"{name}: growth of its host process's USS per added isolate, MiB") \
+    return Measured(value.value, value.ci, f"{name}: growth of its host process's USS per isolate (growth / N "
+                    f"at the largest N), MiB") \
         if value else None
 
 

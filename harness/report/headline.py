@@ -118,7 +118,7 @@ def _faster_line(data: ReportData, numbers: dict) -> str | None:
     faster = [(n, data.cold_start(n).value) for n in data.measured
               if n != ref and data.cold_start(n) and data.cold_start(n).value < mine]
     if not faster:
-        return f"**Nothing starts faster** than the isolate here."
+        return "**Nothing starts faster** than the isolate here."
     for name, value in faster:
         numbers[f"{name} cold start ms"] = value
     listed = "; ".join(f"{data.described(n)} ({n}), {fmt.number(v)} ms" for n, v in faster)

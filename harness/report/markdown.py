@@ -29,8 +29,8 @@ def display_path(path: str | Path | None) -> str:
 def banners(data: ReportData) -> list[str]:
     run, out = data.run, []
     if run.injected:
-        delays = ", ".join(f"{n} +{d.ms:.2f} ms" for n, d in run.injected.items())
-        out.append(f"> **Injected faults (test only):** this run's starts were slowed on purpose ({delays}). "
+        faults = "; ".join(f"{n}: {d.describe()}" for n, d in run.injected.items())
+        out.append(f"> **Injected faults (test only):** faults were put into this run on purpose ({faults}). "
                    "Its figures are not measurements of the backends.")
     if run.status != "complete":
         out.append(f"> **This run is {run.status}.** Some figures may be missing"

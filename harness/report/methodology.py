@@ -85,7 +85,8 @@ def _statistics(data: ReportData) -> list[str]:
         for stop in stops:
             by_reason[stop.stopped_because] = by_reason.get(stop.stopped_because, 0) + 1
         lines += ["", f"Sampling stopped for {len(stops)} figures: " + ", ".join(
-            f"{count} because {'their interval reached ±' + fmt.percent(data.run.profile.target_half_width) if reason == 'precision' else 'the budget was spent'}"
+            f"{count} because " + (f"their interval reached ±{fmt.percent(data.run.profile.target_half_width)}"
+                                   if reason == "precision" else f"of the {reason}")
             for reason, count in by_reason.items()) + "."]
     return lines + [""]
 

@@ -52,8 +52,7 @@ def tradeoff(data: ReportData, folder: Path) -> str | None:
         return None
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(WIDTH, 6.6), layout="constrained")
-        renderer = fig.canvas.get_renderer()
-        placed = []
+        labels = Labels(ax, fig.canvas.get_renderer())
         for name, cold, memory in points:
             colour = data.colour(name)
             xerr = [[cold.value - cold.ci[0]], [cold.ci[1] - cold.value]] if cold.ci else None
@@ -69,7 +68,7 @@ def tradeoff(data: ReportData, folder: Path) -> str | None:
         for name, cold, memory in points:
             score = data.containment_score(name)
             label = name + (f"  {score[0]}/{score[1]}" if score else "")
-            _place_label(ax, renderer, placed, label, (cold.value, memory.value), text_colour(data.colour(name)))
+            labels.place(label, (cold.value, memory.value), text_colour(data.colour(name)))
         ax.set_xlabel("cold start, ms (median, 95% CI): fresh instance requested → first answer")
         ax.set_ylabel("memory per instance, MiB (median, 95% CI)")
         ax.set_title("The trade-off: cold start against memory per instance (lower left is cheaper)", loc="left")
@@ -80,19 +79,26 @@ def tradeoff(data: ReportData, folder: Path) -> str | None:
         return save(fig, folder, "tradeoff.png")
 
 
-def _place_label(ax, renderer, placed: list, text: str, xy, colour: str) -> None:
-    """Put a point's label where it overlaps no earlier label (first of a few offsets that fits)."""
-    for dx, dy, ha in ((8, 6, "left"), (8, -14, "left"), (-8, 6, "right"), (-8, -14, "right"),
-                       (8, 18, "left"), (-8, 18, "right"), (8, -26, "left"), (-8, -26, "right")):
-        label = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=10,
-                            color=colour, zorder=5)
-        box = label.get_window_extent(renderer)
-        if not any(box.overlaps(other) for other in placed):
-            placed.append(box)
-            return
-        label.remove()
-    placed.append(ax.annotate(text, xy, xytext=(8, 6), textcoords="offset points", fontsize=10,
-                              color=colour).get_window_extent(renderer))
+class Labels:
+    """Point labels that do not overlap: each takes the first of a few offsets that is free."""
+
+    OFFSETS = ((8, 6, "left"), (8, -14, "left"), (-8, 6, "right"), (-8, -14, "right"),
+               (8, 18, "left"), (-8, 18, "right"), (8, -26, "left"), (-8, -26, "right"))
+
+    def __init__(self, ax, renderer) -> None:
+        self.ax, self.renderer, self.placed = ax, renderer, []
+
+    def place(self, text: str, xy, colour: str) -> None:
+        for dx, dy, ha in self.OFFSETS:
+            label = self.ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=10,
+                                     color=colour, zorder=5)
+            box = label.get_window_extent(self.renderer)
+            if not any(box.overlaps(other) for other in self.placed):
+                self.placed.append(box)
+                return
+            label.remove()
+        self.placed.append(self.ax.annotate(text, xy, xytext=(8, 6), textcoords="offset points", fontsize=10,
+                                            color=colour).get_window_extent(self.renderer))
 
 
 # 2. cold start -------------------------------------------------------------------------------------------------

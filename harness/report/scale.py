@@ -162,7 +162,8 @@ def section(data: ReportData, plots: dict) -> list[str]:
         lines += ["## Concurrency", ""]
         if "concurrency" in plots:
             lines += [f"![Throughput and p99 latency against concurrent callers]({plots['concurrency']})", ""]
-        lines += [f"| backend | mode | {' | '.join(f'{k} callers: calls/s · p99 µs' for k in levels)} |",
+        heads = " | ".join(f"{k} caller{'' if k == 1 else 's'}: calls/s · p99 µs" for k in levels)
+        lines += [f"| backend | mode | {heads} |",
                   f"|---|---|{'---:|' * len(levels)}"]
         notes = {}
         for name, entry in rows:

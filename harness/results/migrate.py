@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.results.schema import SCHEMA, ResultsError
+
 # name -> (family, index in family, described as, reference): the backends isobench 1 shipped.
 V1_BACKENDS = {
     "isolate": ("in-process", 0, "a V8 isolate (py_mini_racer)", True),
@@ -46,8 +48,6 @@ def _ms_series(values: list) -> dict:
 
 def migrate_v1(raw: dict, where: str = "results") -> dict:
     """A schema-1 file's JSON as schema-2 JSON (a new dict; the input is not changed)."""
-    from harness.results.model import SCHEMA, ResultsError
-
     record: dict[str, Any] = raw["isobench"]
     machine: dict[str, Any] = (raw.get("machine_info") or {}).get("isobench") or {}
     git = machine.get("git") or {}

@@ -22,12 +22,8 @@ import numpy as np
 
 from harness.results.vocabulary import SUITES
 
-SCHEMA = "isobench/2"
-LEGACY_SCHEMA = "isobench/1"
-
-
-class ResultsError(Exception):
-    """The file is missing, corrupt or not an isobench results file (one line)."""
+from harness.results.migrate import migrate_v1
+from harness.results.schema import LEGACY_SCHEMA, SCHEMA, ResultsError  # noqa: F401  (re-exported)
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -222,6 +218,7 @@ class Profile:
     memory_counts: tuple[int, ...] = (1, 10)  # N instances alive at once (processes, containers)
     in_process_memory_counts: tuple[int, ...] = (1, 10, 50)
     memory_settle_s: float = 0.2
+    memory_trials: int | None = None  # measure memory in the first N trials only (None: in every trial)
     # Density and concurrency run in this many trials (spread over the run), not in every one.
     density_trials: int = 1
     density_in_process_counts: tuple[int, ...] = (1, 5, 20)
@@ -794,14 +791,26 @@ class FigureStop:
     figure: str  # "backend/metric"
     trials: int
     half_width: float | None  # relative, of the hierarchical interval when it stopped
-    stopped_because: str  # "precision" or "budget"
+    stopped_because: str  # "precision", "max trials" or "time budget"
 
 
 @dataclass(frozen=True)
 class InjectedDelay:
-    ms: float
+    """A test-only fault injected into one backend: a start delay and/or a crashing worker."""
+
+    ms: float = 0.0  # busy-wait in every start
     percent: float | None = None  # given as a share of the backend's own median
     calibrated_median_ms: float | None = None
+    crash_trial: int | None = None  # the trial whose third start hosted a crashing worker
+
+    def describe(self) -> str:
+        parts = []
+        if self.ms:
+            parts.append(f"+{self.ms:.2f} ms per start" + (f" ({self.percent:g}% of its median)"
+                                                           if self.percent is not None else ""))
+        if self.crash_trial is not None:
+            parts.append(f"a crashing worker in trial {self.crash_trial}")
+        return " and ".join(parts) or "nothing"
 
 
 @dataclass(frozen=True)
@@ -921,8 +930,8 @@ def to_json(run: Run) -> dict:
         "trials": [t.to_json() for t in run.trials],
         "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
                       "stopped_because": s.stopped_because} for s in run.stopping],
-        "injected": {name: {"ms": d.ms, "percent": d.percent, "calibrated_median_ms": d.calibrated_median_ms}
-                     for name, d in run.injected.items()},
+        "injected": {name: {"ms": d.ms, "percent": d.percent, "calibrated_median_ms": d.calibrated_median_ms,
+                            "crash_trial": d.crash_trial} for name, d in run.injected.items()},
         "resumed": list(run.resumed),
     }
     if run.migrated_from:
@@ -958,8 +967,6 @@ def from_json(raw: object, where: str = "results") -> Run:
     if not isinstance(record, dict) or "schema" not in record:
         raise ResultsError(f"{where}: no 'isobench' record; a pytest-benchmark file, but not written by isobench")
     if record["schema"] == LEGACY_SCHEMA:
-        from harness.results.migrate import migrate_v1
-
         raw = migrate_v1(raw, where)
         record = raw["isobench"]
     if record["schema"] != SCHEMA:
@@ -1008,8 +1015,9 @@ def from_json(raw: object, where: str = "results") -> Run:
     injected = {}
     for name, value in rec.dict("injected").items():
         d = _Fields(value, f"{where}: isobench.injected.{name}")
-        injected[name] = InjectedDelay(ms=d.float("ms", required=True), percent=d.float("percent"),
-                                       calibrated_median_ms=d.float("calibrated_median_ms"))
+        injected[name] = InjectedDelay(ms=d.float("ms", 0.0), percent=d.float("percent"),
+                                       calibrated_median_ms=d.float("calibrated_median_ms"),
+                                       crash_trial=d.int("crash_trial", None))
     machine_raw = (raw.get("machine_info") or {}).get("isobench") or {}
     return Run(
         status=rec.str("status", "unknown"),

@@ -51,6 +51,9 @@ OPTIONS = (
     # Test-only: BACKEND=MS or BACKEND=P% busy-waits in that backend's start; recorded as injected.
     Option("inject-start-delay", "TEST ONLY: BACKEND=MS or BACKEND=P%,... delay in that backend's start",
            default="", hidden=True),
+    # Test-only: BACKEND@TRIAL runs the hostile crash worker in that backend during that trial.
+    Option("inject-crash", "TEST ONLY: BACKEND@TRIAL: that trial's third start of that backend hosts a crashing "
+           "worker", default="", hidden=True),
 )
 
 
@@ -105,12 +108,14 @@ class RunOptions:
     run_id: str = ""
     seed: int | None = None
     inject_start_delay: dict[str, StartDelay] = field(default_factory=dict)
+    inject_crash: dict[str, int] = field(default_factory=dict)  # backend -> trial index
 
     def to_json(self) -> dict:
         return {"backends": list(self.backends), "profile": self.profile, "worker": self.worker,
                 "pin": list(self.pin) if self.pin is not None else None, "base_image": self.base_image,
                 "inherit_env": list(self.inherit_env), "run_id": self.run_id, "seed": self.seed,
-                "inject_start_delay": {k: v.to_json() for k, v in self.inject_start_delay.items()}}
+                "inject_start_delay": {k: v.to_json() for k, v in self.inject_start_delay.items()},
+                "inject_crash": dict(self.inject_crash)}
 
     @staticmethod
     def from_json(raw: dict) -> "RunOptions":
@@ -118,7 +123,8 @@ class RunOptions:
             backends=tuple(raw["backends"]), profile=raw["profile"], worker=raw.get("worker"),
             pin=tuple(raw["pin"]) if raw.get("pin") is not None else None, base_image=raw.get("base_image"),
             inherit_env=tuple(raw.get("inherit_env") or ()), run_id=raw.get("run_id") or "", seed=raw.get("seed"),
-            inject_start_delay={k: StartDelay(**v) for k, v in (raw.get("inject_start_delay") or {}).items()})
+            inject_start_delay={k: StartDelay(**v) for k, v in (raw.get("inject_start_delay") or {}).items()},
+            inject_crash={k: int(v) for k, v in (raw.get("inject_crash") or {}).items()})
 
     def with_run_id(self, run_id: str) -> "RunOptions":
         return replace(self, run_id=run_id)
@@ -163,6 +169,19 @@ def parse_start_delays(text: str, known: tuple[str, ...] | list[str]) -> dict[st
     return delays
 
 
+def parse_crashes(text: str, known: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """'isolate@1' -> {backend: trial}; ValueError on bad input."""
+    crashes: dict[str, int] = {}
+    for part in (p.strip() for p in (text or "").split(",") if p.strip()):
+        name, at, trial = part.partition("@")
+        if not at or not trial.isdigit():
+            raise ValueError(f"bad injected crash {part!r}: expected BACKEND@TRIAL, e.g. isolate@1")
+        if name not in known:
+            raise ValueError(f"bad injected crash {part!r}: backend {name!r} is not in this run ({', '.join(known)})")
+        crashes[name] = int(trial)
+    return crashes
+
+
 def run_options(values: dict[str, object]) -> RunOptions:
     """Check what was given (see `given`); bad input is one UsageError line."""
     from harness.backends import parse_backend_names
@@ -176,6 +195,7 @@ def run_options(values: dict[str, object]) -> RunOptions:
         worker = str(Path(str(values["worker"])).resolve()) if values.get("worker") else None
         load_worker(worker)
         delays = parse_start_delays(str(values.get("inject-start-delay") or ""), names)
+        crashes = parse_crashes(str(values.get("inject-crash") or ""), names)
         seed = values.get("seed")
         seed = int(seed) if seed not in (None, "") else None
     except (ValueError, WorkerError) as error:
@@ -183,4 +203,5 @@ def run_options(values: dict[str, object]) -> RunOptions:
     inherit = tuple(v.strip() for v in str(values.get("inherit-env") or "").split(",") if v.strip())
     return RunOptions(backends=names, profile=profile, worker=worker, pin=pin,
                       base_image=values.get("base-image") or None, inherit_env=inherit,
-                      run_id=str(values.get("run-id") or ""), seed=seed, inject_start_delay=delays)
+                      run_id=str(values.get("run-id") or ""), seed=seed, inject_start_delay=delays,
+                      inject_crash=crashes)

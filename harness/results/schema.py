@@ -1,0 +1,8 @@
+"""The results file's schema versions, and the one error every reader raises."""
+
+SCHEMA = "isobench/2"
+LEGACY_SCHEMA = "isobench/1"
+
+
+class ResultsError(Exception):
+    """The file is missing, corrupt or not an isobench results file (one line)."""
