@@ -12,7 +12,7 @@ import numpy as np
 from harness.analysis.concurrency import queueing_note, summarize_concurrency
 from harness.analysis.density import summarize_density
 from harness.analysis.estimate import Estimate, estimate, paired_ratio
-from harness.results.model import BackendResult, EngineTime, Run
+from harness.results.model import BackendResult, EngineTime, Run, thaw
 from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
 
 SUMMARY_SCHEMA = "isobench-summary/2"
@@ -127,7 +127,7 @@ def backend_summary(result: BackendResult) -> dict:
     if result.concurrency:
         entry["concurrency"] = summarize_concurrency(result.concurrency[-1])
     if info.facts:
-        entry["backend_facts"] = dict(info.facts)
+        entry["backend_facts"] = thaw(info.facts)
     if info.failures:
         entry["failures"] = list(info.failures)
     return entry
@@ -182,11 +182,11 @@ def summarize_run(run: Run) -> dict:
         "injected": {name: d.describe() for name, d in run.injected.items()},
         "units": UNITS,
         "metadata": {
-            "timer": dict(machine.timer),
+            "timer": thaw(machine.timer),
             "cpu_model": machine.cpu_model,
             "cpu_count": machine.cpu_count,
             "kernel": machine.kernel,
-            "virtualization": dict(machine.virtualization),
+            "virtualization": thaw(machine.virtualization),
             "python": machine.python,
             "git_commit": provenance.commit,
             "git_dirty": provenance.dirty,
@@ -195,7 +195,7 @@ def summarize_run(run: Run) -> dict:
             "provenance_recorded_at_start": provenance.recorded_at_start,
             "load_average_at_end": list(run.load_average_at_end),
             "pinned_cpus": list(run.conditions.pinned_cpus) if run.conditions.pinned_cpus else None,
-            "versions": {name: dict(result.info.versions) for name, result in run.backends.items()},
+            "versions": {name: thaw(result.info.versions) for name, result in run.backends.items()},
         },
     }
 

@@ -21,7 +21,8 @@ class Option:
     default: str | None = None
     metavar: str | None = None
     hidden: bool = False  # test-only options stay out of --help
-    choices: Callable[[], tuple[str, ...]] | None = None  # read when the parser is built
+    # Listed in the help only: run_options checks the value, so a wrong one is one line, not argparse's usage.
+    choices: Callable[[], tuple[str, ...]] | None = None
 
 
 def _profile_names() -> tuple[str, ...]:
@@ -57,25 +58,24 @@ OPTIONS = (
 )
 
 
+def _help(option: Option) -> str:
+    return option.help.replace("%(choices)s", ", ".join(option.choices()) if option.choices else "")
+
+
 def add_to_argparse(parser, skip: tuple[str, ...] = ()) -> None:
     for option in OPTIONS:
         if option.name in skip:
             continue
         default = _default_backends() if option.name == "backends" else option.default
         kwargs = {"default": default, "metavar": option.metavar}
-        if option.choices:
-            kwargs["choices"] = option.choices()
-        parser.add_argument(f"--{option.name}", help="==SUPPRESS==" if option.hidden else option.help, **kwargs)
+        parser.add_argument(f"--{option.name}", help="==SUPPRESS==" if option.hidden else _help(option), **kwargs)
 
 
 def add_to_pytest(group) -> None:
     for option in OPTIONS:
         default = _default_backends() if option.name == "backends" else option.default
         kwargs = {"default": default, "metavar": option.metavar}
-        if option.choices:
-            kwargs["choices"] = option.choices()
-        help_text = option.help.replace("%(default)s", str(default)).replace(
-            "%(choices)s", ", ".join(option.choices()) if option.choices else "")
+        help_text = _help(option).replace("%(default)s", str(default))
         group.addoption(f"--isobench-{option.name}", help=help_text, **kwargs)
 
 

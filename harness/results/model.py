@@ -92,11 +92,12 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _thaw(value: Any) -> Any:
+def thaw(value: Any) -> Any:
+    """The plain JSON data of a frozen value (dicts and lists again)."""
     if isinstance(value, Mapping):
-        return {k: _thaw(v) for k, v in value.items()}
+        return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
+        return [thaw(v) for v in value]
     return value
 
 
@@ -322,7 +323,7 @@ class Machine:
         return {"cpu_model": self.cpu_model, "cpu_count": self.cpu_count, "affinity": list(self.affinity),
                 "kernel": self.kernel, "os": self.os, "python": self.python,
                 "python_implementation": self.python_implementation, "memory_total_bytes": self.memory_total_bytes,
-                "hostname": self.hostname, "virtualization": _thaw(self.virtualization), "timer": _thaw(self.timer)}
+                "hostname": self.hostname, "virtualization": thaw(self.virtualization), "timer": thaw(self.timer)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "Machine":
@@ -359,7 +360,7 @@ class Conditions:
 
     def to_json(self) -> dict:
         return {"pinned_cpus": list(self.pinned_cpus) if self.pinned_cpus is not None else None,
-                "base_image": self.base_image, "child_environment": _thaw(self.child_environment)}
+                "base_image": self.base_image, "child_environment": thaw(self.child_environment)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "Conditions":
@@ -392,8 +393,8 @@ class BackendInfo:
         return {"name": self.name, "available": self.available, "reason": self.reason, "summary": self.summary,
                 "transport": self.transport, "family": self.family, "family_index": self.family_index,
                 "instance_class": self.instance_class, "described_as": self.described_as,
-                "reference": self.reference, "roles": list(self.roles), "versions": _thaw(self.versions),
-                "facts": _thaw(self.facts),
+                "reference": self.reference, "roles": list(self.roles), "versions": thaw(self.versions),
+                "facts": thaw(self.facts),
                 "failures": list(self.failures)}
 
     @staticmethod
@@ -429,7 +430,7 @@ class TrialInfo:
     def to_json(self) -> dict:
         return {"index": self.index, "status": self.status, "cause": self.cause, "started": self.started,
                 "finished": self.finished, "pid": self.pid, "seed": self.seed,
-                "load_average_at_start": list(self.load_average_at_start), "suites": _thaw(self.suites),
+                "load_average_at_start": list(self.load_average_at_start), "suites": thaw(self.suites),
                 "side": self.side, "pair": self.pair, "startup_s": self.startup_s,
                 "suite_seconds": dict(self.suite_seconds)}
 
@@ -659,7 +660,7 @@ class DensitySweep:
                 "budget_s": self.budget_s, "memory_floor": self.memory_floor, "task_ceiling": self.task_ceiling,
                 "settle_s": self.settle_s, "baseline_bytes": dict(self.baseline_bytes), "scopes": dict(self.scopes),
                 "growth_s": self.growth_s, "teardown_s": self.teardown_s,
-                "start_s_per_instance": self.start_s_per_instance, "machine_at_start": _thaw(self.machine_at_start)}
+                "start_s_per_instance": self.start_s_per_instance, "machine_at_start": thaw(self.machine_at_start)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "DensitySweep":
