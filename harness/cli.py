@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from harness.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
@@ -23,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A parent may start us with SIGINT/SIGTERM blocked; the mask is inherited
+    # and a blocked signal never arrives, so a run could not be stopped.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

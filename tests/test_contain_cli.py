@@ -71,13 +71,14 @@ def test_no_docker_engine_is_bad_input_when_nothing_else_can_run(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def interrupt_mid_pair(tmp_path, backends, started, sig, env=None):
+def interrupt_mid_pair(tmp_path, backends, started, sig, env=None, preexec_fn=None):
     """Start contain, wait until started() says a pair is under way, send sig."""
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "contain", "--backends", backends, "--workloads", "spin,heap-bomb",
          "--timeout", "20", "--out", str(out), "--run-id", "isobench-test-contain-signal"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env or ENV)
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env or ENV,
+        preexec_fn=preexec_fn)
     with Watched(process) as watch:
         wait_until(process, lambda: started(watch), "the pair started")
         time.sleep(0.5)  # inside the spin call (20 s limit)
@@ -100,6 +101,19 @@ def test_signal_mid_pair_cleans_up_and_saves_what_it_has(tmp_path, sig):
     data = load(out / "containment-latest.json")
     assert data["status"] == "interrupted"
     assert data["pairs"] == []  # the pair under way is not recorded as if it had finished
+
+
+def _block_sigterm():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+@pytest.mark.slow
+def test_sigterm_reaches_a_harness_whose_parent_blocked_it(tmp_path):
+    # The signal mask is inherited: a CI runner that blocks SIGTERM must not make the run unstoppable.
+    code, output, out, _ = interrupt_mid_pair(tmp_path, "subprocess", runner_started, signal.SIGTERM,
+                                              preexec_fn=_block_sigterm)
+    assert code == 130, output[-3000:]
+    assert load(out / "containment-latest.json")["status"] == "interrupted"
 
 
 @pytest.mark.slow

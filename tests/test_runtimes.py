@@ -7,6 +7,7 @@ the runtimes) a missing runtime fails instead."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,10 +239,14 @@ def test_ctrl_c_during_a_run_removes_every_oci_container():
             if run.poll() is None:
                 run.kill()
                 run.wait()
-    assert code == 130, run.stderr.read().decode(errors="replace")[-2000:]
-    assert not leftover_containers(RUNTIMES["runc"], prefix)
-    assert not leftover_cgroups(prefix)
-    assert not list(Path(tempfile.gettempdir()).glob(f"{BUNDLES_PREFIX}{run_id}-*"))
+    stderr = run.stderr.read().decode(errors="replace")[-2000:]
+    assert code == 130, stderr
+    assert not leftover_containers(RUNTIMES["runc"], prefix), stderr
+    assert not leftover_cgroups(prefix), stderr
+    left = list(Path(tempfile.gettempdir()).glob(f"{BUNDLES_PREFIX}{run_id}-*"))
+    for folder in left:
+        shutil.rmtree(folder, ignore_errors=True)  # the test leaves nothing behind, even when it fails
+    assert not left, stderr
     assert not [p for p in psutil.process_iter(["cmdline"]) if any(prefix in part for part in p.info["cmdline"] or ())]
 
 

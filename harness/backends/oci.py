@@ -136,9 +136,18 @@ def remove_session_leftovers(session: str) -> list[str]:
     bundles_prefix = f"{BUNDLES_PREFIX}{safe_session(session)}-"
     tmp = Path(tempfile.gettempdir())
     for folder in tmp.glob(bundles_prefix + "*"):
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(f"bundle folder {folder}")
+        removed.append(f"bundle folder {folder}" if _remove_folder(folder) else f"NOT removed: {folder}")
     return removed
+
+
+def _remove_folder(folder: Path, attempts: int = 5) -> bool:
+    """rmtree, retried: a runtime that is still exiting can hold or add files for a moment."""
+    for attempt in range(attempts):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return True
+        time.sleep(0.2 * (attempt + 1))
+    return False
 
 
 class WatchedPipeChannel(PipeChannel):
