@@ -3,6 +3,7 @@ answers over HTTP, enforces its limits with typed errors, measures the
 in-process density, and leaves no process, cgroup or temp dir behind."""
 
 import os
+import socket
 from pathlib import Path
 
 import psutil
@@ -12,6 +13,7 @@ from harness.backends import BackendOptions, create_backend, memory_cgroup
 from harness.backends.base import (
     BackendError,
     CallTimeout,
+    InstanceCrashed,
     Limits,
     MemoryLimitExceeded,
 )
@@ -99,6 +101,20 @@ def test_answers_hello_world_and_stop_ends_the_process(workerd):
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     with pytest.raises(BackendError):
         instance.call("World")
+
+
+def test_a_keep_alive_connection_closed_while_idle_is_reopened_once(workerd):
+    instance, _, _ = cold_start(workerd, load_worker())
+    try:
+        instance.connection.sock.shutdown(socket.SHUT_RD)  # the client sees what a server close looks like
+        assert instance.call("World") == "Hello World!"
+        instance.server.process.kill()
+        instance.server.process.wait()
+        instance.connection.sock.shutdown(socket.SHUT_RD)
+        with pytest.raises(InstanceCrashed):  # closed with workerd gone: a crash, not a retry
+            instance.call("World")
+    finally:
+        instance.stop()
 
 
 def test_call_timeout_kills_the_process(tmp_path):

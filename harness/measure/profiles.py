@@ -43,9 +43,10 @@ PROFILES = {
         cold_rounds=20, cold_warmups=2, first_instance_rounds=4,
         warm_blocks=20, warm_block_calls=100, warm_warmup_calls=500, engine_repeats=5, engine_min_ms=50.0,
         memory_counts=(1, 10, 25), in_process_memory_counts=(1, 10, 50, 200, 500), memory_settle_s=0.5,
+        memory_trials=3,  # memory repeats within 1% between trials; the time goes to cold starts
         density_in_process_counts=(1, 10, 100, 500, 1000, 2000, 5000, 10000),
         density_process_counts=(1, 10, 50, 100, 200, 350, 500),
-        density_container_counts=(1, 5, 10, 25, 50, 75, 100), density_budget_s=45.0, density_settle_s=0.5,
+        density_container_counts=(1, 5, 10, 25, 50, 75, 100), density_budget_s=20.0, density_settle_s=0.5,
         concurrency_levels=(1, 2, 8, 32), concurrency_duration_s=1.0, concurrency_warmup_calls=200,
         concurrency_max_calls=50000,
     ),
