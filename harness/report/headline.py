@@ -155,6 +155,8 @@ def _warm_line(data: ReportData, numbers: dict) -> str | None:
     for name, value in faster:
         numbers[f"{name} warm call us"] = value
     listed = ", ".join(f"{n} {fmt.number(v)} µs" for n, v in faster[:4])
+    if len(faster) > 4:
+        listed += f", and {len(faster) - 4} more"
     others = "one other backend answers" if len(faster) == 1 else f"{len(faster)} others answer"
     return (f"**Where the isolate loses on calls.** A warm call to it takes {fmt.number(mine.value)} µs here "
             f"(its binding hands each call to the isolate's own thread); {others} sooner: {listed}.")
@@ -172,7 +174,10 @@ def _containment_line(data: ReportData, numbers: dict) -> str | None:
     full = [n for n, s in scores.items() if s[0] == s[1]]
     text = f"**Containment.** The isolate contained {held} of {tried} hostile workers"
     if held / tried == fewest and len(scores) > 1:
-        text += ", the fewest of the backends tried"
+        tied = [n for n, s in scores.items() if n != ref and s[0] / s[1] == fewest]
+        together = " and ".join([", ".join(tied[:-1]), tied[-1]] if len(tied) > 1 else tied)
+        text += (f", tied with {together} for the fewest of the backends tried" if tied
+                 else ", the fewest of the backends tried")
     crash = next((p for p in data.containment.get("pairs", []) if p["backend"] == ref and p["workload"] == "crash"), None)
     if crash and not (crash.get("host") or {}).get("survived", True):
         text += "; an engine crash in the worker took its host process down"

@@ -183,5 +183,14 @@ def section(data: ReportData, plots: dict) -> list[str]:
                          "release to the last answer.")
         if note:
             lines.append(f"- {note}.")
+        measured = {name for name, _ in rows}
+        missing = [name for name in data.measured if name not in measured]
+        failed = {name: line for name in missing for line in data.result(name).info.failures
+                  if line.startswith("concurrency")}
+        unsupported = [name for name in missing if name not in failed]
+        if unsupported:
+            lines.append(f"- Not measured: {', '.join(unsupported)}. Their instances cannot take calls from more "
+                         "than one thread (see docs/backends.md).")
+        lines += [f"- {name} failed: {fmt.cell(line)[:300]}" for name, line in failed.items()]
         lines.append("")
     return lines
