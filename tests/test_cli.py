@@ -214,3 +214,10 @@ def test_pin_is_applied_and_recorded(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     raw = json.loads((tmp_path / "latest.json").read_text())
     assert raw["isobench"]["conditions"]["pinned_cpus"] == [0]
+
+
+def test_ab_with_a_base_that_is_no_commit_is_bad_input(tmp_path):
+    result = harness("ab", "--base", "no-such-ref", "--profile", "ci", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == "isobench: error: --base no-such-ref: not a commit of this repository"
+    assert not (tmp_path / "out").exists()

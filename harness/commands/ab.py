@@ -41,7 +41,7 @@ def run(args) -> int:
     from harness.analysis.compare import IncompatibleResults, compare
     from harness.commands.output import output_folder
     from harness.commands.run import new_run_options, report_outcome
-    from harness.measure.base_checkout import BaseUnsupported, check_out
+    from harness.measure.base_checkout import BaseUnsupported, check_out, resolve
     from harness.measure.manager import Manager, RunSetup, Side
     from harness.measure.preflight import some_backend_can_run, worker_answers
     from harness.measure.profiles import get_profile
@@ -52,6 +52,7 @@ def run(args) -> int:
     if args.pairs is not None and args.pairs < 2:
         raise UsageError("--pairs must be at least 2")
     pairs = args.pairs or get_profile(options.profile).max_trials
+    resolve(args.base)  # bad input before anything is written
     some_backend_can_run(options)
     worker_answers(options)
     keep = output_folder(args.out) if args.out else None
