@@ -81,14 +81,20 @@ def _import_stpyv8():
     return module
 
 
-try:
-    STPyV8 = _import_stpyv8()
-    _STPyV8 = STPyV8._STPyV8
-except (ImportError, RuntimeError) as _error:  # reported through availability()
-    STPyV8 = None
-    IMPORT_ERROR = f"{type(_error).__name__}: {_error}"
-else:
-    IMPORT_ERROR = ""
+_LOADED: tuple[object, str] | None = None  # (the STPyV8 module or None, why not)
+
+
+def _engine():
+    """STPyV8, imported on first use: its import starts V8's platform, which a
+    process that only reads a backend's class (the run manager) must not pay
+    or risk. None when it cannot be imported (reported through availability())."""
+    global _LOADED
+    if _LOADED is None:
+        try:
+            _LOADED = (_import_stpyv8(), "")
+        except (ImportError, RuntimeError, MemoryError) as error:
+            _LOADED = (None, f"{type(error).__name__}: {error}")
+    return _LOADED[0]
 
 SAFETY_TIMEOUT_S = 600.0  # when Limits has no time limit
 TICK_S = 0.01  # watchdog period: a timeout fires within TICK_S of its deadline
@@ -116,7 +122,7 @@ class V8Api:
     """The few V8 C++ entry points stpyv8's wheel exports, by mangled name."""
 
     def __init__(self) -> None:
-        lib = ctypes.CDLL(_STPyV8.__file__)
+        lib = ctypes.CDLL(_engine()._STPyV8.__file__)
         pointer = ctypes.c_void_p
 
         def function(symbol: str, result, *args):
@@ -155,8 +161,8 @@ def v8_api() -> V8Api:
 
 def availability_problem() -> str:
     """Why stpyv8 cannot be used here, or ''."""
-    if STPyV8 is None:
-        return f"stpyv8 (PyPI) is not importable: {IMPORT_ERROR}"
+    if _engine() is None:
+        return f"stpyv8 (PyPI) is not importable: {_LOADED[1]}"
     try:
         v8_api()
     except (OSError, AttributeError) as error:
@@ -165,7 +171,7 @@ def availability_problem() -> str:
 
 
 def versions() -> dict[str, str]:
-    return {"v8": STPyV8.JSEngine.version, "stpyv8": importlib.metadata.version("stpyv8")}
+    return {"v8": _engine().JSEngine.version, "stpyv8": importlib.metadata.version("stpyv8")}
 
 
 class Watchdog:
@@ -318,7 +324,7 @@ class ContextInstance(Instance):
         _INSTANCES.add(self)
         self.isolate.enter()
         try:
-            self.context = _STPyV8.JSContext(None)
+            self.context = _engine()._STPyV8.JSContext(None)
         finally:
             self.isolate.leave()
 
@@ -413,7 +419,7 @@ def load_new_context(instance: ContextInstance, live: set, bundle: str, clock) -
 def new_isolate(limits: Limits) -> tuple[object, int, HeapLimit | None]:
     """A fresh v8::Isolate owned by the returned JSIsolate, its raw pointer, and
     its heap limit when Limits.memory_bytes is set."""
-    isolate = STPyV8.JSIsolate(True)
+    isolate = _engine().JSIsolate(True)
     isolate.enter()
     try:
         pointer = v8_api().get_current()
