@@ -60,3 +60,12 @@ def test_the_delay_costs_cpu_time_as_a_slowdown_would():
     before = time.process_time()
     backend.start(None, PhaseClock())
     assert time.process_time() - before >= 0.025
+
+
+def test_an_undelayed_ab_side_records_no_start_delay_but_keeps_injected_crashes():
+    from harness.measure.manager import _without_delays
+
+    header = {"injected": {"container": {"ms": 48.0, "percent": 15.0, "calibrated_median_ms": 320.0},
+                           "isolate": {"ms": 0.0, "crash_trial": 2}}}
+    assert _without_delays(header)["injected"] == {"isolate": {"ms": 0.0, "crash_trial": 2}}
+    assert header["injected"]["container"]["ms"] == 48.0  # the head's header is left as it was

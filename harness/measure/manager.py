@@ -399,10 +399,14 @@ class Manager:
             return None
         return assemble(ledger.header, ledger.entries, Ending("running"), side=self.setup.sides[-1].name or None)
 
+    def _delayed(self, side: Side) -> bool:
+        """Whether injected start delays apply to this side: A/B delays the head only."""
+        return len(self.setup.sides) == 1 or side is self.setup.sides[-1]
+
     def _one(self, ledger: Ledger, plan: dict, index: int, side: Side) -> None:
         delays = {name: value["ms"] for name, value in ledger.header["injected"].items() if value.get("ms")}
-        if len(self.setup.sides) > 1 and side is not self.setup.sides[-1]:
-            delays = {}  # A/B: a test-only delay goes to the head only
+        if not self._delayed(side):
+            delays = {}
         crash = tuple(name for name, trial in self.options.inject_crash.items() if trial == index)
         spec = TrialSpec(index=index, seed=trial_seed(self._seed(), index, side.name), options=self.options,
                          plan=plan, start_delays_ms=delays, crash=crash, side=side.name,
@@ -458,7 +462,9 @@ class Manager:
                            journal.path if status == "interrupted" else None, messages)
         runs, paths = {}, {}
         for side in self.setup.sides:
-            run = assemble(header, entries, Ending(status, now_iso(), tuple(os.getloadavg())), side=side.name or None)
+            side_header = header if self._delayed(side) else _without_delays(header)
+            run = assemble(side_header, entries, Ending(status, now_iso(), tuple(os.getloadavg())),
+                           side=side.name or None)
             if self.setup.pairs is None:
                 run = _with_stops(run, planner.finish(run))
             suffix = f"-{side.name}" if side.name else ""
@@ -517,3 +523,10 @@ def save_single_trial(spec: TrialSpec, record: dict, path: str | Path, started: 
     entries = [{"kind": "trial", "record": record}]
     run = assemble(header, entries, Ending("complete", now_iso(), tuple(os.getloadavg())))
     return save(run, path)
+
+
+def _without_delays(header: dict) -> dict:
+    """The header as an undelayed side saw it: injected crashes kept, start delays dropped."""
+    injected = {name: {"ms": 0.0, "crash_trial": value.get("crash_trial")}
+                for name, value in header["injected"].items() if value.get("crash_trial") is not None}
+    return {**header, "injected": injected}
