@@ -3,6 +3,8 @@ isolates or contexts, run the same bundle in the calling thread, enforce their
 limits with typed errors, and leave nothing alive."""
 
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import BackendError, CallTimeout, Limits, MemoryLimitExceeded
 from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
+from harness.paths import REPO_ROOT
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 
@@ -173,3 +176,13 @@ def test_memory_sweep_reports_process_and_heap_growth(backend):
     assert {"uss", "pss", "rss", "v8_heap_used", "v8_heap_physical"} <= set(per)
     assert per["v8_heap_used"] > 0
     assert not backend.live
+
+
+def test_reading_the_backend_classes_does_not_start_stpyv8():
+    # The run manager reads every class (family, cleanup); V8's platform starts only where stpyv8 runs.
+    code = ("import sys; from harness.backends import REGISTRY, backend_class; "
+            "[backend_class(n) for n in REGISTRY]; print('STPyV8' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
