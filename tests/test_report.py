@@ -161,3 +161,20 @@ def test_report_command_and_bad_input(tmp_path, capsys):
     bad_containment = tmp_path / "contain.json"
     bad_containment.write_text("[]")
     assert cli.main(["report", str(results), "--containment", str(bad_containment), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_concurrency_says_why_a_backend_has_no_figures():
+    from harness.report import scale
+    from harness.results.store import load
+
+    run = load("tests/data/v1-quick.json")
+    backends = dict(run.backends)
+    sub, con = backends["subprocess"], backends["container"]
+    backends["subprocess"] = replace(sub, concurrency=(), info=replace(sub.info, concurrency_modes=()))
+    backends["container"] = replace(con, concurrency=(), info=replace(
+        con.info, failures=("trial 0: concurrency: RuntimeError: boom",)))
+    notes = [line for line in scale.section(report_data(replace(run, backends=FrozenMap(backends))), {})
+             if line.startswith("- ")]
+    assert any(line.startswith("- Not measured: subprocess. They declare no way") for line in notes)
+    assert "- container failed: trial 0: concurrency: RuntimeError: boom" in notes
+    assert not any("does not record why" in line for line in notes)  # each one's reason is known

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import importlib.metadata
 import json
 import os
@@ -81,20 +82,19 @@ def _import_stpyv8():
     return module
 
 
-_LOADED: tuple[object, str] | None = None  # (the STPyV8 module or None, why not)
+@functools.cache
+def _loaded() -> tuple[object, str]:
+    """(STPyV8, "") or (None, why not), imported on first use: its import starts
+    V8's platform, which a process that only reads a backend's class (the run
+    manager) must not pay or risk."""
+    try:
+        return _import_stpyv8(), ""
+    except (ImportError, RuntimeError, MemoryError) as error:
+        return None, f"{type(error).__name__}: {error}"
 
 
 def _engine():
-    """STPyV8, imported on first use: its import starts V8's platform, which a
-    process that only reads a backend's class (the run manager) must not pay
-    or risk. None when it cannot be imported (reported through availability())."""
-    global _LOADED
-    if _LOADED is None:
-        try:
-            _LOADED = (_import_stpyv8(), "")
-        except (ImportError, RuntimeError, MemoryError) as error:
-            _LOADED = (None, f"{type(error).__name__}: {error}")
-    return _LOADED[0]
+    return _loaded()[0]
 
 SAFETY_TIMEOUT_S = 600.0  # when Limits has no time limit
 TICK_S = 0.01  # watchdog period: a timeout fires within TICK_S of its deadline
@@ -162,7 +162,7 @@ def v8_api() -> V8Api:
 def availability_problem() -> str:
     """Why stpyv8 cannot be used here, or ''."""
     if _engine() is None:
-        return f"stpyv8 (PyPI) is not importable: {_LOADED[1]}"
+        return f"stpyv8 (PyPI) is not importable: {_loaded()[1]}"
     try:
         v8_api()
     except (OSError, AttributeError) as error:

@@ -307,21 +307,19 @@ class WorkerdInstance(Instance):
         return body
 
     def _request(self, path: str) -> tuple[http.client.HTTPResponse, bytes]:
-        reused = self.connection is not None
-        if self.connection is None:
-            self.connection = self._connect()
-        try:
-            self.connection.request("GET", path)
-            response = self.connection.getresponse()
-            return response, response.read()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            if not reused or self.server.process.poll() is not None:
-                raise
-        self.connection.close()  # closed by workerd while idle: once more on a new connection
-        self.connection = self._connect()
-        self.connection.request("GET", path)
-        response = self.connection.getresponse()
-        return response, response.read()
+        while True:
+            reused = self.connection is not None
+            if not reused:
+                self.connection = self._connect()
+            try:
+                self.connection.request("GET", path)
+                response = self.connection.getresponse()
+                return response, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused or self.server.process.poll() is not None:
+                    raise
+                self.connection.close()  # closed by workerd while idle: once more, on a new connection
+                self.connection = None
 
     def _death_cause(self, what: str, error: Exception) -> BackendError:
         status = self.server.status()

@@ -53,7 +53,9 @@ def _info(name: str, records: list[tuple[int, dict]], header: dict) -> BackendIn
         instance_class=described.get("instance_class", ""), described_as=described.get("described_as", ""),
         reference=bool(described.get("reference")), roles=tuple(described.get("roles") or ()),
         versions=_freeze(described.get("versions") or {}),
-        facts=_freeze(described.get("facts") or {}), failures=failures)
+        facts=_freeze(described.get("facts") or {}), failures=failures,
+        concurrency_modes=None if described.get("concurrency_modes") is None
+        else tuple(described["concurrency_modes"]))
 
 
 def _cold_start(records: list[tuple[int, dict]], cpu_scope: str) -> ColdStart | None:

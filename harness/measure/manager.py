@@ -387,11 +387,8 @@ class Manager:
         if self.setup.pairs is not None:
             if index >= self.setup.pairs:
                 return None
-            memory_trials = self.profile.memory_trials
             return {suite: tuple(self.options.backends) for suite in self.profile.suites
-                    if suite in ("cold_start", "first_instance", "warm_call")
-                    or (suite == "memory" and (memory_trials is None or index < memory_trials))
-                    or (suite in ("density", "concurrency") and index in planner.scale_trials(suite))}
+                    if planner.scheduled(suite, index)}
         return planner.plan(index, so_far, elapsed, mean)
 
     def _so_far(self, ledger: Ledger) -> Run | None:

@@ -59,6 +59,15 @@ class Planner:
         count = min(getattr(self.profile, SCALE[suite]), self.profile.min_trials)
         return {(self.profile.min_trials - 1 - i) % self.profile.min_trials for i in range(count)}
 
+    def scheduled(self, suite: str, index: int) -> bool:
+        """Whether trial index measures this suite at all: scale suites in their
+        trials only, memory in the first memory_trials (when set)."""
+        if suite in SCALE:
+            return index in self.scale_trials(suite)
+        if suite == "memory" and self.profile.memory_trials is not None:
+            return index < self.profile.memory_trials
+        return True
+
     def plan(self, index: int, run: Run | None, elapsed_s: float, trial_s: float) -> dict[str, tuple[str, ...]] | None:
         """The next trial's suites and backends, or None when the run is done."""
         profile = self.profile
@@ -69,13 +78,9 @@ class Planner:
         names = [n for n in self.backends if run is None or index < 1 or self._could_run(run, n)]
         plan: dict[str, tuple[str, ...]] = {}
         for suite in profile.suites:
-            if suite in SCALE:
-                if index in self.scale_trials(suite):
-                    plan[suite] = tuple(names)
+            if not self.scheduled(suite, index):
                 continue
-            if suite == "memory" and profile.memory_trials is not None and index >= profile.memory_trials:
-                continue
-            if index < profile.min_trials or run is None:
+            if suite in SCALE or index < profile.min_trials or run is None:
                 plan[suite] = tuple(names)
                 continue
             wanted = [n for n in names if self._unknown(run, n, suite)]

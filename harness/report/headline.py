@@ -175,8 +175,7 @@ def _containment_line(data: ReportData, numbers: dict) -> str | None:
     text = f"**Containment.** The isolate contained {held} of {tried} hostile workers"
     if held / tried == fewest and len(scores) > 1:
         tied = [n for n, s in scores.items() if n != ref and s[0] / s[1] == fewest]
-        together = " and ".join([", ".join(tied[:-1]), tied[-1]] if len(tied) > 1 else tied)
-        text += (f", tied with {together} for the fewest of the backends tried" if tied
+        text += (f", tied with {' and '.join(tied)} for the fewest of the backends tried" if tied
                  else ", the fewest of the backends tried")
     crash = next((p for p in data.containment.get("pairs", []) if p["backend"] == ref and p["workload"] == "crash"), None)
     if crash and not (crash.get("host") or {}).get("survived", True):

@@ -186,11 +186,15 @@ def section(data: ReportData, plots: dict) -> list[str]:
         measured = {name for name, _ in rows}
         missing = [name for name in data.measured if name not in measured]
         failed = {name: line for name in missing for line in data.result(name).info.failures
-                  if line.startswith("concurrency")}
-        unsupported = [name for name in missing if name not in failed]
+                  if "concurrency" in line.split(": ")[:2]}  # "trial 3: concurrency: ..."
+        unsupported = [name for name in missing if data.result(name).info.concurrency_modes == ()]
+        unexplained = [name for name in missing if name not in failed and name not in unsupported]
         if unsupported:
-            lines.append(f"- Not measured: {', '.join(unsupported)}. Their instances cannot take calls from more "
-                         "than one thread (see docs/backends.md).")
+            lines.append(f"- Not measured: {', '.join(unsupported)}. They declare no way to serve concurrent "
+                         "callers: their instances are bound to one thread (see docs/backends.md).")
         lines += [f"- {name} failed: {fmt.cell(line)[:300]}" for name, line in failed.items()]
+        if unexplained:
+            lines.append(f"- No concurrency figures for {', '.join(unexplained)}; this results file does not "
+                         "record why (docs/backends.md says which backends cannot serve concurrent callers).")
         lines.append("")
     return lines

@@ -388,6 +388,8 @@ class BackendInfo:
     versions: FrozenMap = field(default_factory=FrozenMap)
     facts: FrozenMap = field(default_factory=FrozenMap)  # measured once, outside the rounds
     failures: tuple[str, ...] = ()  # one line per failed measurement ("suite: error")
+    # How it serves concurrent callers; () declares none; None: not recorded (older files).
+    concurrency_modes: tuple[str, ...] | None = None
 
     def to_json(self) -> dict:
         return {"name": self.name, "available": self.available, "reason": self.reason, "summary": self.summary,
@@ -395,7 +397,8 @@ class BackendInfo:
                 "instance_class": self.instance_class, "described_as": self.described_as,
                 "reference": self.reference, "roles": list(self.roles), "versions": thaw(self.versions),
                 "facts": thaw(self.facts),
-                "failures": list(self.failures)}
+                "failures": list(self.failures),
+                "concurrency_modes": None if self.concurrency_modes is None else list(self.concurrency_modes)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "BackendInfo":
@@ -406,7 +409,9 @@ class BackendInfo:
                            described_as=f.str("described_as"), reference=f.bool("reference"),
                            roles=tuple(str(r) for r in f.list("roles")),
                            versions=_freeze(f.dict("versions")), facts=_freeze(f.dict("facts")),
-                           failures=tuple(str(x) for x in f.list("failures")))
+                           failures=tuple(str(x) for x in f.list("failures")),
+                           concurrency_modes=None if f.raw.get("concurrency_modes") is None
+                           else tuple(str(m) for m in f.list("concurrency_modes")))
 
 
 @dataclass(frozen=True)
