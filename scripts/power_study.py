@@ -4,7 +4,7 @@ the A/B (`harness ab`, this checkout against a base, trials in pairs) and the
 baseline set (`harness compare results/baseline/ci/ NEW --ratios-only`).
 
     python scripts/power_study.py measure [--unchanged 10] [--injected 5] [--baselines 5]
-    python scripts/power_study.py evaluate [--threshold 10%] [--alpha 0.01] [--out docs/power-study.md]
+    python scripts/power_study.py evaluate [--threshold 10%] [--alpha 0.05] [--out docs/power-study.md]
 
 `measure` keeps every run's raw results under results/power-study/ (and the
 baseline set under results/baseline/ci/), skipping what is already there, so
@@ -202,7 +202,7 @@ def report(sections, baseline_runs: int, args) -> str:
             lines.append(f"| {kind} | {len(mine)} | {_rate(sum(r['ab'] for r in mine), len(mine))} "
                          f"| {_rate(sum(r['set'] for r in mine), len(mine))} | {_rate(either, len(mine))} "
                          f"| {_confirmed(either, len(mine))} "
-                         f"| {statistics.median(seconds):.0f} s |" if seconds else "| – |")
+                         + (f"| {statistics.median(seconds):.0f} s |" if seconds else "| – |"))
         failed = [f"{r['run']} ({gate}): {row['backend']} {row['metric']} {row['ratio']:.3f}"
                   + (f", p {row['p_value']:.2g}" if row.get("p_value") is not None else "")
                   for r in rows for gate in ("ab", "set") for row in r[f"{gate}_rows"]]
@@ -229,7 +229,9 @@ def noise(baselines, args) -> str:
              "of the figure's median between the baseline set's runs.", "",
              "| backend | clock | within | pair, sampled | pair, seen | trial level | run to run |",
              "|---|---|---:|---:|---:|---:|---:|"]
-    for name in ("isolate", "subprocess", "container"):
+    from harness.backends import DEFAULT_BACKENDS
+
+    for name in DEFAULT_BACKENDS:
         for key, clock in (("cold_start", "wall"), ("cold_start_cpu", "CPU")):
             within, seen, sampled = [], [], []
             for folder in folders:
@@ -260,7 +262,7 @@ def main() -> None:
     m.add_argument("--baselines", type=int, default=5)
     e = sub.add_parser("evaluate")
     e.add_argument("--threshold", default="10%", help="one or several, comma-separated (a grid)")
-    e.add_argument("--alpha", default="0.01", help="one or several, comma-separated")
+    e.add_argument("--alpha", default="0.05", help="one or several, comma-separated (.ci/run's gate: 0.05)")
     e.add_argument("--clock", default="auto", choices=("auto", "wall", "cpu"))
     e.add_argument("--statistic", default="median", help="median, trimmed, or both comma-separated")
     e.add_argument("--rounds", type=int, default=None, help="use only the first N cold-start rounds of each trial")
