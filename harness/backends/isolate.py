@@ -61,7 +61,7 @@ from harness.backends.base import (
 from harness.paths import REPO_ROOT
 from harness.backends.environment import child_environment
 from harness.backends.memory_probes import process_memory, release_freed_memory
-from harness.runtime.worker import Worker
+from harness.runtime.worker import PENDING, Worker
 
 try:
     from py_mini_racer import JSEvalException, JSOOMException, MiniRacer
@@ -154,7 +154,9 @@ class IsolateInstance(Instance):
 
     def call(self, arg: str) -> str:
         try:
-            return self._limited(f"__isobench.call({json.dumps(arg)})", "the call")
+            answer = self._limited(f"__isobench.call({json.dumps(arg)})", "the call")
+            # A module worker's promise settled when that eval ran its microtasks.
+            return answer if answer != PENDING else self._limited("__isobench.settled()", "the call")
         except JSEvalException as error:
             raise BackendError(f"handler failed: {_first_line(error)}") from None
 
@@ -162,8 +164,9 @@ class IsolateInstance(Instance):
         self._limited("0", "ping")
 
     def engine_time(self, arg: str, min_ms: float) -> dict:
-        raw = self._limited(f"JSON.stringify(__isobench.engineTime({json.dumps(arg)}, {float(min_ms)}))",
-                            "the in-engine loop")
+        raw = self._limited(f"__isobench.engineJSON({json.dumps(arg)}, {float(min_ms)})", "the in-engine loop")
+        if raw == PENDING:
+            raw = self._limited("__isobench.settled()", "the in-engine loop")
         return json.loads(raw)
 
     def heap_stats(self) -> dict:

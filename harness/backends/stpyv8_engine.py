@@ -64,6 +64,7 @@ from harness.backends.base import (
     MemoryLimitExceeded,
     WorkerLoadError,
 )
+from harness.runtime.worker import PENDING
 
 
 def _import_stpyv8():
@@ -369,7 +370,9 @@ class ContextInstance(Instance):
 
     def call(self, arg: str):
         try:
-            return self._eval(f"__isobench.call({json.dumps(arg)})", "the handler")
+            answer = self._eval(f"__isobench.call({json.dumps(arg)})", "the handler")
+            # A module worker's promise settled when that eval ran its microtasks.
+            return answer if answer != PENDING else self._eval("__isobench.settled()", "the handler")
         except ScriptError as error:
             raise BackendError(f"handler failed: {error}") from None
 
@@ -378,8 +381,9 @@ class ContextInstance(Instance):
 
     def engine_time(self, arg: str, min_ms: float) -> dict:
         try:
-            raw = self._eval(f"JSON.stringify(__isobench.engineTime({json.dumps(arg)}, {float(min_ms)}))",
-                             "the engine-time loop")
+            raw = self._eval(f"__isobench.engineJSON({json.dumps(arg)}, {float(min_ms)})", "the engine-time loop")
+            if raw == PENDING:
+                raw = self._eval("__isobench.settled()", "the engine-time loop")
         except ScriptError as error:
             raise BackendError(f"engine timing failed: {error}") from None
         return json.loads(raw)

@@ -6,11 +6,13 @@ workloads/workerd/package.json (+ package-lock.json) and installed by
 `npm ci --prefix workloads/workerd` (`.ci/run` does it); the native binary of
 the platform package is executed directly, not npm's node shim.
 
-The worker. workerd loads ES modules, so the worker is served through a small
-ES-module wrapper (harness/runtime/workerd_wrapper.mjs) that imports the same
-bundle as every backend (prelude + the worker with its exports rewritten) for
-its side effects; its `fetch` calls the handler through `__isobench`, and
-`sayHello` is the prelude's. The capnp config, the wrapper and the bundle are
+The worker. workerd runs it natively: it imports the worker's own file as an
+ES module (no export rewriting) through a small wrapper
+(harness/runtime/workerd_wrapper.mjs), after the same runtime prelude every
+backend evaluates, told to leave workerd's own Request, Response, Headers and
+URL in place. A module worker's fetch() gets workerd's real Request; the
+handler form is called as everywhere else. `sayHello` is the prelude's (and
+`env.sayHello`). The capnp config, the wrapper, the runtime and the worker are
 written once per worker into a temporary directory, removed by close().
 
 Cold start: from exec to the first HTTP 200. Phases: `spawn` (Popen returns),
@@ -143,7 +145,8 @@ def config_text(services: int) -> str:
         f"const config :Workerd.Config = (\n  services = [{service_list}],\n  sockets = [{socket_list}],\n);\n"
         "const worker :Workerd.Worker = (\n"
         '  modules = [(name = "wrapper.mjs", esModule = embed "wrapper.mjs"),\n'
-        '             (name = "bundle.js", esModule = embed "bundle.js")],\n'
+        '             (name = "runtime.js", esModule = embed "runtime.js"),\n'
+        '             (name = "worker.js", esModule = embed "worker.js")],\n'
         f'  compatibilityDate = "{COMPATIBILITY_DATE}",\n'
         ");\n"
     )
@@ -395,13 +398,14 @@ class WorkerdBackend(Backend):
         self._files_for(worker)
 
     def _files_for(self, worker: Worker) -> None:
-        """The wrapper and bundle of this worker in the backend's temp dir."""
+        """The wrapper, runtime and worker files of this worker in the backend's temp dir."""
         if self.directory is not None and self._worker_sha == worker.sha256:
             return
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="isobench-workerd-"))
         (self.directory / "wrapper.mjs").write_text(WRAPPER.read_text())
-        (self.directory / "bundle.js").write_text(worker.bundle)
+        (self.directory / "runtime.js").write_text("globalThis.__isobenchNativeWeb = true;\n" + worker.runtime_script)
+        (self.directory / "worker.js").write_text(worker.source)
         self._worker_sha = worker.sha256
 
     def _config(self, services: int) -> Path:

@@ -30,7 +30,11 @@ struct io {
 static struct io io;
 static JSRuntime *rt;
 static JSContext *ctx;
-static JSValue call_fn, engine_fn, this_obj;
+static JSValue call_fn, engine_fn, settled_fn, this_obj;
+
+/* Must match PENDING in prelude.js: the answer is a promise, read it with settled(). */
+static const char PENDING[] = "\0isobench:pending";
+#define PENDING_LEN (sizeof(PENDING) - 1)
 
 /* Make the buffer hold at least n bytes; 0 if memory ran out. */
 EXPORT("isobench_reserve")
@@ -87,6 +91,27 @@ static uint64_t answer_value(JSValue value, uint32_t status)
     return result;
 }
 
+/* Run the jobs (promise reactions) the last call queued, as V8 runs its
+ * microtasks at the end of a script; then a PENDING answer is read through
+ * __isobench.settled(). Any other value passes through. */
+static JSValue settle(JSValue result)
+{
+    JSContext *job_ctx;
+    while (JS_ExecutePendingJob(rt, &job_ctx) > 0)
+        ;
+    if (JS_IsException(result) || !JS_IsString(result))
+        return result;
+    size_t len;
+    const char *text = JS_ToCStringLen(ctx, &len, result);
+    int pending = text && len == PENDING_LEN && memcmp(text, PENDING, len) == 0;
+    if (text)
+        JS_FreeCString(ctx, text);
+    if (!pending)
+        return result;
+    JS_FreeValue(ctx, result);
+    return JS_Call(ctx, settled_fn, this_obj, 0, NULL);
+}
+
 /* Create the runtime and context. memory_limit 0 means none (the Store's
  * limit on linear memory still applies). stack_limit bounds the C stack that
  * JS recursion may use, so that deep recursion is a JS RangeError before the
@@ -106,12 +131,12 @@ int32_t isobench_init(uint32_t memory_limit, uint32_t stack_limit)
     ctx = JS_NewContext(rt);
     if (!ctx)
         return -3;
-    call_fn = engine_fn = this_obj = JS_UNDEFINED;
+    call_fn = engine_fn = settled_fn = this_obj = JS_UNDEFINED;
     return isobench_reserve(4096) ? 0 : -4;
 }
 
 /* Evaluate the bundle (len bytes in the buffer) as a classic script and keep
- * __isobench.call and __isobench.engineTime for later calls. */
+ * __isobench.call and __isobench.engineJSON and __isobench.settled for later calls. */
 EXPORT("isobench_load")
 uint64_t isobench_load(uint32_t len)
 {
@@ -123,9 +148,11 @@ uint64_t isobench_load(uint32_t len)
     this_obj = JS_GetPropertyStr(ctx, global, "__isobench");
     JS_FreeValue(ctx, global);
     call_fn = JS_GetPropertyStr(ctx, this_obj, "call");
-    engine_fn = JS_GetPropertyStr(ctx, this_obj, "engineTime");
+    engine_fn = JS_GetPropertyStr(ctx, this_obj, "engineJSON");
+    settled_fn = JS_GetPropertyStr(ctx, this_obj, "settled");
     JSValue handler = JS_GetPropertyStr(ctx, this_obj, "handler");
-    int ok = JS_IsFunction(ctx, call_fn) && JS_IsFunction(ctx, engine_fn) && JS_IsFunction(ctx, handler);
+    int ok = JS_IsFunction(ctx, call_fn) && JS_IsFunction(ctx, engine_fn) && JS_IsFunction(ctx, settled_fn) &&
+             JS_IsFunction(ctx, handler);
     JS_FreeValue(ctx, handler);
     if (!ok)
         return answer("Error: the bundle did not register a handler", 44, STATUS_ERROR);
@@ -141,14 +168,14 @@ uint64_t isobench_call(uint32_t len)
     JSValue arg = JS_NewStringLen(ctx, (const char *)(uintptr_t)io.ptr, len);
     if (JS_IsException(arg))
         return answer_value(JS_UNDEFINED, STATUS_ERROR);
-    JSValue result = JS_Call(ctx, call_fn, this_obj, 1, &arg);
+    JSValue result = settle(JS_Call(ctx, call_fn, this_obj, 1, &arg));
     JS_FreeValue(ctx, arg);
     if (JS_IsException(result))
         return answer_value(JS_UNDEFINED, STATUS_ERROR);
     return answer_value(result, 0);
 }
 
-/* JSON.stringify(__isobench.engineTime(arg, min_ms)). */
+/* __isobench.engineJSON(arg, min_ms): engineTime as JSON text. */
 EXPORT("isobench_engine")
 uint64_t isobench_engine(uint32_t len, double min_ms)
 {
@@ -157,12 +184,8 @@ uint64_t isobench_engine(uint32_t len, double min_ms)
     if (JS_IsException(args[0]))
         return answer_value(JS_UNDEFINED, STATUS_ERROR);
     args[1] = JS_NewFloat64(ctx, min_ms);
-    JSValue result = JS_Call(ctx, engine_fn, this_obj, 2, args);
+    JSValue json = settle(JS_Call(ctx, engine_fn, this_obj, 2, args));
     JS_FreeValue(ctx, args[0]);
-    if (JS_IsException(result))
-        return answer_value(JS_UNDEFINED, STATUS_ERROR);
-    JSValue json = JS_JSONStringify(ctx, result, JS_UNDEFINED, JS_UNDEFINED);
-    JS_FreeValue(ctx, result);
     if (JS_IsException(json))
         return answer_value(JS_UNDEFINED, STATUS_ERROR);
     return answer_value(json, 0);

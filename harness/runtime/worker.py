@@ -1,24 +1,44 @@
-"""The worker contract: a single-file ES module that exports `handler`.
+"""The worker contract: a single-file ES module in one of two forms.
 
-Every backend evaluates the same *bundle*: the runtime prelude followed by the
-worker, with its `export` keywords turned into a classic script that hands
-`handler` to the runtime. The bundle is plain JavaScript, so an engine with no
-module loader (py_mini_racer) and node run the very same text.
+- the handler form: `export function handler(arg)`, answering a string;
+- the module form Cloudflare Workers use: `export default { fetch(request,
+  env, ctx) }`, answering a Response. The harness sends it one request per
+  call, built inside the engine from the workload's request template (the
+  call's argument fills `{arg}` in the URL), and its answer is the body text.
+
+Every backend but workerd evaluates the same *bundle*: the runtime prelude,
+the request template, then the worker with its `export` keywords turned into
+a classic script that hands its handler or module to the runtime. The bundle
+is plain JavaScript, so an engine with no module loader (py_mini_racer) and
+node run the very same text. workerd imports the worker's own file as an ES
+module (see `runtime_script`).
+
+A workload is a folder under workloads/ with worker.js and workload.json
+(name, description, form, request; see docs/workloads.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.paths import REPO_ROOT
 
 RUNTIME_DIR = Path(__file__).parent
 PRELUDE_PATH = RUNTIME_DIR / "prelude.js"
-DEFAULT_WORKER = REPO_ROOT / "workloads" / "hello" / "worker.js"
-MAX_WORKER_BYTES = 1 << 20
+WORKLOADS_DIR = REPO_ROOT / "workloads"
+DEFAULT_WORKER = WORKLOADS_DIR / "hello" / "worker.js"
+MANIFEST = "workload.json"
+MAX_WORKER_BYTES = 16 << 20  # the size sweep's largest bundle is about 5 MB
+# A deferred answer: the prelude returns this when the worker's answer is a
+# promise, and the host then reads it with __isobench.settled() (or awaits
+# __isobench.whenSettled()). The same string is in prelude.js and quickjs_wasm.c.
+PENDING = "\u0000isobench:pending"
+# The request a module worker gets when its folder has no workload.json.
+DEFAULT_REQUEST = {"method": "GET", "url": "https://example.com/?name={arg}", "headers": {}, "body": None}
 
 
 class WorkerError(Exception):
@@ -26,12 +46,13 @@ class WorkerError(Exception):
 
 
 _IMPORT = re.compile(r"^\s*import\s+[\w{*'\"]", re.MULTILINE)
-_EXPORT_DEFAULT = re.compile(r"^\s*export\s+default\b", re.MULTILINE)
+_EXPORT_DEFAULT = re.compile(r"^(\s*)export\s+default\s+", re.MULTILINE)
 _EXPORT_DECLARATION = re.compile(
     r"^(\s*)export\s+((?:async\s+)?function\s*\*?\s*|class\s+|const\s+|let\s+|var\s+)([A-Za-z_$][\w$]*)",
     re.MULTILINE,
 )
 _EXPORT_LIST = re.compile(r"^\s*export\s*\{([^}]*)\}\s*;?", re.MULTILINE)
+_DEFAULT_LOCAL = "__isobench_default"
 
 
 @dataclass(frozen=True)
@@ -39,24 +60,25 @@ class Worker:
     path: Path
     source: str
     bundle: str
+    name: str = "custom"  # the workload's name; "custom" for a file outside workloads/
+    form: str = "handler"  # "handler" or "module"
+    request: dict = field(default_factory=dict)  # module form: the request template
+    runtime_script: str = ""  # prelude + request template, without the worker (workerd imports the worker itself)
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.source.encode()).hexdigest()
 
     def describe(self) -> dict:
-        return {"path": str(self.path), "sha256": self.sha256, "bytes": len(self.source.encode())}
+        return {"path": str(self.path), "sha256": self.sha256, "bytes": len(self.source.encode()),
+                "workload": self.name, "form": self.form}
 
 
-def to_script(source: str, filename: str = "worker.js") -> str:
-    """Rewrite the worker's exports so that it runs as a classic script.
-
-    Supports `export function|class|const|let|var NAME` and `export { a, b as handler }`.
-    Raises WorkerError when the module imports, has only a default export, or
-    does not export `handler`.
-    """
+def exported_names(source: str, filename: str = "worker.js") -> tuple[str, dict[str, str]]:
+    """The worker's body with its `export` keywords removed, and what it
+    exports (exported name -> local name)."""
     if _IMPORT.search(source):
-        raise WorkerError(f"{filename}: imports are not supported; a worker is a single file")
+        raise WorkerError(f"{filename}: imports are not supported; a worker is a single file (bundle it first)")
     exported: dict[str, str] = {}
 
     def declaration(match: re.Match) -> str:
@@ -74,37 +96,145 @@ def to_script(source: str, filename: str = "worker.js") -> str:
                 raise WorkerError(f"{filename}: cannot read export list entry {item.strip()!r}")
         return ""
 
+    def default(match: re.Match) -> str:
+        if "default" in exported:
+            raise WorkerError(f"{filename}: more than one default export")
+        exported["default"] = _DEFAULT_LOCAL
+        return f"{match.group(1)}const {_DEFAULT_LOCAL} = "
+
     body = _EXPORT_DECLARATION.sub(declaration, source)
     body = _EXPORT_LIST.sub(export_list, body)
-    if "handler" not in exported:
-        if _EXPORT_DEFAULT.search(source):
-            raise WorkerError(f"{filename}: export `handler` by name; a default export is not the contract")
-        raise WorkerError(f"{filename}: the worker does not export `handler`")
+    body = _EXPORT_DEFAULT.sub(default, body)
+    return body, exported
+
+
+def worker_form(exported: dict[str, str], filename: str = "worker.js") -> str:
+    if "handler" in exported:
+        return "handler"
+    if "default" in exported:
+        return "module"
+    raise WorkerError(f"{filename}: the worker exports neither `handler` nor a default object with fetch()")
+
+
+def to_script(source: str, filename: str = "worker.js") -> str:
+    """Rewrite the worker's exports so that it runs as a classic script.
+
+    Supports `export function|class|const|let|var NAME`, `export { a, b as
+    handler }`, `export default EXPRESSION` and `export { x as default }`.
+    Raises WorkerError when the module imports, or exports neither `handler`
+    nor a default. An error the worker throws while it loads is passed
+    through __isobench.explain, which names a Workers API the runtime lacks.
+    """
+    body, exported = exported_names(source, filename)
+    if worker_form(exported, filename) == "handler":
+        register = f"globalThis.__isobench.setHandler({exported['handler']});"
+    else:
+        register = f"globalThis.__isobench.setModule({exported['default']});"
     return (
+        "try {\n"
         "(function () {\n"
         f"{body}\n"
-        f"globalThis.__isobench.setHandler({exported['handler']});\n"
+        f"{register}\n"
         "})();\n"
+        "} catch (error) { throw globalThis.__isobench.explain(error); }\n"
     )
 
 
-def load_worker(path: str | Path | None = None) -> Worker:
-    """Read and check a worker file, and build its bundle."""
-    worker_path = Path(path) if path is not None else DEFAULT_WORKER
+def _read_text(path: Path, what: str = "worker file", limit: int = MAX_WORKER_BYTES) -> str:
     try:
-        raw = worker_path.read_bytes()
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise WorkerError(f"worker file not found: {worker_path}") from None
+        raise WorkerError(f"{what} not found: {path}") from None
     except IsADirectoryError:
-        raise WorkerError(f"worker path is a directory, not a file: {worker_path}") from None
+        raise WorkerError(f"{what} path is a directory, not a file: {path}") from None
     except OSError as error:
-        raise WorkerError(f"cannot read worker file {worker_path}: {error.strerror}") from None
-    if len(raw) > MAX_WORKER_BYTES:
-        raise WorkerError(f"{worker_path}: larger than {MAX_WORKER_BYTES} bytes")
+        raise WorkerError(f"cannot read {what} {path}: {error.strerror}") from None
+    if len(raw) > limit:
+        raise WorkerError(f"{path}: larger than {limit} bytes")
     try:
-        source = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise WorkerError(f"{worker_path}: not UTF-8 text") from None
+        raise WorkerError(f"{path}: not UTF-8 text") from None
+
+
+def read_manifest(worker_path: Path) -> dict:
+    """The workload.json beside a worker file ({} when there is none)."""
+    manifest = worker_path.parent / MANIFEST
+    if not manifest.is_file():
+        return {}
+    try:
+        raw = json.loads(_read_text(manifest, "workload manifest"))
+    except json.JSONDecodeError as error:
+        raise WorkerError(f"{manifest}: corrupt JSON (line {error.lineno}: {error.msg})") from None
+    if not isinstance(raw, dict):
+        raise WorkerError(f"{manifest}: expected a JSON object")
+    return raw
+
+
+def request_template(manifest: dict, folder: Path) -> dict:
+    """The request a module worker gets: method, URL with `{arg}`, headers, body."""
+    given = manifest.get("request") or {}
+    where = folder / MANIFEST
+    if not isinstance(given, dict):
+        raise WorkerError(f"{where}: `request` must be an object")
+    request = {**DEFAULT_REQUEST, **{k: v for k, v in given.items() if k != "body_file"}}
+    if "body_file" in given:
+        request["body"] = _read_text(folder / str(given["body_file"]), "request body file")
+    if not isinstance(request["url"], str) or "://" not in request["url"]:
+        raise WorkerError(f"{where}: request.url must be an absolute URL, e.g. https://example.com/?name={{arg}}")
+    if not isinstance(request["headers"], dict) or not all(isinstance(v, str) for v in request["headers"].values()):
+        raise WorkerError(f"{where}: request.headers must map names to strings")
+    if request["body"] is not None and not isinstance(request["body"], str):
+        raise WorkerError(f"{where}: request.body must be a string")
+    request["method"] = str(request["method"]).upper()
+    return request
+
+
+def load_worker(path: str | Path | None = None) -> Worker:
+    """Read and check a worker file (and its workload.json), and build its bundle."""
+    worker_path = Path(path) if path is not None else DEFAULT_WORKER
+    source = _read_text(worker_path)
     script = to_script(source, worker_path.name)
-    prelude = PRELUDE_PATH.read_text()
-    return Worker(path=worker_path.resolve(), source=source, bundle=prelude + "\n" + script)
+    form = worker_form(exported_names(source, worker_path.name)[1])
+    manifest = read_manifest(worker_path)
+    request = request_template(manifest, worker_path.parent) if form == "module" else {}
+    folder = worker_path.resolve().parent
+    name = str(manifest.get("name") or (folder.name if folder.parent == WORKLOADS_DIR.resolve() else "custom"))
+    runtime = PRELUDE_PATH.read_text()
+    if request:
+        runtime += f"\nglobalThis.__isobench.setRequest({json.dumps(request)});\n"
+    return Worker(path=worker_path.resolve(), source=source, bundle=runtime + "\n" + script, name=name, form=form,
+                  request=request, runtime_script=runtime)
+
+
+# ---------------------------------------------------------------- workloads
+
+def workload_names() -> list[str]:
+    """The workloads under workloads/: folders with worker.js and workload.json, hello first."""
+    names = sorted(p.parent.name for p in WORKLOADS_DIR.glob(f"*/{MANIFEST}") if (p.parent / "worker.js").is_file())
+    return sorted(names, key=lambda n: (n != "hello", _size_order(n), n))
+
+
+def _size_order(name: str) -> float:
+    """size-10k < size-100k < size-1m < size-5m; other names keep their place."""
+    match = re.fullmatch(r"size-(\d+)([km])", name)
+    return 0.0 if not match else int(match.group(1)) * (1e3 if match.group(2) == "k" else 1e6)
+
+
+def workload_file(name: str) -> Path:
+    names = workload_names()
+    if name not in names:
+        raise WorkerError(f"unknown workload {name!r}; choose from: {', '.join(names)} (or all)")
+    return WORKLOADS_DIR / name / "worker.js"
+
+
+def parse_workloads(text: str) -> list[str]:
+    """`--workload NAME[,NAME...]` or `all`, checked."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if names == ["all"]:
+        return workload_names()
+    if not names:
+        raise WorkerError("--workload needs a name, a comma-separated list, or all")
+    for name in names:
+        workload_file(name)
+    return list(dict.fromkeys(names))
