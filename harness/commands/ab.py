@@ -49,6 +49,8 @@ def run(args) -> int:
 
     chosen = replace(settings(args), paired=True)
     stamp, options = new_run_options(args)
+    if len(options.workloads) > 1:
+        raise UsageError("ab compares one workload at a time; give a single --workload")
     if args.pairs is not None and args.pairs < 2:
         raise UsageError("--pairs must be at least 2")
     pairs = args.pairs or get_profile(options.profile).max_trials

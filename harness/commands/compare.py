@@ -67,7 +67,12 @@ def settings(args):
 
 def load_baselines(where: str) -> list:
     """One run, or every usable run of a folder (injected and incomplete runs are left out, with a warning)."""
-    from harness.results.store import ResultsError, load
+    return [workloads.primary for workloads in load_baseline_sets(where)]
+
+
+def load_baseline_sets(where: str) -> list:
+    """load_baselines, with every workload of each file (WorkloadSet; a plain run is a set of one)."""
+    from harness.results.store import ResultsError, load_set as load
 
     path = Path(where)
     if not path.is_dir():
@@ -82,9 +87,10 @@ def load_baselines(where: str) -> list:
             if "not written by isobench" in str(error) or "no 'benchmarks'" in str(error):
                 continue  # another kind of file (a history file, a containment record)
             raise UsageError(f"baseline set {path}: {error}") from None
-        if found.injected or found.status != "complete":
-            print(f"isobench: baseline set: leaving out {file} ({'injected' if found.injected else found.status})",
-                  file=sys.stderr)
+        primary = found.primary
+        if primary.injected or primary.status != "complete":
+            print(f"isobench: baseline set: leaving out {file} "
+                  f"({'injected' if primary.injected else primary.status})", file=sys.stderr)
             continue
         runs.append(found)
     if not runs:
@@ -109,13 +115,33 @@ def print_comparison(comparison: dict, fmt: str, strict: bool) -> int:
 
 
 def run(args) -> int:
+    """Each workload of NEW against the same workload in the baseline(s)."""
     from harness.analysis.compare import IncompatibleResults, compare
-    from harness.results.store import ResultsError, load
+    from harness.results.store import ResultsError, load_set
 
     chosen = settings(args)
     try:
-        baselines = load_baselines(args.baseline)
-        comparison = compare(baselines, load(args.new), chosen)
+        baselines = load_baseline_sets(args.baseline)
+        new = load_set(args.new)
+        comparisons = {}
+        for name, run in new.runs.items():
+            matching = [workloads.runs[name] for workloads in baselines if name in workloads.runs]
+            if matching:
+                comparisons[name] = compare(matching, run, chosen)
     except (ResultsError, IncompatibleResults) as error:
         raise UsageError(str(error)) from None
-    return print_comparison(comparison, args.format, args.strict)
+    if not comparisons:
+        held = sorted({name for workloads in baselines for name in workloads.names})
+        raise UsageError(f"no workload in common: the new run has {', '.join(new.names)}; "
+                         f"the baseline has {', '.join(held)}")
+    if len(comparisons) == 1:
+        return print_comparison(next(iter(comparisons.values())), args.format, args.strict)
+    codes = []
+    for name, comparison in comparisons.items():
+        if args.format == "md":
+            print(f"\n# workload: {name}\n")
+        codes.append(print_comparison(comparison, args.format, args.strict))
+    missing = [name for name in new.names if name not in comparisons]
+    if missing:
+        print(f"isobench: no baseline for workload(s) {', '.join(missing)}: not compared", file=sys.stderr)
+    return max(codes)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.commands.output import output_folder
-from harness.errors import UsageError
+from harness.errors import EXIT_INTERRUPTED, UsageError
 from harness.measure.options import add_to_argparse, given
 
 
@@ -82,21 +82,59 @@ def run(args) -> int:
     from harness.measure.preflight import some_backend_can_run, worker_answers
 
     if args.resume:
-        setup = _resumed_setup(args.resume)
+        setups = [_resumed_setup(args.resume)]
         resume = Path(args.resume)
     else:
         stamp, options = new_run_options(args)
         some_backend_can_run(options)
-        worker_answers(options)
-        setup = RunSetup(options, output_folder(args.out), stamp)
+        each = options.per_workload()
+        for one in each:
+            worker_answers(one)
+        out = output_folder(args.out)
+        several = len(each) > 1
+        setups = [RunSetup(one, out, stamp, name=f"{stamp}-{one.profile}-{one.workloads[0]}" if several else "")
+                  for one in each]
         resume = None
-    options = setup.options
+    options = setups[0].options
     print(f"isobench run: backends={','.join(options.backends)} profile={options.profile} seed={options.seed} "
-          f"-> {setup.out_dir}/", file=sys.stderr, flush=True)
+          f"-> {setups[0].out_dir}/", file=sys.stderr, flush=True)
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    outcomes = []
     try:
-        outcome = Manager(setup).run(resume)
+        for number, setup in enumerate(setups, 1):
+            if len(setups) > 1:
+                print(f"isobench run: workload {number}/{len(setups)}: {setup.options.workloads[0]}",
+                      file=sys.stderr, flush=True)
+            outcome = Manager(setup).run(resume)
+            report_outcome(outcome)
+            outcomes.append(outcome)
+            if outcome.code == EXIT_INTERRUPTED:
+                break
     finally:
         signal.signal(signal.SIGTERM, previous)
-    report_outcome(outcome)
-    return outcome.code
+    if len(setups) > 1:
+        _save_workload_set(setups, outcomes)
+    return max(outcome.code for outcome in outcomes)
+
+
+def _save_workload_set(setups, outcomes) -> None:
+    """The workloads measured, in one file (and latest.json); their own files go
+    once the set holds them. An interrupted set keeps what it has: the
+    finished workloads' files and the journal of the one under way."""
+    from harness.results.model import WorkloadSet
+    from harness.results.store import save
+
+    runs = [outcome.runs[""] for outcome in outcomes if "" in outcome.runs]
+    if len(outcomes) < len(setups) or any(outcome.code == EXIT_INTERRUPTED for outcome in outcomes) or not runs:
+        done = ", ".join(run.workload for run in runs) or "none"
+        print(f"isobench: the workload set is incomplete (finished: {done}); each finished workload's "
+              "results file is kept", file=sys.stderr)
+        return
+    first = setups[0]
+    workloads = WorkloadSet.of(runs)
+    path = save(workloads, first.out_dir / f"{first.stamp}-{first.options.profile}-workloads.json")
+    save(workloads, first.out_dir / "latest.json")
+    for outcome in outcomes:
+        for part in outcome.paths.values():
+            part.unlink(missing_ok=True)
+    print(f"\nworkloads: {path} ({len(runs)} workloads: {', '.join(workloads.names)})")

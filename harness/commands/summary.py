@@ -16,11 +16,19 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from harness.analysis.summary import summarize_run, to_markdown
-    from harness.results.store import ResultsError, load
+    from harness.results.store import ResultsError, load_set
 
     try:
-        summary = summarize_run(load(args.results))
+        workloads = load_set(args.results)
+        summaries = {name: summarize_run(run) for name, run in workloads.runs.items()}
     except ResultsError as error:
         raise UsageError(str(error)) from None
-    print(json.dumps(summary, indent=2) if args.format == "json" else to_markdown(summary), end="\n" if args.format == "json" else "")
+    if args.format == "json":
+        several = len(summaries) > 1
+        print(json.dumps(summaries if several else next(iter(summaries.values())), indent=2))
+        return EXIT_OK
+    for name, summary in summaries.items():
+        if len(summaries) > 1:
+            print(f"\n# workload: {name}\n")
+        print(to_markdown(summary), end="")
     return EXIT_OK

@@ -41,7 +41,10 @@ OPTIONS = (
     Option("backends", "comma-separated backends, or 'all' (default: %(default)s)", metavar="NAMES"),
     Option("profile", "how much to measure: %(choices)s (default: %(default)s; see docs/methodology.md)",
            default="quick", choices=_profile_names),
-    Option("worker", "worker file (default: workloads/hello/worker.js)", metavar="PATH"),
+    Option("workload", "workloads/NAME to run: NAME[,NAME...] or all, one run each, kept in one file "
+           "(default: hello; see docs/workloads.md)", metavar="NAMES"),
+    Option("worker", "a worker file of your own instead of a workload (handler or module form; docs/workloads.md)",
+           metavar="PATH"),
     Option("pin", "pin the harness, its children and containers to these CPUs, e.g. 0 or 0-1", metavar="CPUS"),
     Option("base-image", "container backends: build FROM this registry image (e.g. node:20-slim) instead of scratch",
            metavar="IMAGE"),
@@ -102,6 +105,7 @@ class RunOptions:
     backends: tuple[str, ...]
     profile: str
     worker: str | None = None  # path; None: the hello worker
+    workloads: tuple[str, ...] = ()  # --workload: several mean one run each (commands/run.py); worker is the first's
     pin: tuple[int, ...] | None = None
     base_image: str | None = None
     inherit_env: tuple[str, ...] = ()
@@ -112,7 +116,7 @@ class RunOptions:
 
     def to_json(self) -> dict:
         return {"backends": list(self.backends), "profile": self.profile, "worker": self.worker,
-                "pin": list(self.pin) if self.pin is not None else None, "base_image": self.base_image,
+                "workloads": list(self.workloads), "pin": list(self.pin) if self.pin is not None else None, "base_image": self.base_image,
                 "inherit_env": list(self.inherit_env), "run_id": self.run_id, "seed": self.seed,
                 "inject_start_delay": {k: v.to_json() for k, v in self.inject_start_delay.items()},
                 "inject_crash": dict(self.inject_crash)}
@@ -121,13 +125,22 @@ class RunOptions:
     def from_json(raw: dict) -> "RunOptions":
         return RunOptions(
             backends=tuple(raw["backends"]), profile=raw["profile"], worker=raw.get("worker"),
-            pin=tuple(raw["pin"]) if raw.get("pin") is not None else None, base_image=raw.get("base_image"),
+            workloads=tuple(raw.get("workloads") or ()), pin=tuple(raw["pin"]) if raw.get("pin") is not None else None, base_image=raw.get("base_image"),
             inherit_env=tuple(raw.get("inherit_env") or ()), run_id=raw.get("run_id") or "", seed=raw.get("seed"),
             inject_start_delay={k: StartDelay(**v) for k, v in (raw.get("inject_start_delay") or {}).items()},
             inject_crash={k: int(v) for k, v in (raw.get("inject_crash") or {}).items()})
 
     def with_run_id(self, run_id: str) -> "RunOptions":
         return replace(self, run_id=run_id)
+
+    def per_workload(self) -> list["RunOptions"]:
+        """One run's options per workload (the run id gains the workload's name); itself when it has one."""
+        from harness.runtime.worker import workload_file
+
+        if len(self.workloads) <= 1:
+            return [self]
+        return [replace(self, worker=str(workload_file(name)), workloads=(name,), run_id=f"{self.run_id}-{name}")
+                for name in self.workloads]
 
 
 def parse_cpus(text: str) -> set[int]:
@@ -186,13 +199,17 @@ def run_options(values: dict[str, object]) -> RunOptions:
     """Check what was given (see `given`); bad input is one UsageError line."""
     from harness.backends import parse_backend_names
     from harness.measure.profiles import get_profile
-    from harness.runtime.worker import WorkerError, load_worker
+    from harness.runtime.worker import WorkerError, load_worker, parse_workloads, workload_file
 
     try:
         names = tuple(parse_backend_names(str(values.get("backends") or _default_backends())))
         profile = get_profile(str(values.get("profile") or "quick")).name
         pin = tuple(sorted(parse_cpus(str(values["pin"])))) if values.get("pin") else None
-        worker = str(Path(str(values["worker"])).resolve()) if values.get("worker") else None
+        if values.get("worker") and values.get("workload"):
+            raise ValueError("give --worker (a file of your own) or --workload (workloads/NAME), not both")
+        workloads = tuple(parse_workloads(str(values["workload"]))) if values.get("workload") else ()
+        worker = (str(Path(str(values["worker"])).resolve()) if values.get("worker")
+                  else str(workload_file(workloads[0])) if workloads else None)
         load_worker(worker)
         delays = parse_start_delays(str(values.get("inject-start-delay") or ""), names)
         crashes = parse_crashes(str(values.get("inject-crash") or ""), names)
@@ -201,7 +218,7 @@ def run_options(values: dict[str, object]) -> RunOptions:
     except (ValueError, WorkerError) as error:
         raise UsageError(str(error)) from None
     inherit = tuple(v.strip() for v in str(values.get("inherit-env") or "").split(",") if v.strip())
-    return RunOptions(backends=names, profile=profile, worker=worker, pin=pin,
+    return RunOptions(backends=names, profile=profile, worker=worker, workloads=workloads, pin=pin,
                       base_image=values.get("base-image") or None, inherit_env=inherit,
                       run_id=str(values.get("run-id") or ""), seed=seed, inject_start_delay=delays,
                       inject_crash=crashes)

@@ -38,6 +38,8 @@ def pytest_configure(config):
             spec = read_spec(config.getoption("isobench_spec"))
         else:
             options = run_options(given(lambda name: config.getoption(f"isobench_{name.replace('-', '_')}")))
+            if len(options.workloads) > 1:
+                raise UsageError("pytest bench measures one workload; `python -m harness run` takes several")
             options = options.with_run_id(options.run_id or f"pytest-{uuid.uuid4().hex[:8]}")
             from harness.measure.manager import direct_plan
 

@@ -23,7 +23,7 @@ import numpy as np
 from harness.results.vocabulary import SUITES
 
 from harness.results.migrate import migrate_v1
-from harness.results.schema import LEGACY_SCHEMA, SCHEMA, ResultsError  # noqa: F401  (re-exported)
+from harness.results.schema import LEGACY_SCHEMA, SCHEMA, WORKLOADS_SCHEMA, ResultsError  # noqa: F401
 
 
 # ---------------------------------------------------------------- reading helpers
@@ -340,14 +340,25 @@ class WorkerInfo:
     path: str
     sha256: str
     bytes: int
+    workload: str = ""  # the workload's name (workloads/NAME); "custom" for a file of the user's
+    form: str = "handler"  # "handler" (export function handler) or "module" (export default { fetch })
+
+    @property
+    def name(self) -> str:
+        return self.workload or "custom"
 
     def to_json(self) -> dict:
-        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes}
+        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes, "workload": self.workload,
+                "form": self.form}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "WorkerInfo":
         f = _Fields(raw, where)
-        return WorkerInfo(f.str("path", "?"), f.str("sha256", ""), f.int("bytes", 0))
+        path = f.str("path", "?")
+        # Files from before workloads were named: the hello worker is the hello workload.
+        implied = "hello" if path.endswith("workloads/hello/worker.js") else ""
+        return WorkerInfo(path, f.str("sha256", ""), f.int("bytes", 0), f.str("workload", implied),
+                          f.str("form", "handler"))
 
 
 @dataclass(frozen=True)
@@ -868,6 +879,45 @@ class Run:
     def with_path(self, path: str | None) -> "Run":
         return replace(self, path=path)
 
+    @property
+    def workload(self) -> str:
+        return self.worker.name
+
+
+@dataclass(frozen=True)
+class WorkloadSet:
+    """Several runs, one per workload, kept in one file. Each is a whole run
+    (its own trials, with the backends interleaved in them); the workloads
+    ran one after another."""
+
+    runs: FrozenMap  # workload -> Run, in the order measured
+    path: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            raise ResultsError("a workload set needs at least one run")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.runs)
+
+    @property
+    def primary(self) -> Run:
+        """The hello workload when there is one (the figures of the main report), else the first."""
+        return self.runs.get("hello") or next(iter(self.runs.values()))
+
+    def with_path(self, path: str | None) -> "WorkloadSet":
+        return replace(self, path=path, runs=FrozenMap({n: r.with_path(path) for n, r in self.runs.items()}))
+
+    @staticmethod
+    def of(runs: Iterable[Run]) -> "WorkloadSet":
+        keyed: dict[str, Run] = {}
+        for run in runs:
+            if run.workload in keyed:
+                raise ResultsError(f"two runs of workload {run.workload!r}; a set keeps one per workload")
+            keyed[run.workload] = run
+        return WorkloadSet(FrozenMap(keyed))
+
 
 # ---------------------------------------------------------------- pytest-benchmark JSON
 
@@ -1040,3 +1090,44 @@ def from_json(raw: object, where: str = "results") -> Run:
         resumed=tuple(str(x) for x in rec.list("resumed")),
         migrated_from=rec.str("migrated_from", None),
     )
+
+
+# ---------------------------------------------------------------- several workloads in one file
+
+def set_to_json(workloads: WorkloadSet) -> dict:
+    """A workload set as one pytest-benchmark file: every run's benchmarks, named
+    `WORKLOAD/test_SUITE[BACKEND]` with `extra_info.workload`, and each run's
+    other keys under `isobench.runs.WORKLOAD`."""
+    benchmarks, runs = [], {}
+    for name, run in workloads.runs.items():
+        raw = to_json(run)
+        for bench in raw.pop("benchmarks"):
+            benchmarks.append({**bench, "name": f"{name}/{bench['name']}", "fullname": f"{name}/{bench['fullname']}",
+                               "extra_info": {**bench["extra_info"], "workload": name}})
+        runs[name] = raw
+    top = runs[workloads.primary.workload]
+    return {**{key: value for key, value in top.items() if key != "isobench"}, "benchmarks": benchmarks,
+            "isobench": {"schema": WORKLOADS_SCHEMA, "primary": workloads.primary.workload, "runs": runs}}
+
+
+def set_from_json(raw: object, where: str = "results") -> WorkloadSet:
+    """A WorkloadSet from a workload-set file, or from a plain run file (a set of one)."""
+    record = raw.get("isobench") if isinstance(raw, dict) else None
+    if not isinstance(record, dict) or record.get("schema") != WORKLOADS_SCHEMA:
+        return WorkloadSet.of([from_json(raw, where)])
+    if not isinstance(record.get("runs"), dict) or not isinstance(raw.get("benchmarks"), list):
+        raise ResultsError(f"{where}: a workload set without 'runs' or 'benchmarks'")
+    runs = []
+    for name, top in record["runs"].items():
+        if not isinstance(top, dict):
+            raise ResultsError(f"{where}: isobench.runs.{name} is not an object")
+        own = []
+        for bench in raw["benchmarks"]:
+            extra = bench.get("extra_info") if isinstance(bench, dict) else None
+            if isinstance(extra, dict) and extra.get("workload") == name:
+                prefix = f"{name}/"
+                own.append({**bench, "name": str(bench.get("name", "")).removeprefix(prefix),
+                            "fullname": str(bench.get("fullname", "")).removeprefix(prefix),
+                            "extra_info": {k: v for k, v in extra.items() if k != "workload"}})
+        runs.append(from_json({**top, "benchmarks": own}, f"{where}: workload {name}"))
+    return WorkloadSet.of(runs)

@@ -2,6 +2,7 @@
 
 SCHEMA = "isobench/2"
 LEGACY_SCHEMA = "isobench/1"
+WORKLOADS_SCHEMA = "isobench-workloads/1"  # several runs, one per workload, in one file
 
 
 class ResultsError(Exception):

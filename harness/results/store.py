@@ -14,9 +14,9 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from harness.results.model import ResultsError, Run, from_json, to_json
+from harness.results.model import ResultsError, Run, WorkloadSet, set_from_json, set_to_json, to_json
 
-__all__ = ["ResultsError", "read_json", "write_atomic", "load", "save", "dumps"]
+__all__ = ["ResultsError", "read_json", "write_atomic", "load", "load_set", "save", "dumps"]
 
 
 def read_json(path: str | Path, what: str = "results file") -> object:
@@ -63,18 +63,26 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
 
 
 def load(path: str | Path) -> Run:
+    """A run; from a workload-set file, its primary run (the hello workload when it has one)."""
+    return load_set(path).primary
+
+
+def load_set(path: str | Path) -> WorkloadSet:
+    """Every workload in a file: a plain run file is a set of one."""
     file = Path(path)
-    return from_json(read_json(file), str(file)).with_path(str(file))
+    return set_from_json(read_json(file), str(file)).with_path(str(file))
 
 
-def dumps(run: Run, compact: bool = False) -> str:
+def dumps(run: Run | WorkloadSet, compact: bool = False) -> str:
+    raw = set_to_json(run) if isinstance(run, WorkloadSet) else to_json(run)
     if compact:
-        return json.dumps(to_json(run), separators=(",", ":"))
-    return json.dumps(to_json(run), indent=1) + "\n"
+        return json.dumps(raw, separators=(",", ":"))
+    return json.dumps(raw, indent=1) + "\n"
 
 
-def save(run: Run, path: str | Path) -> Path:
+def save(run: Run | WorkloadSet, path: str | Path) -> Path:
     """Atomically; gzip-compressed compact JSON when the name ends in .gz."""
     if Path(path).suffix == ".gz":
         return write_atomic(path, gzip.compress(dumps(run, compact=True).encode(), mtime=0))
     return write_atomic(path, dumps(run))
+
