@@ -18,15 +18,19 @@
 # 4. tox >= 4 for python3 (`python3 -m pip install "tox>=4"`);
 # 5. workerd: `npm ci --prefix workloads/workerd` when node_modules is missing
 #    or older than package-lock.json;
-# 6. the wasm backend's module, built into build/wasm (reused when built).
+# 6. the module workers' build tools: `npm ci --prefix workloads/build` when
+#    node_modules is missing or older than package-lock.json (esbuild and the
+#    bundled libraries, for tests/test_workload_bundles.py and rebuilding; the
+#    bundles themselves are committed and not rebuilt here);
+# 7. the wasm backend's module, built into build/wasm (reused when built).
 # Then a summary: what it changed, and which backends are unavailable and why.
-# Steps 5 and 6 write into this checkout (through build/ or node_modules when
+# Steps 5 to 7 write into this checkout (through build/ or node_modules when
 # they are symlinks into another one).
 #
 # Exit status: 0 when done, also when a package the distribution lacks makes
 # some backends unavailable (the summary says which; `python -m harness list`
 # says the same per backend); 1 when a step that should have worked failed
-# (dockerd did not answer, runtime registration, tox, npm ci, the wasm build);
+# (dockerd did not answer, runtime registration, tox, an npm ci, the wasm build);
 # 2 when not run as root.
 #
 # Environment:
@@ -83,8 +87,8 @@ present() {
 needed_by() {
     case $1 in
         docker.io) echo "container, container-gvisor, container-crun" ;;
-        nodejs) echo "subprocess, subprocess-prefork and every container backend (container, container-gvisor, container-crun, oci-runc, oci-crun); npm ci for workerd" ;;
-        npm) echo "workerd" ;;
+        nodejs) echo "subprocess, subprocess-prefork and every container backend (container, container-gvisor, container-crun, oci-runc, oci-crun); npm ci for workerd and workloads/build" ;;
+        npm) echo "workerd; the module workers' build tools (workloads/build: rebuilding bundles and checking them in tests)" ;;
         git) echo "the git provenance (commit, branch) recorded with results" ;;
         runsc) echo "container-gvisor" ;;
         crun) echo "container-crun, oci-crun" ;;
@@ -222,7 +226,24 @@ else
     say "workerd: $workerd/node_modules is up to date with package-lock.json"
 fi
 
-# 6. wasm module ------------------------------------------------------------
+# 6. module workers' build tools --------------------------------------------
+# esbuild and the libraries the bundles in workloads/<name>/worker.js are built
+# from; the bundles are committed, so this only installs (same rule as step 5).
+bundles=workloads/build
+if ! have npm; then
+    say "bundle tools: no npm; not installed"
+elif [[ ! -e $bundles/node_modules/.package-lock.json || $bundles/package-lock.json -nt $bundles/node_modules/.package-lock.json ]]; then
+    say "bundle tools: npm ci --prefix $bundles"
+    if npm ci --prefix "$bundles" --no-audit --no-fund --loglevel=error; then
+        changes+=("installed the module workers' build tools ($bundles/node_modules)")
+    else
+        failures+=("npm ci --prefix $bundles")
+    fi
+else
+    say "bundle tools: $bundles/node_modules is up to date with package-lock.json"
+fi
+
+# 7. wasm module ------------------------------------------------------------
 # harness.backends.wasm_module needs only the standard library, so the host's
 # python3 builds it (no tox environment). It reuses a module built from the
 # same sources; without the toolchain and without such a module it fails, and
@@ -247,7 +268,7 @@ if have python3; then
     fi
 fi
 
-# 7. summary ----------------------------------------------------------------
+# 8. summary ----------------------------------------------------------------
 echo
 if ((${#changes[@]})); then
     say "done; this run:"

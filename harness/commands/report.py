@@ -16,6 +16,9 @@ def register(subparsers) -> None:
                         help="an older results file, or a folder of them: adds what changed since")
     parser.add_argument("--containment", default=None, metavar="FILE",
                         help="a containment results file (`python -m harness contain`): adds the hostile-worker grid")
+    parser.add_argument("--workloads", default=None, metavar="FILE",
+                        help="a workload-set file (`run --workload all`): adds \"Beyond hello\" with the bundle-size "
+                             "sweep (RESULTS may itself be one)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="folder for the report (default: report/<results file name>)")
     parser.set_defaults(handler=run)
@@ -25,16 +28,18 @@ def run(args) -> int:
     from harness.commands.compare import load_baselines
     from harness.containment.record import load as load_containment
     from harness.report import build_report
-    from harness.results.store import ResultsError, load
+    from harness.results.store import ResultsError, load_set
 
     try:
-        results = load(args.results)
+        given = load_set(args.results)
+        results = given.primary
+        workloads = load_set(args.workloads) if args.workloads else given
         baseline = load_baselines(args.baseline) if args.baseline else None
         containment = load_containment(args.containment) if args.containment else None
     except ResultsError as error:
         raise UsageError(str(error)) from None
     name = Path(args.results).name.removesuffix(".gz").removesuffix(".json")
     out_dir = output_folder(args.out or Path("report") / name)
-    path = build_report(results, out_dir, baseline=baseline, containment=containment)
+    path = build_report(results, out_dir, baseline=baseline, containment=containment, workloads=workloads)
     print(f"report: {path} and {path.with_name('report.html')}")
     return EXIT_OK

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.paths import REPO_ROOT
 from harness.report import claims, conditions, containment as containment_section, fmt, methodology, scale
+from harness.report import workloads as workloads_section
 from harness.report.data import ReportData
 from harness.report.headline import headline, what_this_means
 
@@ -44,9 +45,10 @@ def _image(plots: dict, key: str, alt: str) -> list[str]:
     return [f"![{alt}]({plots[key]})", ""] if key in plots else []
 
 
-def first_screen(data: ReportData, plots: dict) -> list[str]:
+def first_screen(data: ReportData, plots: dict, workloads=None) -> list[str]:
     run = data.run
-    lines = ["# isobench report", "", *banners(data), headline(data).text, ""]
+    grown = workloads_section.growth_sentence(workloads) if workloads is not None else None
+    lines = ["# isobench report", "", *banners(data), headline(data).text + (f" {grown[0]}" if grown else ""), ""]
     meaning = what_this_means(data).text
     if meaning:
         lines += ["## What this means", "", meaning, ""]
@@ -177,8 +179,11 @@ def since_baseline(data: ReportData, baseline) -> list[str]:
     return lines + [""]
 
 
-def render(data: ReportData, plots: dict, baseline=None) -> str:
-    lines = first_screen(data, plots) + glance(data) + published(data) + cold_start_section(data, plots)
+def render(data: ReportData, plots: dict, baseline=None, workloads=None) -> str:
+    lines = first_screen(data, plots, workloads) + glance(data) + published(data)
+    if workloads is not None:
+        lines += workloads_section.section(workloads, plots)
+    lines += cold_start_section(data, plots)
     lines += warm_section(data, plots) + memory_section(data, plots) + scale.section(data, plots)
     if data.containment:
         lines += containment_section.section(data, data.containment)

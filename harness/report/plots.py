@@ -268,5 +268,5 @@ def draw_all(data: ReportData, folder: Path) -> dict[str, str]:
     return drawn
 
 
-PLOT_FILES = tuple(f"{key}.png" for key in (*PLOTS, "density", "concurrency"))
+PLOT_FILES = tuple(f"{key}.png" for key in (*PLOTS, "density", "concurrency", "workloads_sweep"))
 FAMILY_KEYS = tuple(FAMILIES)
