@@ -22,6 +22,7 @@ from harness.backends.base import Backend, Limits
 REGISTRY = {
     "isolate": "harness.backends.isolate:IsolateBackend",
     "subprocess": "harness.backends.node_process:NodeProcessBackend",
+    "subprocess-codecache": "harness.backends.node_codecache:NodeCodeCacheBackend",
     "container": "harness.backends.container:ContainerBackend",
     "container-gvisor": "harness.backends.container_runtimes:GvisorContainerBackend",
     "container-crun": "harness.backends.container_runtimes:CrunContainerBackend",

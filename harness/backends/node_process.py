@@ -185,7 +185,7 @@ class NodeProcessBackend(Backend):
         try:
             instance.await_ready()
             clock.mark("runtime_ready")
-            instance.load(worker.bundle, worker.path.name)
+            instance.load(worker.bundle, worker.path.name, self.code_cache_for(worker))
             clock.mark("load_worker")
         except (LimitExceeded, InstanceCrashed):
             raise  # already typed and stopped
@@ -194,6 +194,10 @@ class NodeProcessBackend(Backend):
             instance.stop()
             raise type(error)(f"{error}{detail}") from None
         return instance
+
+    def code_cache_for(self, worker: Worker) -> str | None:
+        """The V8 code-cache file the worker is compiled from (None: compiled from source)."""
+        return None
 
     def memory(self, instances: list[Instance]) -> list[MemoryFigure]:
         total = None

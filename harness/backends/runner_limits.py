@@ -50,9 +50,13 @@ class LimitedRunnerInstance(RunnerInstance):
         self.stop()
         raise error
 
-    def load(self, bundle: str, filename: str) -> None:
+    def load(self, bundle: str, filename: str, cache: str | None = None) -> None:
+        """Load the bundle; `cache`: a file of V8 cached data to compile it from (node runners)."""
+        message = {"op": "load", "source": bundle, "filename": filename}
+        if cache is not None:
+            message["cache"] = cache
         try:
-            self.limited({"op": "load", "source": bundle, "filename": filename})
+            self.limited(message)
         except (LimitExceeded, InstanceCrashed):
             raise
         except BackendError as error:

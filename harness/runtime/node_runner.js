@@ -2,10 +2,27 @@
 // The subprocess and container backends both run this file, so the only
 // difference between them is the container.
 'use strict';
+const fs = require('fs');
 const vm = require('vm');
 
 function send(message) {
   process.stdout.write(JSON.stringify(message) + '\n');
+}
+
+// Compile and run the bundle; with `cache` (a file of V8 cached data from a
+// 'cache' op), compile from that, and fail if V8 rejects it.
+function load(message) {
+  const options = { filename: message.filename || 'worker.js' };
+  if (message.cache) options.cachedData = fs.readFileSync(message.cache);
+  const script = new vm.Script(message.source, options);
+  if (message.cache && script.cachedDataRejected) {
+    throw new Error('V8 rejected the code cache ' + message.cache + ' (another node or V8 version, or other flags)');
+  }
+  script.runInThisContext();
+  if (!globalThis.__isobench || typeof globalThis.__isobench.handler !== 'function') {
+    throw new Error('the bundle did not register a handler');
+  }
+  return script;
 }
 
 // A module worker's answer is a promise (the prelude returns PENDING): its
@@ -24,11 +41,18 @@ function handle(message) {
     case 'ping':
       return { ok: true };
     case 'load':
-      vm.runInThisContext(message.source, { filename: message.filename || 'worker.js' });
-      if (!globalThis.__isobench || typeof globalThis.__isobench.handler !== 'function') {
-        throw new Error('the bundle did not register a handler');
-      }
+      load(message);
       return { ok: true, clock: globalThis.__isobench.clock };
+    case 'cache': {
+      // Make V8's code cache for this bundle: compile, run, serve one call (so
+      // the functions it runs are compiled too), then write the cached data.
+      const script = load(message);
+      return settle(globalThis.__isobench.call(message.arg), () => {
+        const data = script.createCachedData();
+        fs.writeFileSync(message.out, data);
+        return { ok: true, bytes: data.length };
+      });
+    }
     case 'engine':
       return settle(api.engineJSON(message.arg, message.min_ms), (json) => ({ ok: true, result: JSON.parse(json) }));
     case 'memory':

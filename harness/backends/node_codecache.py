@@ -1,0 +1,76 @@
+"""`subprocess-codecache`: `subprocess` with V8's code cache. node compiles
+the worker from cached data (`new vm.Script(source, {cachedData})`) instead of
+from source; everything else is `subprocess`.
+
+prepare() makes the cache once per worker, untimed, in a node process of its
+own: compile the bundle, run it, serve one request (so the functions that
+request runs are compiled too), then `script.createCachedData()` into a file
+in a temporary folder (removed by close()). Every start then reads that file
+inside its `load_worker` phase; if V8 rejects the data (another node or V8
+version), the start fails rather than quietly compiling from source.
+
+This is the mechanism Cloudflare's runtime can use for large Workers; of the
+other engines here, py_mini_racer and STPyV8 expose no cached-data API, and
+workerd keeps its own (not switchable from a config), so they have no
+code-cache variant (docs/workloads.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from harness.backends.base import BackendError
+from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance
+from harness.runtime.worker import Worker
+
+CACHE_ARG = "cache"  # the argument of the one request served while the cache is made
+
+
+class NodeCodeCacheBackend(NodeProcessBackend):
+    name = "subprocess-codecache"
+    summary = "subprocess, with the worker compiled from V8's code cache (vm.Script cachedData) made in prepare"
+    described_as = "a node process with a code cache"
+    roles = ()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.folder: Path | None = None
+        self.caches: dict[str, Path] = {}  # worker sha256 -> cache file
+
+    def prepare(self, worker: Worker) -> None:
+        if worker.sha256 in self.caches:
+            return
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="isobench-codecache-"))
+        out = self.folder / f"{worker.sha256[:16]}.v8cache"
+        process = subprocess.Popen([self.node, str(NODE_RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=self.env, start_new_session=True)
+        maker = NodeProcessInstance(process, max(self.timeout, 120.0), None)
+        try:
+            maker.await_ready()
+            maker.request({"op": "cache", "source": worker.bundle, "filename": worker.path.name, "out": str(out),
+                           "arg": CACHE_ARG})
+        except BackendError as error:
+            raise BackendError(f"making the code cache failed: {error}") from None
+        finally:
+            maker.stop()
+        self.caches[worker.sha256] = out
+
+    def code_cache_for(self, worker: Worker) -> str | None:
+        if worker.sha256 not in self.caches:
+            self.prepare(worker)  # untimed callers prepare first; this keeps a direct start() working
+        return str(self.caches[worker.sha256])
+
+    def facts(self) -> dict:
+        sizes = {sha[:12]: path.stat().st_size for sha, path in self.caches.items() if path.exists()}
+        return {**super().facts(), "code_cache_bytes": sizes}
+
+    def close(self) -> None:
+        super().close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+            self.caches.clear()
