@@ -36,6 +36,16 @@ PROFILES = {
         concurrency_levels=(1, 2, 8, 32), concurrency_container_levels=(1, 2, 8), concurrency_duration_s=0.3,
         concurrency_warmup_calls=20, concurrency_max_calls=5000,
     ),
+    # Every workload (`run --workload all`): cold start, warm calls and memory
+    # per workload, in three trials each, so the bundle-size sweep fits beside
+    # the full run in `tox -e bench`.
+    "workloads": Profile(
+        name="workloads", description="per workload: cold start, warm calls and memory, three trials",
+        suites=("cold_start", "warm_call", "memory"), min_trials=3, max_trials=3, budget_s=600.0,
+        cold_rounds=6, cold_warmups=1,
+        warm_blocks=4, warm_block_calls=10, warm_warmup_calls=10, engine_repeats=1, engine_min_ms=10.0,
+        memory_counts=(1, 3), in_process_memory_counts=(1, 5), memory_settle_s=0.2, memory_trials=2,
+    ),
     # The reference figures: every suite to scale, within twenty minutes for every backend.
     "full": Profile(
         name="full", description="the reference figures: more trials and samples, density to scale",
