@@ -142,7 +142,7 @@ def test_worker_without_handler_is_bad_input(tmp_path):
     worker.write_text("export function greet(n) { return sayHello(n); }\n")
     result = harness("run", "--worker", str(worker), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
-    assert "does not export `handler`" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "exports neither `handler` nor a default" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 

@@ -25,10 +25,10 @@ def test_export_forms(source, registered):
 
 
 @pytest.mark.parametrize("source, message", [
-    ("export default function (n) { return n; }", "default export"),
-    ("export function other(n) { return n; }", "does not export `handler`"),
+    ("export function other(n) { return n; }", "exports neither `handler` nor a default"),
     ("import x from './x.js';\nexport function handler() {}", "imports are not supported"),
-    ("", "does not export `handler`"),
+    ("", "exports neither `handler` nor a default"),
+    ("export default {};\nexport default {};", "more than one default export"),
 ])
 def test_contract_violations(source, message):
     with pytest.raises(WorkerError, match=message):

@@ -118,7 +118,7 @@ def sweep_plot(view: WorkloadView, folder: Path) -> str | None:
         ax.set_ylabel("cold start, ms (median, 95% interval)")
         ax.set_title("Cold start against bundle size, per backend")
         ax.legend(ncol=3, fontsize=8.5, loc="upper left")
-        return save(fig, folder, PLOT)
+        return save(fig, folder, f"{PLOT}.png")
 
 
 def draw(view: WorkloadView | None, folder: Path) -> dict[str, str]:

@@ -210,9 +210,10 @@ def load_worker(path: str | Path | None = None) -> Worker:
 # ---------------------------------------------------------------- workloads
 
 def workload_names() -> list[str]:
-    """The workloads under workloads/: folders with worker.js and workload.json, hello first."""
-    names = sorted(p.parent.name for p in WORKLOADS_DIR.glob(f"*/{MANIFEST}") if (p.parent / "worker.js").is_file())
-    return sorted(names, key=lambda n: (n != "hello", _size_order(n), n))
+    """The workloads under workloads/ (folders with worker.js and workload.json): hello and
+    its module form first, then the others by name, then the size sweep from small to large."""
+    names = [p.parent.name for p in WORKLOADS_DIR.glob(f"*/{MANIFEST}") if (p.parent / "worker.js").is_file()]
+    return sorted(names, key=lambda n: (not n.startswith("hello"), _size_order(n), n))
 
 
 def _size_order(name: str) -> float:
