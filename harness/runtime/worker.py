@@ -201,7 +201,7 @@ def load_worker(path: str | Path | None = None) -> Worker:
     folder = worker_path.resolve().parent
     name = str(manifest.get("name") or (folder.name if folder.parent == WORKLOADS_DIR.resolve() else "custom"))
     runtime = PRELUDE_PATH.read_text()
-    if request:
+    if form == "module":  # the request template, and the Workers API with it (prelude.js)
         runtime += f"\nglobalThis.__isobench.setRequest({json.dumps(request)});\n"
     return Worker(path=worker_path.resolve(), source=source, bundle=runtime + "\n" + script, name=name, form=form,
                   request=request, runtime_script=runtime)
