@@ -59,7 +59,7 @@ class NodeCodeCacheBackend(NodeProcessBackend):
             maker.stop()
         self.caches[worker.sha256] = out
 
-    def code_cache_for(self, worker: Worker) -> str | None:
+    def _code_cache_for(self, worker: Worker) -> str | None:
         if worker.sha256 not in self.caches:
             self.prepare(worker)  # untimed callers prepare first; this keeps a direct start() working
         return str(self.caches[worker.sha256])

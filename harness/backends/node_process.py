@@ -185,7 +185,7 @@ class NodeProcessBackend(Backend):
         try:
             instance.await_ready()
             clock.mark("runtime_ready")
-            instance.load(worker.bundle, worker.path.name, self.code_cache_for(worker))
+            instance.load(worker.bundle, worker.path.name, self._code_cache_for(worker))
             clock.mark("load_worker")
         except (LimitExceeded, InstanceCrashed):
             raise  # already typed and stopped
@@ -195,7 +195,7 @@ class NodeProcessBackend(Backend):
             raise type(error)(f"{error}{detail}") from None
         return instance
 
-    def code_cache_for(self, worker: Worker) -> str | None:
+    def _code_cache_for(self, worker: Worker) -> str | None:
         """The V8 code-cache file the worker is compiled from (None: compiled from source)."""
         return None
 
