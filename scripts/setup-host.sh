@@ -209,39 +209,30 @@ if have python3 && tox_is_4 && ! have tox; then
     say "note: \`tox\` is not on PATH; \`python3 -m tox\` is"
 fi
 
-# 5. workerd ----------------------------------------------------------------
-# npm writes node_modules/.package-lock.json last, so its age is when the last
-# install finished (the directory's own mtime changes with any entry).
-workerd=workloads/workerd
-if ! have npm; then
-    say "workerd: no npm; not installed"
-elif [[ ! -e $workerd/node_modules/.package-lock.json || $workerd/package-lock.json -nt $workerd/node_modules/.package-lock.json ]]; then
-    say "workerd: npm ci --prefix $workerd"
-    if npm ci --prefix "$workerd" --no-audit --no-fund --loglevel=error; then
-        changes+=("installed workerd ($workerd/node_modules)")
+# 5. and 6. npm installs ----------------------------------------------------
+# `npm ci` in a folder when its node_modules is missing or older than its
+# package-lock.json. npm writes node_modules/.package-lock.json last, so its
+# age is when the last install finished (the directory's own mtime changes
+# with any entry).
+npm_install() {
+    local folder=$1 label=$2 what=$3
+    if ! have npm; then
+        say "$label: no npm; not installed"
+    elif [[ ! -e $folder/node_modules/.package-lock.json || $folder/package-lock.json -nt $folder/node_modules/.package-lock.json ]]; then
+        say "$label: npm ci --prefix $folder"
+        if npm ci --prefix "$folder" --no-audit --no-fund --loglevel=error; then
+            changes+=("installed $what ($folder/node_modules)")
+        else
+            failures+=("npm ci --prefix $folder")
+        fi
     else
-        failures+=("npm ci --prefix $workerd")
+        say "$label: $folder/node_modules is up to date with package-lock.json"
     fi
-else
-    say "workerd: $workerd/node_modules is up to date with package-lock.json"
-fi
-
-# 6. module workers' build tools --------------------------------------------
+}
+npm_install workloads/workerd workerd workerd
 # esbuild and the libraries the bundles in workloads/<name>/worker.js are built
-# from; the bundles are committed, so this only installs (same rule as step 5).
-bundles=workloads/build
-if ! have npm; then
-    say "bundle tools: no npm; not installed"
-elif [[ ! -e $bundles/node_modules/.package-lock.json || $bundles/package-lock.json -nt $bundles/node_modules/.package-lock.json ]]; then
-    say "bundle tools: npm ci --prefix $bundles"
-    if npm ci --prefix "$bundles" --no-audit --no-fund --loglevel=error; then
-        changes+=("installed the module workers' build tools ($bundles/node_modules)")
-    else
-        failures+=("npm ci --prefix $bundles")
-    fi
-else
-    say "bundle tools: $bundles/node_modules is up to date with package-lock.json"
-fi
+# from; the bundles are committed, so this only installs.
+npm_install workloads/build "bundle tools" "the module workers' build tools"
 
 # 7. wasm module ------------------------------------------------------------
 # harness.backends.wasm_module needs only the standard library, so the host's
