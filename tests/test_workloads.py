@@ -112,7 +112,7 @@ def test_a_users_module_worker_runs_with_worker(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     run = load(out / "latest.json")
     assert run.worker.form == "module" and run.workload == "custom"
-    assert set(run.backends["isolate"].cold_start.answers) == {"Hello world!"}
+    assert set(run.backends["isolate"].cold_start.answers) == {"Hello World!"}
 
 
 def test_a_missing_workers_api_is_one_clear_line_and_nothing_is_written(tmp_path):
@@ -189,3 +189,19 @@ def test_the_report_plots_cold_start_against_bundle_size(tmp_path):
     assert "As the worker grows from 8.71 KB to 4.72 MB of bundled code" in text.split("\n## ")[0]
     for name in ("size-10k", "size-100k", "size-1m", "size-5m"):
         assert name in text
+
+
+def test_run_with_several_workloads_keeps_them_in_one_file(tmp_path):
+    out = tmp_path / "results"
+    result = _harness("run", "--workload", "hello,hello-module", "--backends", "isolate", "--profile", "smoke",
+                      "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = sorted(path.name for path in out.iterdir())
+    sets = [name for name in files if name.endswith("-smoke-workloads.json")]
+    assert len(sets) == 1 and files == sorted([sets[0], "latest.json"]), files
+    workloads = load_set(out / sets[0])
+    assert workloads.names == ("hello", "hello-module")
+    assert [run.worker.form for run in workloads.runs.values()] == ["handler", "module"]
+    for run in workloads.runs.values():
+        assert set(run.backends["isolate"].cold_start.answers) == {"Hello World!"}
+    assert "workload 2/2: hello-module" in result.stderr
