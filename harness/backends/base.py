@@ -155,6 +155,9 @@ class Backend(ABC):
     reference: bool = False
     # What it stands for in published figures (harness.results.vocabulary.ROLES).
     roles: tuple[str, ...] = ()
+    # The backend this one is a variant of (the same instance, one thing
+    # changed, as `summary` says); reports set the two side by side.
+    variant_of: str = ""
     # How the backend can serve concurrent callers (threads of the harness):
     # PER_CALLER if calls on different instances may overlap, SHARED if one
     # instance accepts overlapping calls itself. Empty: not measured.

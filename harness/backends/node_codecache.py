@@ -34,6 +34,7 @@ class NodeCodeCacheBackend(NodeProcessBackend):
     summary = "subprocess, with the worker compiled from V8's code cache (vm.Script cachedData) made in prepare"
     described_as = "a node process with a code cache"
     roles = ()
+    variant_of = "subprocess"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

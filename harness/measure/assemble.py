@@ -55,7 +55,7 @@ def _info(name: str, records: list[tuple[int, dict]], header: dict) -> BackendIn
         versions=_freeze(described.get("versions") or {}),
         facts=_freeze(described.get("facts") or {}), failures=failures,
         concurrency_modes=None if described.get("concurrency_modes") is None
-        else tuple(described["concurrency_modes"]))
+        else tuple(described["concurrency_modes"]), variant_of=described.get("variant_of") or "")
 
 
 def _cold_start(records: list[tuple[int, dict]], cpu_scope: str) -> ColdStart | None:

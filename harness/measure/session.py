@@ -22,7 +22,7 @@ def describe(backend: Backend) -> dict:
     return {"summary": backend.summary, "transport": backend.transport(), "family": backend.family,
             "instance_class": backend.instance_class, "described_as": backend.described_as,
             "reference": backend.reference, "roles": list(backend.roles), "versions": versions, "cpu_scope": backend.cpu_scope,
-            "concurrency_modes": list(backend.concurrency_modes)}
+            "concurrency_modes": list(backend.concurrency_modes), "variant_of": backend.variant_of}
 
 
 def open_trial(spec: TrialSpec) -> Trial:

@@ -401,6 +401,7 @@ class BackendInfo:
     failures: tuple[str, ...] = ()  # one line per failed measurement ("suite: error")
     # How it serves concurrent callers; () declares none; None: not recorded (older files).
     concurrency_modes: tuple[str, ...] | None = None
+    variant_of: str = ""  # the backend this one is a variant of (Backend.variant_of)
 
     def to_json(self) -> dict:
         return {"name": self.name, "available": self.available, "reason": self.reason, "summary": self.summary,
@@ -409,7 +410,8 @@ class BackendInfo:
                 "reference": self.reference, "roles": list(self.roles), "versions": thaw(self.versions),
                 "facts": thaw(self.facts),
                 "failures": list(self.failures),
-                "concurrency_modes": None if self.concurrency_modes is None else list(self.concurrency_modes)}
+                "concurrency_modes": None if self.concurrency_modes is None else list(self.concurrency_modes),
+                "variant_of": self.variant_of}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "BackendInfo":
@@ -422,7 +424,8 @@ class BackendInfo:
                            versions=_freeze(f.dict("versions")), facts=_freeze(f.dict("facts")),
                            failures=tuple(str(x) for x in f.list("failures")),
                            concurrency_modes=None if f.raw.get("concurrency_modes") is None
-                           else tuple(str(m) for m in f.list("concurrency_modes")))
+                           else tuple(str(m) for m in f.list("concurrency_modes")),
+                           variant_of=f.str("variant_of"))
 
 
 @dataclass(frozen=True)
