@@ -146,7 +146,7 @@ def growth_sentence(view: WorkloadView) -> tuple[str, dict[str, float]] | None:
     if first is None or last is None:
         return None
     numbers = {f"{ref} cold start ms at {small}": first.value, f"{ref} cold start ms at {large}": last.value}
-    parts = []
+    parts, before_after, behind = [], [], []
     for role in ("node-process", "docker-container"):
         backend = view.data[large].by_role(role)
         if backend is None:
@@ -156,14 +156,20 @@ def growth_sentence(view: WorkloadView) -> tuple[str, dict[str, float]] | None:
             continue
         numbers[f"{backend} ratio at {small}"] = before["value"]
         numbers[f"{backend} ratio at {large}"] = after["value"]
-        verdict = "still sooner" if after["value"] > 1 else "no longer sooner"
-        parts.append(f"than {view.data[large].described(backend)} it is {verdict}: {_times(before)} → "
-                     f"{_times(after)}")
+        described = view.data[large].described(backend)
+        parts.append(f"{_times(before)} → {_times(after)} over {described}")
+        before_after.append((before["value"], after["value"]))
+        if after["value"] <= 1:
+            behind.append(described)
     if not parts:
         return None
+    trend = ("shrinks" if all(a < b for b, a in before_after) else
+             "grows" if all(a > b for b, a in before_after) else "changes")
     text = (f"As the worker grows from {size_label(view.bytes(small))} to {size_label(view.bytes(large))} of bundled "
             f"code, {view.data[large].described(ref)} starts in {fmt.number(first.value)} → "
-            f"{fmt.number(last.value)} ms; " + "; ".join(parts) + ".")
+            f"{fmt.number(last.value)} ms and its lead {trend}: " + "; ".join(parts) + ".")
+    if behind:
+        text += f" At {size_label(view.bytes(large))} it is no longer sooner than {' or '.join(behind)}."
     return text, numbers
 
 
