@@ -4,7 +4,8 @@ from source; everything else is `subprocess`.
 
 prepare() makes the cache once per worker, untimed, in a node process of its
 own: compile the bundle, run it, serve one request (so the functions that
-request runs are compiled too), then `script.createCachedData()` into a file
+request runs are compiled too; a request that fails still leaves what was
+compiled), then `script.createCachedData()` into a file
 in a temporary folder (removed by close()). Every start then reads that file
 inside its `load_worker` phase; if V8 rejects the data (another node or V8
 version), the start fails rather than quietly compiling from source.
@@ -22,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.backends.base import BackendError
+from harness.backends.base import BackendError, WorkerLoadError
 from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance
 from harness.runtime.worker import Worker
 
@@ -52,8 +53,10 @@ class NodeCodeCacheBackend(NodeProcessBackend):
         maker = NodeProcessInstance(process, max(self.timeout, 120.0), None)
         try:
             maker.await_ready()
-            maker.request({"op": "cache", "source": worker.bundle, "filename": worker.path.name, "out": str(out),
-                           "arg": CACHE_ARG})
+            maker.load(worker.bundle, worker.path.name)  # a worker that does not load: WorkerLoadError, as in start
+            maker.request({"op": "cache", "out": str(out), "arg": CACHE_ARG})
+        except WorkerLoadError:
+            raise
         except BackendError as error:
             raise BackendError(f"making the code cache failed: {error}") from None
         finally:

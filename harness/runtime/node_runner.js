@@ -5,6 +5,8 @@
 const fs = require('fs');
 const vm = require('vm');
 
+let loaded = null;  // the vm.Script of the last 'load', for 'cache'
+
 function send(message) {
   process.stdout.write(JSON.stringify(message) + '\n');
 }
@@ -41,17 +43,24 @@ function handle(message) {
     case 'ping':
       return { ok: true };
     case 'load':
-      load(message);
+      loaded = load(message);
       return { ok: true, clock: globalThis.__isobench.clock };
     case 'cache': {
-      // Make V8's code cache for this bundle: compile, run, serve one call (so
-      // the functions it runs are compiled too), then write the cached data.
-      const script = load(message);
-      return settle(globalThis.__isobench.call(message.arg), () => {
-        const data = script.createCachedData();
+      // V8's code cache of the loaded bundle, written after one call (so the
+      // functions that call runs are compiled too; a call that fails still
+      // leaves the code compiled so far).
+      const write = () => {
+        const data = loaded.createCachedData();
         fs.writeFileSync(message.out, data);
         return { ok: true, bytes: data.length };
-      });
+      };
+      let answer;
+      try {
+        answer = api.call(message.arg);
+      } catch (error) {
+        return write();
+      }
+      return answer === api.PENDING ? api.whenSettled().then(write, write) : write();
     }
     case 'engine':
       return settle(api.engineJSON(message.arg, message.min_ms), (json) => ({ ok: true, result: JSON.parse(json) }));
