@@ -3,12 +3,12 @@ the worker from cached data (`new vm.Script(source, {cachedData})`) instead of
 from source; everything else is `subprocess`.
 
 prepare() makes the cache once per worker, untimed, in a node process of its
-own: compile the bundle, run it, serve one request (so the functions that
-request runs are compiled too; a request that fails still leaves what was
-compiled), then `script.createCachedData()` into a file
-in a temporary folder (removed by close()). Every start then reads that file
-inside its `load_worker` phase; if V8 rejects the data (another node or V8
-version), the start fails rather than quietly compiling from source.
+own under the backend's limits: load the bundle (compile it and run its top
+level, so the functions that ran are compiled too), then write
+`script.createCachedData()` into a file in a temporary folder (removed by
+close()). No request is served while the cache is made. Every start then reads
+that file inside its `load_worker` phase; if V8 rejects the data (another node
+or V8 version), the start fails rather than quietly compiling from source.
 
 This is the mechanism Cloudflare's runtime can use for large Workers; of the
 other engines here, py_mini_racer and STPyV8 expose no cached-data API, and
@@ -23,11 +23,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.backends.base import BackendError, WorkerLoadError
-from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance
+from harness.backends.base import BackendError, InstanceCrashed, LimitExceeded, WorkerLoadError
+from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance, limit_data
 from harness.runtime.worker import Worker
-
-CACHE_ARG = "cache"  # the argument of the one request served while the cache is made
 
 
 class NodeCodeCacheBackend(NodeProcessBackend):
@@ -50,12 +48,13 @@ class NodeCodeCacheBackend(NodeProcessBackend):
         out = self.folder / f"{worker.sha256[:16]}.v8cache"
         process = subprocess.Popen([self.node, str(NODE_RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=self.env, start_new_session=True)
-        maker = NodeProcessInstance(process, max(self.timeout, 120.0), None)
+        maker = NodeProcessInstance(process, self.timeout, self.limits)
         try:
+            limit_data(process, self.limits.memory_bytes)
             maker.await_ready()
             maker.load(worker.bundle, worker.path.name)  # a worker that does not load: WorkerLoadError, as in start
-            maker.request({"op": "cache", "out": str(out), "arg": CACHE_ARG})
-        except WorkerLoadError:
+            maker.request({"op": "cache", "out": str(out)})
+        except (WorkerLoadError, LimitExceeded, InstanceCrashed):
             raise
         except BackendError as error:
             raise BackendError(f"making the code cache failed: {error}") from None
