@@ -175,7 +175,7 @@ def _containment_line(data: ReportData, numbers: dict) -> str | None:
     text = f"**Containment.** The isolate contained {held} of {tried} hostile workers"
     if held / tried == fewest and len(scores) > 1:
         tied = [n for n, s in scores.items() if n != ref and s[0] / s[1] == fewest]
-        text += (f", tied with {' and '.join(tied)} for the fewest of the backends tried" if tied
+        text += (f", tied with {fmt.and_list(tied)} for the fewest of the backends tried" if tied
                  else ", the fewest of the backends tried")
     crash = next((p for p in data.containment.get("pairs", []) if p["backend"] == ref and p["workload"] == "crash"), None)
     if crash and not (crash.get("host") or {}).get("survived", True):

@@ -104,8 +104,6 @@ def sweep_plot(view: WorkloadView, folder: Path) -> str | None:
             low = [v.value - v.ci[0] if v.ci else 0 for _, v in points]
             high = [v.ci[1] - v.value if v.ci else 0 for _, v in points]
             ax.errorbar(xs, ys, yerr=[low, high], color=colour, marker="o", ms=4, lw=1.4, capsize=3, label=backend)
-            ax.annotate(backend, (xs[-1], ys[-1]), xytext=(5, 0), textcoords="offset points", fontsize=8.5,
-                        color=colour, va="center")
             drawn += 1
         if not drawn:
             plt.close(fig)
@@ -117,7 +115,8 @@ def sweep_plot(view: WorkloadView, folder: Path) -> str | None:
         ax.set_xlabel("bundle size (the worker file, bytes of bundled library code and handler)")
         ax.set_ylabel("cold start, ms (median, 95% interval)")
         ax.set_title("Cold start against bundle size, per backend")
-        ax.legend(ncol=3, fontsize=8.5, loc="upper left")
+        ax.legend(fontsize=8.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        fig.subplots_adjust(left=0.08, right=0.79)
         return save(fig, folder, f"{PLOT}.png")
 
 
