@@ -90,7 +90,7 @@ def test_a_default_export_without_fetch_is_refused_when_it_loads():
 
     backend = IsolateBackend()
     try:
-        worker = load_worker(workload_file("hello"))
+        worker = load_worker(workload_file("hello-module"))
         bad = replace(worker, bundle=worker.runtime_script + to_script("export default { get() {} };"))
         with pytest.raises(WorkerLoadError, match="fetch"):
             backend.start(bad, PhaseClock())

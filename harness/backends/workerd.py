@@ -9,8 +9,8 @@ the platform package is executed directly, not npm's node shim.
 The worker. workerd runs it natively: it imports the worker's own file as an
 ES module (no export rewriting) through a small wrapper
 (harness/runtime/workerd_wrapper.mjs), after the same runtime prelude every
-backend evaluates, told to leave workerd's own Request, Response, Headers and
-URL in place. A module worker's fetch() gets workerd's real Request; the
+backend evaluates, without isobench's Workers API (workers_api.js): workerd's
+own Request, Response, Headers and URL serve. A module worker's fetch() gets workerd's real Request; the
 handler form is called as everywhere else. `sayHello` is the prelude's (and
 `env.sayHello`). The capnp config, the wrapper, the runtime and the worker are
 written once per worker into a temporary directory, removed by close().
@@ -404,7 +404,7 @@ class WorkerdBackend(Backend):
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="isobench-workerd-"))
         (self.directory / "wrapper.mjs").write_text(WRAPPER.read_text())
-        (self.directory / "runtime.js").write_text("globalThis.__isobenchNativeWeb = true;\n" + worker.runtime_script)
+        (self.directory / "runtime.js").write_text(worker.runtime_script)
         (self.directory / "worker.js").write_text(worker.source)
         self._worker_sha = worker.sha256
 

@@ -7,8 +7,9 @@
   call's argument fills `{arg}` in the URL), and its answer is the body text.
 
 Every backend but workerd evaluates the same *bundle*: the runtime prelude,
-the request template, then the worker with its `export` keywords turned into
-a classic script that hands its handler or module to the runtime. The bundle
+for a module worker its runtime (module.js), the Workers API
+(workers_api.js) and its request template, then the worker with its `export` keywords turned into a classic
+script that hands its handler or module to the runtime. The bundle
 is plain JavaScript, so an engine with no module loader (py_mini_racer) and
 node run the very same text. workerd imports the worker's own file as an ES
 module (see `runtime_script`).
@@ -29,6 +30,8 @@ from harness.paths import REPO_ROOT
 
 RUNTIME_DIR = Path(__file__).parent
 PRELUDE_PATH = RUNTIME_DIR / "prelude.js"
+MODULE_RUNTIME_PATH = RUNTIME_DIR / "module.js"  # a module worker's runtime: request template, fetch, awaited timing
+WORKERS_API_PATH = RUNTIME_DIR / "workers_api.js"  # a module worker's Workers API (not in workerd, which has its own)
 WORKLOADS_DIR = REPO_ROOT / "workloads"
 DEFAULT_WORKER = WORKLOADS_DIR / "hello" / "worker.js"
 MANIFEST = "workload.json"
@@ -63,7 +66,7 @@ class Worker:
     name: str = "custom"  # the workload's name; "custom" for a file outside workloads/
     form: str = "handler"  # "handler" or "module"
     request: dict = field(default_factory=dict)  # module form: the request template
-    runtime_script: str = ""  # prelude + request template, without the worker (workerd imports the worker itself)
+    runtime_script: str = ""  # workerd's: prelude (+ module.js + request template), no worker, no workers_api.js
 
     @property
     def sha256(self) -> str:
@@ -200,11 +203,15 @@ def load_worker(path: str | Path | None = None) -> Worker:
     request = request_template(manifest, worker_path.parent) if form == "module" else {}
     folder = worker_path.resolve().parent
     name = str(manifest.get("name") or (folder.name if folder.parent == WORKLOADS_DIR.resolve() else "custom"))
-    runtime = PRELUDE_PATH.read_text()
-    if form == "module":  # the request template, and the Workers API with it (prelude.js)
-        runtime += f"\nglobalThis.__isobench.setRequest({json.dumps(request)});\n"
-    return Worker(path=worker_path.resolve(), source=source, bundle=runtime + "\n" + script, name=name, form=form,
-                  request=request, runtime_script=runtime)
+    prelude = PRELUDE_PATH.read_text()
+    if form == "handler":
+        return Worker(path=worker_path.resolve(), source=source, bundle=prelude + "\n" + script, name=name,
+                      form=form, request=request, runtime_script=prelude)
+    runtime = prelude + "\n" + MODULE_RUNTIME_PATH.read_text()
+    template = f"\nglobalThis.__isobench.setRequest({json.dumps(request)});\n"
+    api = WORKERS_API_PATH.read_text()
+    return Worker(path=worker_path.resolve(), source=source, bundle=runtime + "\n" + api + template + "\n" + script,
+                  name=name, form=form, request=request, runtime_script=runtime + template)
 
 
 # ---------------------------------------------------------------- workloads

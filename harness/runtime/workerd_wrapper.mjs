@@ -1,6 +1,6 @@
 // isobench's ES-module wrapper for workerd. workerd runs the worker natively:
-// runtime.js (the prelude every backend evaluates, told to keep workerd's own
-// Workers API) is imported first, then the worker's own file as an ES module,
+// runtime.js (the prelude every backend evaluates, without isobench's Workers
+// API: workerd has its own) is imported first, then the worker's own file as an ES module,
 // and `fetch` calls the worker through the prelude's __isobench object.
 //   GET /call?arg=A             -> 200, the worker's answer as text
 //   GET /ping                   -> 200, empty: the transport without the worker
