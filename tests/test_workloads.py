@@ -7,8 +7,6 @@ and a workload set round-trips through its file, `summary`, `compare` and
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
@@ -22,6 +20,7 @@ from harness.results.store import load, load_set, save
 from harness.runtime.worker import WorkerError, load_worker, parse_workloads, to_script, workload_file, workload_names
 
 from .conftest import available_or_skip
+from .test_cli import harness
 from .synthetic import synthetic_run
 
 ARGS = ("world", "Ada")
@@ -98,16 +97,11 @@ def test_a_default_export_without_fetch_is_refused_when_it_loads():
         backend.close()
 
 
-def _harness(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, timeout=600,
-                          cwd=cwd)
-
-
 def test_a_users_module_worker_runs_with_worker(tmp_path):
     worker = tmp_path / "mine.js"
     worker.write_text(MODULE_HELLO)
     out = tmp_path / "results"
-    result = _harness("run", "--worker", str(worker), "--backends", "isolate,subprocess", "--profile", "smoke",
+    result = harness("run", "--worker", str(worker), "--backends", "isolate,subprocess", "--profile", "smoke",
                       "--out", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     run = load(out / "latest.json")
@@ -121,7 +115,7 @@ def test_a_missing_workers_api_is_one_clear_line_and_nothing_is_written(tmp_path
                       "    const hit = await caches.default.match(request);\n"
                       "    return hit || new Response('miss');\n  },\n};\n")
     out = tmp_path / "results"
-    result = _harness("run", "--worker", str(worker), "--backends", "isolate", "--profile", "smoke", "--out", str(out))
+    result = harness("run", "--worker", str(worker), "--backends", "isolate", "--profile", "smoke", "--out", str(out))
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -132,7 +126,7 @@ def test_a_missing_workers_api_is_one_clear_line_and_nothing_is_written(tmp_path
 def test_an_outbound_fetch_names_what_is_missing(tmp_path):
     worker = tmp_path / "proxy.js"
     worker.write_text("export default { fetch(request) { return fetch('https://example.com/'); } };\n")
-    result = _harness("run", "--worker", str(worker), "--backends", "isolate", "--profile", "smoke",
+    result = harness("run", "--worker", str(worker), "--backends", "isolate", "--profile", "smoke",
                       "--out", str(tmp_path / "r"))
     assert result.returncode == 2
     assert "fetch() (an outbound request) is not provided by the isobench runtime" in result.stderr
@@ -193,7 +187,7 @@ def test_the_report_plots_cold_start_against_bundle_size(tmp_path):
 
 def test_run_with_several_workloads_keeps_them_in_one_file(tmp_path):
     out = tmp_path / "results"
-    result = _harness("run", "--workload", "hello,hello-module", "--backends", "isolate", "--profile", "smoke",
+    result = harness("run", "--workload", "hello,hello-module", "--backends", "isolate", "--profile", "smoke",
                       "--out", str(out))
     assert result.returncode == 0, result.stderr[-2000:]
     files = sorted(path.name for path in out.iterdir())

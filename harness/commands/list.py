@@ -35,16 +35,14 @@ def run(args) -> int:
 
 def _workloads() -> None:
     """The workloads `run --workload` takes, and what each backend needs to run them."""
-    import json
-
-    from harness.runtime.worker import MANIFEST, WORKLOADS_DIR, workload_names
+    from harness.runtime.worker import WORKLOADS_DIR, read_manifest, workload_names
 
     print("\nworkloads (run --workload NAME[,NAME...]|all; docs/workloads.md):")
     names = workload_names()
     width = max(len(name) for name in names) + 2
     for name in names:
         folder = WORKLOADS_DIR / name
-        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest = read_manifest(folder / "worker.js")
         size = (folder / "worker.js").stat().st_size
         print(f"{name:<{width}}{manifest.get('form', 'handler'):<8}{size:>10,} B  {manifest.get('description', '')}")
     print("Every backend that is available above runs every workload (tests/test_workloads.py checks the answers); "

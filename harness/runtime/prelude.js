@@ -48,7 +48,7 @@
     clock: hasPerformance ? 'performance.now' : 'Date.now',
     now,
     // A deferred answer: the host reads it with settled() (after the engine ran
-    // its pending jobs) or awaits whenSettled(). Also in worker.py and quickjs_wasm.c.
+    // its pending jobs) or awaits whenSettled(). Also in worker.py.
     PENDING: '\u0000isobench:pending',
     DOCS: 'docs/workers-api.md lists what the isobench runtime provides',
     form: 'handler',

@@ -30,11 +30,8 @@ struct io {
 static struct io io;
 static JSRuntime *rt;
 static JSContext *ctx;
-static JSValue call_fn, engine_fn, settled_fn, this_obj;
-
-/* Must match PENDING in prelude.js: the answer is a promise, read it with settled(). */
-static const char PENDING[] = "\0isobench:pending";
-#define PENDING_LEN (sizeof(PENDING) - 1)
+/* pending: __isobench.PENDING, the answer that means "a promise: read it with settled()". */
+static JSValue call_fn, engine_fn, settled_fn, pending, this_obj;
 
 /* Make the buffer hold at least n bytes; 0 if memory ran out. */
 EXPORT("isobench_reserve")
@@ -99,14 +96,7 @@ static JSValue settle(JSValue result)
     JSContext *job_ctx;
     while (JS_ExecutePendingJob(rt, &job_ctx) > 0)
         ;
-    if (JS_IsException(result) || !JS_IsString(result))
-        return result;
-    size_t len;
-    const char *text = JS_ToCStringLen(ctx, &len, result);
-    int pending = text && len == PENDING_LEN && memcmp(text, PENDING, len) == 0;
-    if (text)
-        JS_FreeCString(ctx, text);
-    if (!pending)
+    if (JS_IsException(result) || !JS_IsStrictEqual(ctx, result, pending))
         return result;
     JS_FreeValue(ctx, result);
     return JS_Call(ctx, settled_fn, this_obj, 0, NULL);
@@ -131,7 +121,7 @@ int32_t isobench_init(uint32_t memory_limit, uint32_t stack_limit)
     ctx = JS_NewContext(rt);
     if (!ctx)
         return -3;
-    call_fn = engine_fn = settled_fn = this_obj = JS_UNDEFINED;
+    call_fn = engine_fn = settled_fn = pending = this_obj = JS_UNDEFINED;
     return isobench_reserve(4096) ? 0 : -4;
 }
 
@@ -150,6 +140,7 @@ uint64_t isobench_load(uint32_t len)
     call_fn = JS_GetPropertyStr(ctx, this_obj, "call");
     engine_fn = JS_GetPropertyStr(ctx, this_obj, "engineJSON");
     settled_fn = JS_GetPropertyStr(ctx, this_obj, "settled");
+    pending = JS_GetPropertyStr(ctx, this_obj, "PENDING");
     JSValue handler = JS_GetPropertyStr(ctx, this_obj, "handler");
     int ok = JS_IsFunction(ctx, call_fn) && JS_IsFunction(ctx, engine_fn) && JS_IsFunction(ctx, settled_fn) &&
              JS_IsFunction(ctx, handler);

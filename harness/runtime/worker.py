@@ -38,7 +38,7 @@ MANIFEST = "workload.json"
 MAX_WORKER_BYTES = 16 << 20  # the size sweep's largest bundle is about 5 MB
 # A deferred answer: the prelude returns this when the worker's answer is a
 # promise, and the host then reads it with __isobench.settled() (or awaits
-# __isobench.whenSettled()). The same string is in prelude.js and quickjs_wasm.c.
+# __isobench.whenSettled()). The same string is in prelude.js; the QuickJS glue reads it from there.
 PENDING = "\u0000isobench:pending"
 # The request a module worker gets when its folder has no workload.json.
 DEFAULT_REQUEST = {"method": "GET", "url": "https://example.com/?name={arg}", "headers": {}, "body": None}
@@ -129,7 +129,11 @@ def to_script(source: str, filename: str = "worker.js") -> str:
     through __isobench.explain, which names a Workers API the runtime lacks.
     """
     body, exported = exported_names(source, filename)
-    if worker_form(exported, filename) == "handler":
+    return _script(body, exported, worker_form(exported, filename))
+
+
+def _script(body: str, exported: dict[str, str], form: str) -> str:
+    if form == "handler":
         register = f"globalThis.__isobench.setHandler({exported['handler']});"
     else:
         register = f"globalThis.__isobench.setModule({exported['default']});"
@@ -197,8 +201,9 @@ def load_worker(path: str | Path | None = None) -> Worker:
     """Read and check a worker file (and its workload.json), and build its bundle."""
     worker_path = Path(path) if path is not None else DEFAULT_WORKER
     source = _read_text(worker_path)
-    script = to_script(source, worker_path.name)
-    form = worker_form(exported_names(source, worker_path.name)[1])
+    body, exported = exported_names(source, worker_path.name)
+    form = worker_form(exported, worker_path.name)
+    script = _script(body, exported, form)
     manifest = read_manifest(worker_path)
     request = request_template(manifest, worker_path.parent) if form == "module" else {}
     folder = worker_path.resolve().parent
