@@ -126,16 +126,17 @@ def test_limits_give_typed_errors_and_the_pool_stays_full(tmp_path, no_leftover_
 
 
 def test_a_heap_past_the_memory_limit_is_a_memory_limit_error(tmp_path, no_leftover_processes):
+    """node aborts with "heap out of memory" on some runs and with bad_alloc on
+    others; either way RLIMIT_DATA stopped it, and the error says so."""
     backend = create_backend("subprocess-prefork", BackendOptions(
         limits=Limits(call_timeout_s=60.0, memory_bytes=64 << 20)))
     available_or_skip(backend)
     try:
         backend.prepare(load_worker())
-        assert "--max-old-space-size=64" in backend._command()
         hog = write_worker(tmp_path, "export function handler(n) {\n  const keep = [];\n"
                                      "  for (;;) keep.push(new Array(100000).fill(n));\n}\n")
         instance = backend.start(hog, PhaseClock())
-        with pytest.raises(MemoryLimitExceeded, match="heap"):
+        with pytest.raises(MemoryLimitExceeded, match="RLIMIT_DATA 67108864 bytes"):
             instance.call("World")
     finally:
         backend.close()
@@ -151,7 +152,7 @@ def test_both_new_backends_are_in_all_but_not_in_the_default_run():
 
 def test_typed_arrays_past_the_memory_limit_are_a_memory_limit_error(no_leftover_processes):
     """The hostile heap-bomb keeps 1 MiB typed arrays, outside the V8 heap:
-    RLIMIT_DATA on the pooled process stops it, not --max-old-space-size."""
+    RLIMIT_DATA on the pooled process stops it."""
     backend = create_backend("subprocess-prefork", BackendOptions(
         limits=Limits(call_timeout_s=60.0, memory_bytes=128 << 20)))
     available_or_skip(backend)

@@ -20,11 +20,12 @@ The standing cost of the pool (its size, and the USS/PSS/RSS of its idle
 processes) is measured in prepare() and reported by facts().
 
 Limits: `call_timeout_s` as for the other runner backends (the call is
-abandoned and the process killed); `memory_bytes` twice, as node's
---max-old-space-size (the V8 heap: "Reached heap limit") and, as for the
-subprocess backend, as RLIMIT_DATA set on each pooled process when it is
-made (typed arrays live outside the V8 heap); either is reported as
-MemoryLimitExceeded.
+abandoned and the process killed); `memory_bytes` as for the subprocess
+backend: RLIMIT_DATA set on each pooled process when it is made. It counts
+the V8 heap, typed arrays and node's own ~40 MB alike, so no V8 heap flag is
+added: at the same size, --max-old-space-size could never be reached first
+(node aborts with "heap out of memory" or bad_alloc when RLIMIT_DATA stops a
+heap of ~17 MB under a 64 MiB limit). Either is MemoryLimitExceeded.
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ DEFAULT_POOL_SIZE = 4
 SETTLE_POLL_S = 0.02  # how often a new process's CPU time (10 ms clock ticks) is read while it settles
 SETTLE_QUIET_POLLS = 2  # quiet = this many polls in a row without CPU time growing
 SETTLE_MAX_S = 1.0  # give up waiting for a new process to go quiet after this
-MIB = 1 << 20
 
 
 class PooledInstance(LimitedRunnerInstance):
@@ -110,9 +110,6 @@ class PooledInstance(LimitedRunnerInstance):
         except subprocess.TimeoutExpired:
             return InstanceCrashed("the node process stopped answering")
         err = _read_stderr(self.process)
-        if "Reached heap limit" in err or "heap out of memory" in err:
-            return MemoryLimitExceeded(f"node exited with {code}: the V8 heap reached its "
-                                       f"{self.backend.heap_limit_mib} MiB limit (--max-old-space-size)")
         if self.limits.memory_bytes is not None and out_of_memory(err):
             return MemoryLimitExceeded(f"node exited with {code}: out of memory under RLIMIT_DATA "
                                        f"{self.limits.memory_bytes} bytes")
@@ -150,7 +147,6 @@ class PreforkBackend(Backend):
         self.pool_size = pool_size
         self.timeout = timeout
         self.pool: list[PooledInstance] = []
-        self.heap_limit_mib = None if self.limits.memory_bytes is None else max(1, self.limits.memory_bytes // MIB)
         self.hits = self.misses = self.refills = self.unsettled_refills = 0
         self.idle_pool_memory: dict | None = None
         self._closed = False  # after close(), stopping an instance no longer refills
@@ -163,8 +159,7 @@ class PreforkBackend(Backend):
         return self.plain.availability()
 
     def _command(self) -> list[str]:
-        flags = [] if self.heap_limit_mib is None else [f"--max-old-space-size={self.heap_limit_mib}"]
-        return [self.plain.node, *flags, str(NODE_RUNNER)]
+        return [self.plain.node, str(NODE_RUNNER)]
 
     def _spawn(self) -> PooledInstance:
         process = subprocess.Popen(
@@ -272,9 +267,8 @@ class PreforkBackend(Backend):
             "misses": self.misses,
             "refilled_processes": self.refills,
             "refills_not_quiet_within_s": {"count": self.unsettled_refills, "limit_s": SETTLE_MAX_S},
-            "memory_limit": (f"--max-old-space-size={self.heap_limit_mib} (V8 heap) and RLIMIT_DATA "
-                             f"{self.limits.memory_bytes} bytes via prlimit when a pooled process is made"
-                             if self.heap_limit_mib is not None else "none"),
+            "memory_limit": (f"RLIMIT_DATA {self.limits.memory_bytes} bytes via prlimit when a pooled "
+                             "process is made" if self.limits.memory_bytes is not None else "none"),
         }
 
     def transport(self) -> str:
