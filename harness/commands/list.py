@@ -35,15 +35,14 @@ def run(args) -> int:
 
 def _workloads() -> None:
     """The workloads `run --workload` takes, and what each backend needs to run them."""
-    from harness.runtime.worker import WORKLOADS_DIR, read_manifest, workload_names
+    from harness.runtime.worker import load_worker, read_manifest, workload_file, workload_names
 
     print("\nworkloads (run --workload NAME[,NAME...]|all; docs/workloads.md):")
     names = workload_names()
     width = max(len(name) for name in names) + 2
     for name in names:
-        folder = WORKLOADS_DIR / name
-        manifest = read_manifest(folder / "worker.js")
-        size = (folder / "worker.js").stat().st_size
-        print(f"{name:<{width}}{manifest.get('form', 'handler'):<8}{size:>10,} B  {manifest.get('description', '')}")
+        worker = load_worker(workload_file(name))  # the form its exports give, as a run reads it
+        size = worker.path.stat().st_size
+        print(f"{name:<{width}}{worker.form:<8}{size:>10,} B  {read_manifest(worker.path).get('description', '')}")
     print("Every backend that is available above runs every workload (tests/test_workloads.py checks the answers); "
           "a backend that fails one in a run says why in the run's output and the report.")

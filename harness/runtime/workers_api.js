@@ -54,9 +54,11 @@
     append(name, value) { this._list.push([String(name), String(value)]); this._changed(); }
     set(name, value) {
       const at = this._list.findIndex((p) => p[0] === name);
-      this._list = this._list.filter((p, i) => p[0] !== name || i === at);
       if (at < 0) this._list.push([String(name), String(value)]);
-      else this._list[this._list.findIndex((p) => p[0] === name)][1] = String(value);
+      else {  // the first keeps its place and takes the value; later ones go
+        this._list = this._list.filter((p, i) => p[0] !== name || i <= at);
+        this._list[at] = [String(name), String(value)];
+      }
       this._changed();
     }
     delete(name) { this._list = this._list.filter((p) => p[0] !== name); this._changed(); }
