@@ -263,7 +263,7 @@ def main() -> None:
     e = sub.add_parser("evaluate")
     e.add_argument("--threshold", default="10%", help="one or several, comma-separated (a grid)")
     e.add_argument("--alpha", default="0.05", help="one or several, comma-separated (.ci/run's gate: 0.05)")
-    e.add_argument("--clock", default="auto", choices=("auto", "wall", "cpu"))
+    e.add_argument("--clock", default="both", choices=("both", "wall", "cpu"))
     e.add_argument("--statistic", default="median", help="median, trimmed, or both comma-separated")
     e.add_argument("--rounds", type=int, default=None, help="use only the first N cold-start rounds of each trial")
     e.add_argument("--pairs", type=int, default=None, help="use only the first N trial pairs of each A/B run")

@@ -24,10 +24,15 @@ Rules, per figure:
   every ratio to the reference falls significantly, the reference itself got
   slower: an extra `REF (vs all others)` row says so.
 - **Which clock gates.** Cold start is recorded as wall time and as CPU time.
-  `clock=auto` gates each backend (or ratio) on the one that is steadier: the
-  smaller run-to-run spread over a baseline set, else the smaller spread
-  between one baseline run's trials. The other clock's row is shown, marked
-  not gated, with both spreads. `wall` or `cpu` fixes the choice.
+  `clock=both` (the default) gates both, each at alpha / 2, so the cold start
+  regresses when either clock does: a start that got slower by waiting (a
+  sleep, a slower handshake, lock contention) costs wall time and no CPU time,
+  and CPU time never excuses it. `wall` or `cpu` gates one clock only.
+- **Whose machine.** A baseline set belongs to the machine it was recorded on
+  (Machine.identity: CPU model, cores, memory, kernel build). With
+  `machine_bound`, a new run from another machine gets the verdicts as advice:
+  the comparison's verdict is "advisory" and nothing fails. The A/B check,
+  which measures both sides on one machine, is the gate there.
 - Memory per instance is one sweep per trial: a figure per trial, compared as
   timings are.
 """
@@ -47,6 +52,7 @@ from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
 
 COMPARE_SCHEMA = "isobench-compare/2"
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_GATED = "regression", "improvement", "no significant change", "not gated"
+ADVISORY = "advisory"  # the verdicts of a baseline set on another machine: printed, never failing
 BUSY_LOAD_PER_CPU = 0.5
 CLOCKS = {"cold_start": "wall", "cold_start_cpu": "cpu"}
 
@@ -61,16 +67,17 @@ class CompareSettings:
     alpha: float = 0.01  # per row
     ratios_only: bool = False
     metrics: tuple[str, ...] | None = None  # a name, or a prefix such as "memory"
-    clock: str = "auto"  # auto, wall or cpu: which cold-start clock gates
+    clock: str = "both"  # both, wall or cpu: which cold-start clocks gate
     boundary: float = 0.99  # between-run prediction bound (baseline sets)
     paired: bool = False  # A/B runs: the two runs' trials ran in pairs (same trial ids)
     statistic: str = "median"  # or "trimmed": the geometric mean of the middle 80% of each sample set
+    machine_bound: bool = False  # baseline sets: verdicts are advice when the new run's machine is another one
 
     def __post_init__(self):
         if self.threshold <= 0 or not 0 < self.alpha < 1 or not 0.5 < self.boundary < 1:
             raise ValueError("threshold must be > 0, alpha in (0, 1) and boundary in (0.5, 1)")
-        if self.clock not in ("auto", "wall", "cpu"):
-            raise ValueError("clock must be auto, wall or cpu")
+        if self.clock not in ("both", "wall", "cpu"):
+            raise ValueError("clock must be both, wall or cpu")
         if self.statistic not in ("median", "trimmed"):
             raise ValueError("statistic must be median or trimmed")
 
@@ -139,28 +146,6 @@ def _value(figure: Figure) -> float:
 def _single_trial(figure: Figure) -> bool:
     series = figure.pair[0] if figure.pair is not None else figure.series
     return len(series.trial_ids) < 2
-
-
-def _trial_values(figure: Figure) -> list[float]:
-    """The figure's value in each trial: a median, or for a ratio the ratio of the two medians."""
-    if figure.pair is not None:
-        x, ref = (s.groups() for s in figure.pair)
-        return [float(np.median(x[t]) / np.median(ref[t])) for t in x if t in ref]
-    return [float(np.median(values)) for values in figure.series.groups().values()]
-
-
-def _cv(values: list[float]) -> float | None:
-    values = [v for v in values if v > 0]
-    if len(values) < 2:
-        return None
-    return float(math.sqrt(math.expm1(np.var(np.log(values), ddof=1))))
-
-
-def _spread(figures: list[Figure], baseline: Figure) -> float | None:
-    """How much the figure moves: run to run over a baseline set, else trial to trial in the one baseline run."""
-    if len(figures) >= 3:
-        return _cv([_value(f) for f in figures])
-    return _cv(_trial_values(baseline))
 
 
 # ---------------------------------------------------------------- verdicts
@@ -290,18 +275,19 @@ def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[dic
             continue
         old = olds[0] if len(olds) == 1 else _pooled(baselines, get)
         row = _row((kind, backend), mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
-        row["_spread"] = _spread(olds, old)
         rows.append(row)
     _choose_clocks(rows, settings)
-    for row in rows:
-        row.pop("_spread", None)
     if settings.ratios_only:
         rows += _reference_rows(rows, new.reference, settings)
     return rows
 
 
 def _choose_clocks(rows: list[dict], settings: CompareSettings) -> None:
-    """Gate each backend's (or ratio's) cold start on one clock; mark the other not gated, with why."""
+    """Cold start has two clocks. With `both` (the default) each gates at
+    alpha / 2 (Bonferroni over the two), so a figure regresses when either
+    clock does: wall time is what users wait for, and CPU time can add evidence
+    but never excuse a wall-clock slowdown. `wall` or `cpu` gates one clock
+    only; the other row is shown, marked not gated."""
     by_key: dict[tuple, dict[str, dict]] = {}
     for row in rows:
         if row["metric"] in CLOCKS:
@@ -309,24 +295,26 @@ def _choose_clocks(rows: list[dict], settings: CompareSettings) -> None:
     for pair in by_key.values():
         if len(pair) < 2:
             continue
-        spreads = {clock: row["_spread"] for clock, row in pair.items()}
-        if settings.clock != "auto":
-            chosen, why = settings.clock, f"--clock {settings.clock}"
-        elif None in spreads.values():
-            chosen, why = "wall", "the spread of CPU time is unknown"
-        else:
-            chosen = min(spreads, key=spreads.get)
-            what = "run-to-run" if pair["wall"].get("between_runs") else "between-trial"
-            why = (f"{what} CV wall {100 * spreads['wall']:.1f}%, CPU {100 * spreads['cpu']:.1f}%: "
-                   f"{'CPU time' if chosen == 'cpu' else 'wall time'} is steadier")
         for clock, row in pair.items():
             row["clock"] = clock
-            row["clock_choice"] = why
-            if clock != chosen:
+            if settings.clock == "both":
+                row["clock_choice"] = "both clocks gate, each at alpha/2"
+                row["verdict"] = _reverdict(row, settings, settings.alpha / 2)
+            elif clock != settings.clock:
+                row["clock_choice"] = f"--clock {settings.clock}"
                 row["gated"] = False
-                row["note"] = f"{NOT_GATED}: {why}" + (f"; would be {row['verdict']}"
-                                                        if row["verdict"] != UNCHANGED else "")
+                row["note"] = f"{NOT_GATED}: --clock {settings.clock}" + (
+                    f"; would be {row['verdict']}" if row["verdict"] != UNCHANGED else "")
                 row["verdict"] = NOT_GATED
+            else:
+                row["clock_choice"] = f"--clock {settings.clock}"
+
+
+def _reverdict(row: dict, settings: CompareSettings, alpha: float) -> str:
+    bound = row.get("between_runs")
+    change = row["ratio"]
+    outside = True if bound is None else (bound["above"] if change > 1 else bound["below"])
+    return verdict(change, row["p_value"], settings.threshold, alpha, outside)
 
 
 def _reference_rows(rows: list[dict], reference: str | None, settings: CompareSettings) -> list[dict]:
@@ -374,6 +362,19 @@ def machine_differences(baseline: Run, new: Run) -> dict:
     old, cur = machine_fields(baseline), machine_fields(new)
     return {name: {"baseline": old[name], "new": cur[name]} for name in old
             if name in cur and old[name] not in (None, "") and cur[name] not in (None, "") and old[name] != cur[name]}
+
+
+def other_machine(baselines: list[Run], new: Run) -> str | None:
+    """Why the new run is not on the baseline set's machine (Machine.identity), or None when it is."""
+    identities = [run.machine.identity for run in baselines]
+    if any(identity != identities[0] for identity in identities[1:]):
+        return "the baseline set's runs come from more than one machine"
+    theirs, mine = identities[0], new.machine.identity
+    differ = [key for key in theirs if key in mine and theirs[key] != mine[key]]
+    if differ:
+        return "the baseline set was recorded on another machine (" + "; ".join(
+            f"{key}: {theirs[key]} there, {mine[key]} here" for key in differ) + ")"
+    return None
 
 
 def busy_machine(run: Run) -> str | None:
@@ -430,6 +431,8 @@ def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = Co
                                   + (f" among metrics {', '.join(settings.metrics)}" if settings.metrics else ""))
     differences = machine_differences(baselines[-1], new)
     counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in (REGRESSION, IMPROVEMENT)}
+    elsewhere = other_machine(baselines, new) if settings.machine_bound else None
+    overall = (ADVISORY if elsewhere else REGRESSION) if counts[REGRESSION] else UNCHANGED
     rule = (f"A regression needs the effect beyond {settings.threshold:.0%} AND p < {settings.alpha}"
             + (f" AND the new value outside the {settings.boundary:g} prediction bound of the "
                f"{len(baselines)} baseline runs" if len(baselines) >= 3 else "") + ".")
@@ -443,7 +446,9 @@ def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = Co
         "rows": rows,
         "regressions": counts[REGRESSION],
         "improvements": counts[IMPROVEMENT],
-        "verdict": REGRESSION if counts[REGRESSION] else UNCHANGED,
+        "verdict": overall,
+        "advisory": elsewhere,
+        "machine": {"baseline": baselines[0].machine.identity, "new": new.machine.identity},
         "machine_differences": differences,
         "injected": {"baseline": any(run.injected for run in baselines), "new": bool(new.injected)},
         "warnings": _warnings(baselines, new, differences),
@@ -480,6 +485,9 @@ def _bound(row: dict) -> str:
 
 def to_markdown(comparison: dict) -> str:
     lines = [f"> **WARNING:** {warning}" for warning in comparison["warnings"]]
+    if comparison.get("advisory"):
+        lines.append(f"> **ADVICE ONLY:** {comparison['advisory']}: these verdicts do not fail. Record a baseline "
+                     "set on this machine (scripts/refresh-baseline.sh) to gate on it; docs/regression-tracking.md")
     if lines:
         lines.append("")
     sets = len(comparison["baseline"]) >= 3
@@ -506,5 +514,6 @@ def to_markdown(comparison: dict) -> str:
                  f"{new['trials']} trials).")
     lines.append(f"\n**{comparison['regressions']} regression(s), {comparison['improvements']} improvement(s)** "
                  f"(threshold {comparison['threshold']:.0%}, alpha {comparison['alpha']}"
-                 f"{', machine-independent ratios only' if comparison['ratios_only'] else ''}).")
+                 f"{', machine-independent ratios only' if comparison['ratios_only'] else ''})"
+                 + (": advice only, another machine." if comparison.get("advisory") else "."))
     return "\n".join(lines) + "\n"

@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     add_verdict_options(parser)
     parser.add_argument("--strict", action="store_true",
                         help="refuse (exit 2) when the runs come from different machines or versions")
+    parser.add_argument("--gate-any-machine", action="store_true",
+                        help="a baseline set recorded on another machine still fails the check (default: its "
+                             "verdicts are advice there, exit 0)")
     parser.add_argument("--format", choices=("md", "json"), default="md")
     parser.set_defaults(handler=run)
 
@@ -31,8 +34,9 @@ def add_verdict_options(parser) -> None:
                         help="compare only the ratios between backends, measured within each run (across machines)")
     parser.add_argument("--metrics", default=None, metavar="NAMES",
                         help="compare only these metrics, e.g. cold_start,memory (default: all)")
-    parser.add_argument("--clock", choices=("auto", "wall", "cpu"), default="auto",
-                        help="which cold-start clock gates: the steadier one (auto), or a fixed one (default: %(default)s)")
+    parser.add_argument("--clock", choices=("both", "wall", "cpu"), default="both",
+                        help="which cold-start clocks gate: both, each at alpha/2, so either one regressing fails; "
+                             "or one only (default: %(default)s)")
     parser.add_argument("--boundary", type=float, default=0.99,
                         help="baseline sets: the prediction bound of the baseline runs' values (default: %(default)s)")
 
@@ -49,7 +53,8 @@ def parse_threshold(text: str) -> float:
     return value
 
 
-def settings(args):
+def settings(args, baseline_set: bool = False):
+    """The verdict options; a baseline set (a folder) is bound to its machine unless --gate-any-machine."""
     from harness.analysis.compare import CompareSettings
 
     metrics = None
@@ -60,7 +65,8 @@ def settings(args):
     try:
         return CompareSettings(threshold=parse_threshold(args.threshold), alpha=args.alpha,
                                ratios_only=args.ratios_only, metrics=metrics, clock=args.clock,
-                               boundary=args.boundary)
+                               boundary=args.boundary,
+                               machine_bound=baseline_set and not getattr(args, "gate_any_machine", False))
     except ValueError as error:
         raise UsageError(str(error)) from None
 
@@ -79,7 +85,7 @@ def load_baseline_sets(where: str) -> list:
         return [load(path)]
     runs = []
     for file in sorted([*path.rglob("*.json"), *path.rglob("*.json.gz")]):
-        if file.name.startswith(("latest.", "containment-")) or ".journal." in file.name:
+        if file.name.startswith(("latest.", "containment-")) or file.name == "MACHINE.json" or ".journal." in file.name:
             continue
         try:
             found = load(file)
@@ -99,7 +105,7 @@ def load_baseline_sets(where: str) -> list:
 
 
 def print_comparison(comparison: dict, fmt: str, strict: bool) -> int:
-    from harness.analysis.compare import REGRESSION, to_markdown
+    from harness.analysis.compare import ADVISORY, REGRESSION, to_markdown
 
     differences = comparison["machine_differences"]
     if differences:
@@ -111,6 +117,8 @@ def print_comparison(comparison: dict, fmt: str, strict: bool) -> int:
         if comparison["injected"][side]:
             print(f"isobench: WARNING: the {side} run has INJECTED faults (test only)", file=sys.stderr)
     print(json.dumps(comparison, indent=2) if fmt == "json" else to_markdown(comparison), end="\n" if fmt == "json" else "")
+    if comparison["verdict"] == ADVISORY:
+        print(f"isobench: advice only, not failing: {comparison['advisory']}", file=sys.stderr)
     return EXIT_FAILED if comparison["verdict"] == REGRESSION else EXIT_OK
 
 
@@ -119,7 +127,7 @@ def run(args) -> int:
     from harness.analysis.compare import IncompatibleResults, compare
     from harness.results.store import ResultsError, load_set
 
-    chosen = settings(args)
+    chosen = settings(args, baseline_set=Path(args.baseline).is_dir())
     try:
         baselines = load_baseline_sets(args.baseline)
         new = load_set(args.new)

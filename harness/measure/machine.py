@@ -85,6 +85,47 @@ def virtualization() -> dict:
     return found
 
 
+CPUIDLE = Path("/sys/devices/system/cpu/cpuidle")
+HALTPOLL_PARAMETERS = Path("/sys/module/haltpoll/parameters")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def cpu_idle() -> dict:
+    """How this machine's idle CPUs sleep: the cpuidle driver and governor, CPU
+    0's idle states (exit latency and target residency in µs, disabled or not),
+    the guest halt-poll parameters, and whether the PM QoS device that holds
+    CPUs awake (harness/measure/cpu_regime.py) is there. Empty where unknown."""
+    found: dict = {}
+    for name in ("current_driver", "current_governor"):
+        value = _read(CPUIDLE / name)
+        if value is not None:
+            found[name.removeprefix("current_")] = value
+    states = []
+    for state in sorted(Path("/sys/devices/system/cpu/cpu0/cpuidle").glob("state*")):
+        latency, residency = _read(state / "latency"), _read(state / "residency")
+        states.append({"name": _read(state / "name") or state.name,
+                       "exit_latency_us": int(latency) if latency and latency.isdigit() else None,
+                       "target_residency_us": int(residency) if residency and residency.isdigit() else None,
+                       "disabled": _read(state / "disable") == "1"})
+    if states:
+        found["states"] = states
+    if HALTPOLL_PARAMETERS.is_dir():
+        found["haltpoll"] = {p.name: _read(p) for p in sorted(HALTPOLL_PARAMETERS.iterdir())}
+    cmdline = _read(Path("/proc/cmdline")) or ""
+    idle_words = [w for w in cmdline.split() if w.startswith(("haltpoll", "cpuidle", "idle=", "intel_idle",
+                                                                "processor.max_cstate"))]
+    if idle_words:
+        found["kernel_command_line"] = idle_words
+    found["pm_qos_device"] = Path("/dev/cpu_dma_latency").exists()
+    return found
+
+
 def machine_info() -> dict:
     """What the results' Machine holds (harness.results.model.Machine)."""
     return {
@@ -99,6 +140,7 @@ def machine_info() -> dict:
         "hostname": platform.node(),
         "virtualization": virtualization(),
         "timer": timer_overhead_ns(),
+        "cpu_idle": cpu_idle(),
     }
 
 

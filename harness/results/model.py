@@ -318,12 +318,26 @@ class Machine:
     hostname: str = ""
     virtualization: FrozenMap = field(default_factory=FrozenMap)  # how this machine is virtualised, if it is
     timer: FrozenMap = field(default_factory=FrozenMap)  # the harness timer's resolution and read cost
+    cpu_idle: FrozenMap = field(default_factory=FrozenMap)  # cpuidle driver, governor, states, halt-poll settings
+
+    @property
+    def identity(self) -> dict[str, object]:
+        """The facts that make two machines the same kind for absolute figures
+        (a baseline set belongs to one): CPU model, cores, memory in whole GiB
+        (MemTotal moves by a few hundred KiB between boots), and the kernel
+        build. Unknown facts are left out."""
+        found = {"cpu model": self.cpu_model if self.cpu_model != "unknown" else None,
+                 "cores": self.cpu_count or None,
+                 "memory GiB": round(self.memory_total_bytes / (1 << 30)) if self.memory_total_bytes else None,
+                 "kernel": self.kernel or None}
+        return {key: value for key, value in found.items() if value is not None}
 
     def to_json(self) -> dict:
         return {"cpu_model": self.cpu_model, "cpu_count": self.cpu_count, "affinity": list(self.affinity),
                 "kernel": self.kernel, "os": self.os, "python": self.python,
                 "python_implementation": self.python_implementation, "memory_total_bytes": self.memory_total_bytes,
-                "hostname": self.hostname, "virtualization": thaw(self.virtualization), "timer": thaw(self.timer)}
+                "hostname": self.hostname, "virtualization": thaw(self.virtualization), "timer": thaw(self.timer),
+                "cpu_idle": thaw(self.cpu_idle)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "Machine":
@@ -332,7 +346,8 @@ class Machine:
                        affinity=f.ints("affinity"), kernel=f.str("kernel"), os=f.str("os"), python=f.str("python"),
                        python_implementation=f.str("python_implementation"),
                        memory_total_bytes=f.int("memory_total_bytes", None), hostname=f.str("hostname"),
-                       virtualization=_freeze(f.dict("virtualization")), timer=_freeze(f.dict("timer")))
+                       virtualization=_freeze(f.dict("virtualization")), timer=_freeze(f.dict("timer")),
+                       cpu_idle=_freeze(f.dict("cpu_idle")))
 
 
 @dataclass(frozen=True)
