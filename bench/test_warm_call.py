@@ -1,5 +1,7 @@
 """Warm calls on one live instance per backend: in blocks, each block visiting
-every backend in a new random order; within a block each timed call
+every backend in a new random order, in each CPU regime of the profile (idle
+CPUs, CPUs held awake: harness/measure/cpu_regime.py; a block of every regime
+per round, the regimes in a new random order); within a block each timed call
 (`instance.call(arg)`: request out, answer in) is followed by a timed ping (a
 round trip that does not run the handler), so call and transport share their
 time window. Then the in-engine loops (harness/runtime/prelude.js), backends
@@ -9,6 +11,7 @@ import gc
 
 import pytest
 
+from harness.measure.cpu_regime import regime
 from harness.measure.procedures import ARG, cold_start, engine_time
 
 SUITE = "warm_call"
@@ -46,22 +49,25 @@ def test_warm_call(trial):
                     instance.ping()
             except Exception as error:
                 trial.fail(SUITE, name, error)
-        total = profile.warm_blocks * len(live) + profile.engine_repeats * len(live)
+        total = (profile.warm_blocks * len(trial.regimes) + profile.engine_repeats) * len(live)
         with trial.progress.steps("warm call, transport, in-engine", total) as advance:
             gc_was_on = gc.isenabled()
             gc.disable()
             try:
                 for _ in range(profile.warm_blocks):
-                    for name in trial.order(list(live)):
-                        advance()
-                        if not trial.healthy(SUITE, name):
-                            continue
-                        try:
-                            calls, pings = _timed_pairs(live[name][0], profile.warm_block_calls, time.perf_counter_ns)
-                        except Exception as error:
-                            trial.fail(SUITE, name, error)
-                            continue
-                        trial.add_calls(name, calls, pings)
+                    for cpus in trial.regime_order():
+                        with regime(cpus, trial.lever):
+                            for name in trial.order(list(live)):
+                                advance()
+                                if not trial.healthy(SUITE, name):
+                                    continue
+                                try:
+                                    calls, pings = _timed_pairs(live[name][0], profile.warm_block_calls,
+                                                                time.perf_counter_ns)
+                                except Exception as error:
+                                    trial.fail(SUITE, name, error)
+                                    continue
+                                trial.add_calls(name, calls, pings, cpus)
             finally:
                 if gc_was_on:
                     gc.enable()

@@ -51,9 +51,15 @@ class Estimate:
                 "p_value": self.p_value}
 
 
-def _groups(series: Series, trials: list[int] | None = None) -> list[np.ndarray]:
+def _groups(series: Series, trials: list[int] | None = None, q: float | str = 0.5) -> list[np.ndarray]:
+    """Each trial's resampling units: block medians for the median (drift
+    within a trial is not taken for independent samples), but the raw samples
+    for a tail quantile: a p99 of block medians is not a p99 of the calls, and
+    its interval could not contain the p99 printed beside it."""
     by_trial = series.groups()
     keys = trials if trials is not None else list(by_trial)
+    if bootstrap.is_tail(q):
+        return [np.asarray(by_trial[t], dtype=float) for t in keys]
     return [bootstrap.batch_medians(by_trial[t]) for t in keys]
 
 
@@ -66,13 +72,14 @@ def estimate(series: Series, q: float | str = 0.5) -> Estimate | None:
     """The q-quantile (the median by default) with its hierarchical interval."""
     if not series:
         return None
-    groups = _groups(series)
+    groups = _groups(series, q=q)
     value = _statistic(series, q)
-    parts = bootstrap.components(groups)
+    parts = bootstrap.components(_groups(series) if bootstrap.is_tail(q) else groups)
     if len(series) < 2:
         return Estimate(value, None, len(series), len(groups), between_cv=parts.between_cv,
                         within_cv=parts.within_cv)
-    reps = bootstrap.replicates([groups], q=q)[0]
+    reps = bootstrap.replicates([groups], q=q, resamples=bootstrap.TAIL_RESAMPLES if bootstrap.is_tail(q)
+                                else bootstrap.RESAMPLES)[0]
     return Estimate(value, bootstrap.interval(reps, len(groups)), len(series), len(groups), bootstrap.log_se(reps),
                     parts.between_cv, parts.within_cv)
 
@@ -98,6 +105,21 @@ def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
     ratio = reps[0] / reps[1]
     return Estimate(value, bootstrap.interval(ratio, len(trials)), n, len(trials), bootstrap.log_se(ratio),
                     p_value=bootstrap.p_value_ratio(value, ratio, len(trials)))
+
+
+def paired_difference(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
+    """q-quantile of x minus that of y, both measured in the same trials
+    (one backend in two CPU regimes): resampled paired, over their common trials."""
+    trials = common_trials(x, y) if x and y else []
+    if not trials:
+        return None
+    value = _statistic(x, q, trials) - _statistic(y, q, trials)
+    n = min(len(x.only(trials)), len(y.only(trials)))
+    if n < 2:
+        return Estimate(value, None, n, len(trials))
+    reps = bootstrap.replicates([_groups(x, trials), _groups(y, trials)], q=q, paired=True)
+    difference = reps[0] - reps[1]
+    return Estimate(value, bootstrap.interval(difference, len(trials)), n, len(trials))
 
 
 def run_ratio(new: Series, old: Series, q: float | str = 0.5, salt: int = 0) -> tuple[Estimate, np.ndarray] | None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from harness.analysis.concurrency import queueing_note, summarize_concurrency
 from harness.analysis.density import summarize_density
-from harness.analysis.estimate import Estimate, estimate, paired_ratio
+from harness.analysis.estimate import Estimate, estimate, paired_difference, paired_ratio
 from harness.results.model import BackendResult, EngineTime, Run, thaw
 from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
 
@@ -22,6 +22,11 @@ UNITS = {
     "first_instance_ms": "milliseconds",
     "warm_call_us": "microseconds",
     "transport_us": "microseconds",
+    "cold_start_awake_ms": "milliseconds, CPUs held awake",
+    "cold_start_awake_cpu_ms": "milliseconds of CPU time, CPUs held awake",
+    "warm_call_awake_us": "microseconds, CPUs held awake",
+    "transport_awake_us": "microseconds, CPUs held awake",
+    "wake_cost_us": "microseconds: warm call with idle CPUs minus warm call with CPUs held awake",
     "engine_ns": "nanoseconds per handler call, in the engine",
     "memory_per_instance_mb": "MiB (2^20 bytes)",
     "density.instances_per_gib": "instances per GiB (2^30 bytes) of density.memory_kind",
@@ -30,7 +35,10 @@ UNITS = {
     "concurrency.p99_us": "microseconds",
 }
 KEYS = {"cold_start": "cold_start_ms", "cold_start_cpu": "cold_start_cpu_ms", "first_instance": "first_instance_ms",
-        "warm_call": "warm_call_us", "transport": "transport_us"}
+        "warm_call": "warm_call_us", "transport": "transport_us",
+        "cold_start_awake": "cold_start_awake_ms", "cold_start_awake_cpu": "cold_start_awake_cpu_ms",
+        "warm_call_awake": "warm_call_awake_us", "transport_awake": "transport_awake_us"}
+TAILED = ("cold_start", "warm_call", "transport", "cold_start_awake", "warm_call_awake", "transport_awake")
 BELOW_RESOLUTION = "below resolution"
 
 
@@ -60,6 +68,18 @@ def timing_figure(result: BackendResult, key: str, tails: bool = True) -> dict |
     found = estimate(series)
     edges = (estimate(series, 0.9), estimate(series, 0.99)) if tails and len(series) >= 20 else (None, None)
     return timing(found, FIGURES[key].scale, edges, series.array())
+
+
+def wake_cost(result: BackendResult) -> dict | None:
+    """What waking an idle CPU adds to a warm call here: the median warm call
+    with idle CPUs minus the one with CPUs held awake, paired by trial."""
+    if not result.warm_call or not result.warm_call_awake:
+        return None
+    found = paired_difference(result.warm_call, result.warm_call_awake)
+    if found is None:
+        return None
+    scaled = found.scaled(FIGURES["warm_call"].scale)
+    return {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "trials": found.trials}
 
 
 def engine_figure(engine: EngineTime) -> dict:
@@ -111,9 +131,12 @@ def backend_summary(result: BackendResult) -> dict:
     if info.available and not result.measured:
         entry["reason"] = info.reason or "no measurement was recorded"
     for key, name in KEYS.items():
-        figure = timing_figure(result, key, tails=key in ("cold_start", "warm_call", "transport"))
+        figure = timing_figure(result, key, tails=key in TAILED)
         if figure:
             entry[name] = figure
+    wake = wake_cost(result)
+    if wake:
+        entry["wake_cost_us"] = wake
     if result.cold_start:
         entry["cold_start_phases_ms"] = {phase: float(np.median(series.array())) * 1e3
                                          for phase, series in result.cold_start.phases.items()}
@@ -262,11 +285,33 @@ def to_markdown(summary: dict) -> str:
     spread = _spread_note(summary)
     if spread:
         notes.append(spread)
+    notes.append("CPU regime: the table above is timed with idle CPUs (as the machine is: an idle CPU sleeps and "
+                 "waking it is timed); the table below adds the same figures with the CPUs held awake.")
     timer = summary["metadata"].get("timer", {})
     if timer:
         notes.append(f"Timer: {timer.get('timer')} read overhead {timer.get('read_overhead_median_ns')} ns.")
-    return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _density_lines(summary)
-                     + _concurrency_lines(summary)) + "\n"
+    return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _regime_lines(summary)
+                     + _density_lines(summary) + _concurrency_lines(summary)) + "\n"
+
+
+def _regime_lines(summary: dict) -> list[str]:
+    """Warm call and cold start in both CPU regimes, and what waking an idle CPU adds to a call."""
+    rows = [(name, entry) for name, entry in summary["backends"].items()
+            if entry.get("warm_call_awake_us") or entry.get("cold_start_awake_ms")]
+    if not rows:
+        return []
+    lines = ["", "| backend | warm call µs, idle CPUs | warm call µs, CPUs awake | waking an idle CPU adds µs "
+             "| cold start ms, idle | cold start ms, awake |", "|---|---|---|---|---|---|"]
+    for name, entry in rows:
+        lines.append(f"| {name} | {with_ci(entry.get('warm_call_us'))} | {with_ci(entry.get('warm_call_awake_us'))} "
+                     f"| {with_ci(entry.get('wake_cost_us'))} | {with_ci(entry.get('cold_start_ms'))} "
+                     f"| {with_ci(entry.get('cold_start_awake_ms'))} |")
+    calls = summary["ratios"].get("warm_call_awake", {})
+    if calls:
+        lines += ["", "- Warm call over the reference, CPUs awake (where the conclusions about calls come from): "
+                  + "; ".join(f"{pair} {r['value']:.3g}x" + (f" ({r['ci95'][0]:.3g}–{r['ci95'][1]:.3g})"
+                                                              if r["ci95"] else "") for pair, r in calls.items())]
+    return lines
 
 
 def _spread_note(summary: dict) -> str | None:

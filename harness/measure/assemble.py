@@ -58,8 +58,8 @@ def _info(name: str, records: list[tuple[int, dict]], header: dict) -> BackendIn
         else tuple(described["concurrency_modes"]), variant_of=described.get("variant_of") or "")
 
 
-def _cold_start(records: list[tuple[int, dict]], cpu_scope: str) -> ColdStart | None:
-    found = [(t, r["cold_start"]) for t, r in records if r.get("cold_start")]
+def _cold_start(records: list[tuple[int, dict]], cpu_scope: str, key: str = "cold_start") -> ColdStart | None:
+    found = [(t, r[key]) for t, r in records if r.get(key)]
     wall = _series([(c["wall_s"], t) for t, c in found])
     if wall is None:
         return None
@@ -104,6 +104,7 @@ def backend_result(name: str, records: list[tuple[int, dict]], header: dict) -> 
     info = _info(name, records, header)
     cpu_scope = next((r["info"].get("cpu_scope", "") for _, r in records if r.get("info")), "")
     warm = [(t, r["warm_call"]) for t, r in records if r.get("warm_call")]
+    awake = [(t, r["warm_call_awake"]) for t, r in records if r.get("warm_call_awake")]
     where = f"trial record of {name}"
     return BackendResult(
         info=info,
@@ -112,6 +113,9 @@ def backend_result(name: str, records: list[tuple[int, dict]], header: dict) -> 
         warm_call=_series([(w["call_ns"], t) for t, w in warm], NS),
         transport=_series([(w["ping_ns"], t) for t, w in warm], NS),
         engine=_engine(records),
+        cold_start_awake=_cold_start(records, cpu_scope, "cold_start_awake"),
+        warm_call_awake=_series([(w["call_ns"], t) for t, w in awake], NS),
+        transport_awake=_series([(w["ping_ns"], t) for t, w in awake], NS),
         memory=Memory(tuple(MemorySweep.from_json(r["memory"], where) for _, r in records if r.get("memory")))
         if any(r.get("memory") for _, r in records) else None,
         density=tuple(DensitySweep.from_json(r["density"], where) for _, r in records if r.get("density")),
@@ -130,7 +134,8 @@ def trial_info(entry: dict) -> TrialInfo:
                      load_average_at_start=tuple(record.get("load_average_at_start") or ()),
                      suites=_freeze(record.get("suites") or {}), side=record.get("side", ""),
                      pair=record.get("pair"), startup_s=record.get("startup_seconds"),
-                     suite_seconds=FrozenMap(record.get("suite_seconds") or {}))
+                     suite_seconds=FrozenMap(record.get("suite_seconds") or {}),
+                     cpu_regimes=_freeze(record.get("cpu_regimes") or {}))
 
 
 @dataclass(frozen=True)

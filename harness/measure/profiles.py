@@ -23,6 +23,7 @@ PROFILES = {
         suites=("cold_start", "memory"), min_trials=6, max_trials=6, budget_s=600.0,
         cold_rounds=20, cold_warmups=1,
         memory_counts=(1, 5), in_process_memory_counts=(1, 10, 50), memory_settle_s=0.2, memory_trials=3,
+        regimes=("idle",),  # the regime its baseline set and the A/B base were measured in
     ),
     # A first look at everything, in about three minutes.
     "quick": Profile(

@@ -117,6 +117,12 @@ class Trial:
         self.measured: dict[str, list[str]] = {}
         self.suite_seconds: dict[str, float] = {}
         self.startup_seconds = _since_process_start()
+        from harness.measure.cpu_regime import AwakeLever, regimes_here
+
+        self.lever = AwakeLever()
+        self.regimes = regimes_here(self.profile.regimes, self.lever)
+        if len(self.regimes) < len(self.profile.regimes):
+            warn(f"CPU regime awake not measured: {self.lever.reason}")
 
     # ------------------------------------------------------------ who, in which order
 
@@ -144,14 +150,18 @@ class Trial:
         self._records[name]["failures"].append(f"{suite}: {message}")
         self._broken.setdefault(suite, set()).add(name)
 
+    def regime_order(self) -> list[str]:
+        """This trial's CPU regimes in a new random order."""
+        return self.order(list(self.regimes))
+
     # ------------------------------------------------------------ recording
 
     def record(self, name: str) -> dict:
         return self._records[name]
 
-    def add_cold_start(self, name: str, sample) -> None:
-        cold = self._records[name].setdefault("cold_start", {"wall_s": [], "cpu_s": [], "phases_ms": {},
-                                                              "answers": []})
+    def add_cold_start(self, name: str, sample, regime: str = "idle") -> None:
+        key = "cold_start" if regime == "idle" else f"cold_start_{regime}"
+        cold = self._records[name].setdefault(key, {"wall_s": [], "cpu_s": [], "phases_ms": {}, "answers": []})
         cold["wall_s"].append(sample.wall_s)
         if sample.cpu_s is None or cold["cpu_s"] is None:
             cold["cpu_s"] = None
@@ -171,8 +181,9 @@ class Trial:
         for phase, value in (probe.get("phases_ms") or {}).items():
             first["phases_ms"].setdefault(phase, []).append(float(value))
 
-    def add_calls(self, name: str, calls_ns: list[int], pings_ns: list[int]) -> None:
-        warm = self._records[name].setdefault("warm_call", {"call_ns": [], "ping_ns": []})
+    def add_calls(self, name: str, calls_ns: list[int], pings_ns: list[int], regime: str = "idle") -> None:
+        key = "warm_call" if regime == "idle" else f"warm_call_{regime}"
+        warm = self._records[name].setdefault(key, {"call_ns": [], "ping_ns": []})
         warm["call_ns"] += calls_ns
         warm["ping_ns"] += pings_ns
 
@@ -199,7 +210,9 @@ class Trial:
                 "pair": self.spec.pair, "pid": os.getpid(), "started": self.started, "finished": now_iso(),
                 "load_average_at_start": self.load_average_at_start, "suites": self.measured,
                 "startup_seconds": self.startup_seconds, "suite_seconds": self.suite_seconds,
-                "suite_errors": self.suite_errors, "backends": self._records}
+                "suite_errors": self.suite_errors, "cpu_regimes": {"measured": list(self.regimes),
+                                                                   "awake": self.lever.describe()},
+                "backends": self._records}
 
 
 def _since_process_start() -> float | None:

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from harness.results.vocabulary import SUITES
+from harness.results.vocabulary import REGIMES, SUITES
 
 from harness.results.migrate import migrate_v1
 from harness.results.schema import LEGACY_SCHEMA, SCHEMA, WORKLOADS_SCHEMA, ResultsError  # noqa: F401
@@ -235,10 +235,14 @@ class Profile:
     concurrency_duration_s: float = 0.1
     concurrency_warmup_calls: int = 3
     concurrency_max_calls: int = 300
+    # CPU regimes of the cold-start and warm-call blocks (harness/measure/cpu_regime.py), interleaved in each trial.
+    regimes: tuple[str, ...] = ("idle", "awake")
 
     def __post_init__(self):
         if self.min_trials < 1 or self.max_trials < self.min_trials:
             raise ValueError(f"profile {self.name}: need 1 <= min_trials <= max_trials")
+        if "idle" not in self.regimes or set(self.regimes) - set(REGIMES):
+            raise ValueError(f"profile {self.name}: regimes must include idle and be among {', '.join(REGIMES)}")
         unknown = set(self.suites) - set(SUITES)
         if unknown:
             raise ValueError(f"profile {self.name}: unknown suites {sorted(unknown)}")
@@ -460,13 +464,14 @@ class TrialInfo:
     pair: int | None = None  # A/B runs: trials of the two versions that ran back to back share it
     startup_s: float | None = None  # process start to the backends prepared
     suite_seconds: FrozenMap = field(default_factory=FrozenMap)  # how long each suite took
+    cpu_regimes: FrozenMap = field(default_factory=FrozenMap)  # {"measured": [...], "awake": how, or why not}
 
     def to_json(self) -> dict:
         return {"index": self.index, "status": self.status, "cause": self.cause, "started": self.started,
                 "finished": self.finished, "pid": self.pid, "seed": self.seed,
                 "load_average_at_start": list(self.load_average_at_start), "suites": thaw(self.suites),
                 "side": self.side, "pair": self.pair, "startup_s": self.startup_s,
-                "suite_seconds": dict(self.suite_seconds)}
+                "suite_seconds": dict(self.suite_seconds), "cpu_regimes": thaw(self.cpu_regimes)}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "TrialInfo":
@@ -478,7 +483,8 @@ class TrialInfo:
                          started=f.str("started"), finished=f.str("finished"), pid=f.int("pid", None),
                          seed=f.int("seed", 0), load_average_at_start=f.numbers("load_average_at_start"),
                          suites=_freeze(f.dict("suites")), side=f.str("side"), pair=f.int("pair", None),
-                         startup_s=f.float("startup_s"), suite_seconds=FrozenMap(f.dict("suite_seconds")))
+                         startup_s=f.float("startup_s"), suite_seconds=FrozenMap(f.dict("suite_seconds")),
+                         cpu_regimes=_freeze(f.dict("cpu_regimes")))
 
 
 # ---------------------------------------------------------------- per-suite records
@@ -791,9 +797,13 @@ class BackendResult:
     info: BackendInfo
     cold_start: ColdStart | None = None
     first_instance: FirstInstance | None = None
-    warm_call: Series | None = None  # seconds
-    transport: Series | None = None  # seconds
+    warm_call: Series | None = None  # seconds, idle CPUs
+    transport: Series | None = None  # seconds, idle CPUs
     engine: EngineTime | None = None
+    # The same figures timed with the CPUs held awake (harness/measure/cpu_regime.py).
+    cold_start_awake: ColdStart | None = None
+    warm_call_awake: Series | None = None
+    transport_awake: Series | None = None
     memory: Memory | None = None
     density: tuple[DensitySweep, ...] = ()
     concurrency: tuple[Concurrency, ...] = ()
@@ -808,13 +818,15 @@ class BackendResult:
 
     def timing(self, key: str) -> Series | None:
         """A timing figure by its vocabulary key (seconds), or None."""
-        if key == "cold_start":
-            return self.cold_start.wall if self.cold_start else None
-        if key == "cold_start_cpu":
-            return self.cold_start.cpu if self.cold_start else None
+        if key in ("cold_start", "cold_start_awake"):
+            cold = getattr(self, key)
+            return cold.wall if cold else None
+        if key in ("cold_start_cpu", "cold_start_awake_cpu"):
+            cold = getattr(self, key.removesuffix("_cpu"))
+            return cold.cpu if cold else None
         if key == "first_instance":
             return self.first_instance.total if self.first_instance else None
-        if key in ("warm_call", "transport"):
+        if key in ("warm_call", "transport", "warm_call_awake", "transport_awake"):
             return getattr(self, key)
         raise KeyError(key)
 
@@ -982,6 +994,16 @@ def to_json(run: Run) -> dict:
         if result.transport:
             benchmarks.append(_benchmark("transport", name, list(result.transport.values),
                                          {"unit": "s", "trials": list(result.transport.trials)}))
+        if result.cold_start_awake:
+            cold = result.cold_start_awake
+            benchmarks.append(_benchmark("cold_start_awake", name, list(cold.wall.values),
+                                         {"unit": "s", "trials": list(cold.wall.trials), "timer": cold.timer,
+                                          "regime": "awake", **cold.to_json()}))
+        for suite in ("warm_call_awake", "transport_awake"):
+            series = getattr(result, suite)
+            if series:
+                benchmarks.append(_benchmark(suite, name, list(series.values),
+                                             {"unit": "s", "trials": list(series.trials), "regime": "awake"}))
         if result.memory:
             benchmarks.append(_benchmark("memory", name, [s.duration_s for s in result.memory.sweeps],
                                          {"timer": "duration of each trial's sweep; not a performance figure",
@@ -1057,9 +1079,11 @@ def from_json(raw: object, where: str = "results") -> Run:
         suite, backend = extra.str("metric", required=True), extra.str("backend", required=True)
         data = stats.numbers("data")
         target = parts.setdefault(backend, {})
-        if suite in ("cold_start", "warm_call", "transport"):
+        if suite in ("cold_start", "warm_call", "transport", "cold_start_awake", "warm_call_awake", "transport_awake"):
             series = Series(data, extra.ints("trials", True))
-            if suite == "cold_start":
+            if suite == "cold_start_awake":
+                target[suite] = ColdStart.from_json(series, extra.raw, f"{here}.extra_info")
+            elif suite == "cold_start":
                 target["cold_start"] = ColdStart.from_json(series, extra.raw, f"{here}.extra_info")
                 if extra.raw.get("first_instance"):
                     target["first_instance"] = FirstInstance.from_json(extra.raw["first_instance"],

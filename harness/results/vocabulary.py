@@ -14,15 +14,37 @@ CONFIDENCE = 0.95
 
 # ---------------------------------------------------------------- timing figures
 
+# The CPU regimes a timed block runs in (harness/measure/cpu_regime.py).
+REGIMES = {
+    "idle": "idle CPUs: as the machine is; an idle CPU sleeps in whatever state its cpuidle governor picks, and "
+            "waking it is part of what is timed",
+    "awake": "CPUs held awake: a PM QoS request holds /dev/cpu_dma_latency at 0 µs for the block, so an idle CPU "
+             "polls instead of sleeping",
+}
+
+
 @dataclass(frozen=True)
 class Figure:
-    """A timing figure: how it is stored (seconds) and shown."""
+    """A timing figure: how it is stored (seconds) and shown, and the CPU regime it was timed in."""
 
     key: str
     label: str
     unit: str  # display unit
     scale: float  # stored seconds * scale = display unit
     meaning: str
+    regime: str = "idle"
+    base: str = ""  # the same figure in the idle regime (for an awake figure)
+    clock: str = "wall"  # wall or cpu
+
+    @property
+    def idle_key(self) -> str:
+        return self.base or self.key
+
+
+def _awake(key: str, figure: Figure) -> Figure:
+    return Figure(key, f"{figure.label}, CPUs awake", figure.unit, figure.scale,
+                  f"{figure.meaning} Timed with the CPUs held awake (PM QoS at 0 µs).", regime="awake",
+                  base=figure.key, clock=figure.clock)
 
 
 FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
@@ -33,7 +55,7 @@ FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
     Figure("cold_start_cpu", "cold-start CPU time", "ms", 1e3,
            "CPU time (user + system) the same cold start cost: the harness process (all its threads), plus the "
            "instance's own processes or cgroup, plus, for Docker, the engine's daemons; what each backend counts "
-           "is recorded with it."),
+           "is recorded with it.", clock="cpu"),
     Figure("first_instance", "first isolate in a fresh process", "ms", 1e3,
            "The first isolate of a fresh process also loads the engine library and starts V8's platform; it is "
            "sampled in fresh interpreters and never mixed with the steady cold start."),
@@ -48,9 +70,14 @@ FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
            "into a checksum it returns, minus the same loop with the handler replaced by identity; shown only "
            "where it exceeds that loop's own cost and the clock's resolution."),
 )}
-TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport")
+AWAKE_FIGURES = {"cold_start_awake": "cold_start", "cold_start_awake_cpu": "cold_start_cpu",
+                 "warm_call_awake": "warm_call", "transport_awake": "transport"}
+FIGURES.update({key: _awake(key, FIGURES[base]) for key, base in AWAKE_FIGURES.items()})
+TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport",
+           "cold_start_awake", "cold_start_awake_cpu", "warm_call_awake", "transport_awake")
 # Timings whose ratio to the reference backend carries across machines.
-RATIO_TIMINGS = ("cold_start", "cold_start_cpu", "warm_call", "transport")
+RATIO_TIMINGS = ("cold_start", "cold_start_cpu", "warm_call", "transport",
+                 "cold_start_awake", "cold_start_awake_cpu", "warm_call_awake", "transport_awake")
 
 
 # ---------------------------------------------------------------- memory kinds
