@@ -5,7 +5,11 @@ per round, the regimes in a new random order); within a block each timed call
 (`instance.call(arg)`: request out, answer in) is followed by a timed ping (a
 round trip that does not run the handler), so call and transport share their
 time window. Then the in-engine loops (harness/runtime/prelude.js), backends
-again in random order. Warmup calls first are discarded; GC is off while timing."""
+again in random order. The warm-up calls come first, each timed and kept apart
+from the figure: at least the profile's count, and more (in steps of that
+count, up to WARMUP_CAP times it) while the changepoint detector says the
+series has not settled (harness/analysis/steady_state.py). GC is off while
+timing."""
 
 import gc
 
@@ -15,6 +19,7 @@ from harness.measure.cpu_regime import regime
 from harness.measure.procedures import ARG, cold_start, engine_time
 
 SUITE = "warm_call"
+WARMUP_CAP = 4  # the warm-up grows to at most this many times the profile's count
 
 
 def _timed_pairs(instance, count: int, clock_ns) -> tuple[list[int], list[int]]:
@@ -31,6 +36,23 @@ def _timed_pairs(instance, count: int, clock_ns) -> tuple[list[int], list[int]]:
     return calls, pings
 
 
+def _warm_up(instance, count: int, clock_ns) -> tuple[list[int], bool]:
+    """The warm-up calls (ns each, pings between them untimed), and whether the series settled."""
+    from harness.analysis.steady_state import NO_STEADY_STATE, classify
+
+    calls: list[int] = []
+    while True:
+        for _ in range(count):
+            started = clock_ns()
+            instance.call(ARG)
+            calls.append(clock_ns() - started)
+            instance.ping()
+        found = classify([c * 1e-9 for c in calls])
+        unsettled = found is not None and found.classification == NO_STEADY_STATE
+        if not unsettled or len(calls) >= WARMUP_CAP * count:
+            return calls, not unsettled
+
+
 def test_warm_call(trial):
     import time
 
@@ -44,9 +66,7 @@ def test_warm_call(trial):
             try:
                 instance, _, answer = cold_start(trial.backends[name], trial.worker, ARG)
                 live[name] = (instance, answer)
-                for _ in range(profile.warm_warmup_calls):
-                    instance.call(ARG)
-                    instance.ping()
+                trial.add_warmup(name, *_warm_up(instance, profile.warm_warmup_calls, time.perf_counter_ns))
             except Exception as error:
                 trial.fail(SUITE, name, error)
         total = (profile.warm_blocks * len(trial.regimes) + profile.engine_repeats) * len(live)

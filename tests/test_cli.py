@@ -53,9 +53,15 @@ def test_run_smoke_writes_results_and_summary(tmp_path):
     assert raw["isobench"]["status"] == "complete"
     assert raw["machine_info"]["isobench"]["cpu_count"] >= 1
     names = {b["name"] for b in raw["benchmarks"]}
+    from harness.measure.cpu_regime import AwakeLever
+
+    awake = ("cold_start_awake", "warm_call_awake", "transport_awake") if AwakeLever().available else ()
     assert names == {f"test_{m}[{b}]"
-                     for m in ("cold_start", "warm_call", "transport", "memory", "density", "concurrency")
+                     for m in ("cold_start", "warm_call", "transport", "memory", "density", "concurrency", *awake)
                      for b in ("isolate", "subprocess")}
+    warm = next(b for b in raw["benchmarks"] if b["name"] == "test_warm_call[isolate]")
+    assert warm["extra_info"]["hdr_histogram"].startswith("HISTF")
+    assert len(warm["extra_info"]["warmup"]["values"]) >= 2 * 5  # smoke: 5 warm-up calls in each of 2 trials
     cold = next(b for b in raw["benchmarks"] if b["name"] == "test_cold_start[isolate]")
     assert len(cold["stats"]["data"]) == 6  # 3 smoke rounds in each of 2 trials; warmup rounds not kept
     assert len(cold["extra_info"]["phases"]["create_isolate"]["values"]) == 6

@@ -12,8 +12,10 @@ import numpy as np
 from harness.analysis.concurrency import queueing_note, summarize_concurrency
 from harness.analysis.density import summarize_density
 from harness.analysis.estimate import Estimate, estimate, paired_difference, paired_ratio
-from harness.results.model import BackendResult, EngineTime, Run, thaw
-from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
+from harness.results.histogram import tail as histogram_tail
+from harness.results.model import LATENCY_SUITES, BackendResult, EngineTime, Run, thaw
+from harness.analysis.steady_state import over_trials
+from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, REGIMES
 
 SUMMARY_SCHEMA = "isobench-summary/2"
 UNITS = {
@@ -26,7 +28,11 @@ UNITS = {
     "cold_start_awake_cpu_ms": "milliseconds of CPU time, CPUs held awake",
     "warm_call_awake_us": "microseconds, CPUs held awake",
     "transport_awake_us": "microseconds, CPUs held awake",
+    "hdr": "per-call percentiles from the run's HdrHistogram (µs, 0.1% precision), each with the count of calls "
+           "at or above it",
     "wake_cost_us": "microseconds: warm call with idle CPUs minus warm call with CPUs held awake",
+    "steady_state.calls_until_steady": "calls from the first call after the cold start (median over trials that settled)",
+    "steady_state.steady_median_us": "microseconds: median of the steady segment (median over trials that settled)",
     "engine_ns": "nanoseconds per handler call, in the engine",
     "memory_per_instance_mb": "MiB (2^20 bytes)",
     "density.instances_per_gib": "instances per GiB (2^30 bytes) of density.memory_kind",
@@ -67,7 +73,24 @@ def timing_figure(result: BackendResult, key: str, tails: bool = True) -> dict |
         return None
     found = estimate(series)
     edges = (estimate(series, 0.9), estimate(series, 0.99)) if tails and len(series) >= 20 else (None, None)
-    return timing(found, FIGURES[key].scale, edges, series.array())
+    out = timing(found, FIGURES[key].scale, edges, series.array())
+    if key in LATENCY_SUITES:
+        out["hdr"] = histogram_tail(series.values)
+    return out
+
+
+def steady_state_figures(result: BackendResult) -> dict:
+    """Per CPU regime: the warm-call series' class over the trials, the calls
+    until steady state and the steady-state median (µs), from harness/analysis/steady_state.py."""
+    out = {}
+    for regime in REGIMES:
+        verdict = over_trials(list(result.steady_state), regime)
+        if verdict:
+            found = verdict.to_json()
+            found["steady_median_us"] = (found.pop("steady_median_s") * 1e6
+                                         if verdict.steady_median_s is not None else None)
+            out[regime] = found
+    return out
 
 
 def wake_cost(result: BackendResult) -> dict | None:
@@ -137,6 +160,9 @@ def backend_summary(result: BackendResult) -> dict:
     wake = wake_cost(result)
     if wake:
         entry["wake_cost_us"] = wake
+    steady = steady_state_figures(result)
+    if steady:
+        entry["steady_state"] = steady
     if result.cold_start:
         entry["cold_start_phases_ms"] = {phase: float(np.median(series.array())) * 1e3
                                          for phase, series in result.cold_start.phases.items()}
@@ -294,6 +320,16 @@ def to_markdown(summary: dict) -> str:
                      + _density_lines(summary) + _concurrency_lines(summary)) + "\n"
 
 
+MIN_TAIL_CALLS = 5  # a tail percentile needs this many calls at or above it to be shown
+
+
+def _deep_tail(hdr: dict, key: str) -> str:
+    found = hdr[key]
+    if found["calls_at_or_above"] < MIN_TAIL_CALLS:
+        return f"too few calls ({hdr['calls']})"
+    return f"{fmt(found['us'])} ({found['calls_at_or_above']})"
+
+
 def _regime_lines(summary: dict) -> list[str]:
     """Warm call and cold start in both CPU regimes, and what waking an idle CPU adds to a call."""
     rows = [(name, entry) for name, entry in summary["backends"].items()
@@ -306,6 +342,28 @@ def _regime_lines(summary: dict) -> list[str]:
         lines.append(f"| {name} | {with_ci(entry.get('warm_call_us'))} | {with_ci(entry.get('warm_call_awake_us'))} "
                      f"| {with_ci(entry.get('wake_cost_us'))} | {with_ci(entry.get('cold_start_ms'))} "
                      f"| {with_ci(entry.get('cold_start_awake_ms'))} |")
+    steady = [(name, regime, found) for name, entry in summary["backends"].items()
+              for regime, found in (entry.get("steady_state") or {}).items()]
+    if steady:
+        lines += ["", "| backend | CPUs | steady state (per trial) | calls until steady | steady-state median µs |",
+                  "|---|---|---|---|---|"]
+        for name, regime, found in steady:
+            per_trial = ", ".join(found["per_trial"])
+            lines.append(f"| {name} | {regime} | {found['class']} ({per_trial}) | {fmt(found['calls_until_steady'])} "
+                         f"| {fmt(found['steady_median_us'])} |")
+    tails = []
+    for name, entry in summary["backends"].items():
+        cells = []
+        for key in ("warm_call_us", "warm_call_awake_us"):
+            hdr = (entry.get(key) or {}).get("hdr")
+            cells += [_deep_tail(hdr, "p99"), _deep_tail(hdr, "p999")] if hdr else ["–", "–"]
+        if any(cell != "–" for cell in cells):
+            tails.append(f"| {name} | " + " | ".join(cells) + " |")
+    if tails:
+        lines += ["", "| backend | warm call p99 µs, idle (calls at or above) | p99.9, idle | p99, awake | p99.9, awake |",
+                  "|---|---|---|---|---|", *tails,
+                  "", "- Tail percentiles from the run's HdrHistogram; one resting on fewer than "
+                  f"{MIN_TAIL_CALLS} calls is shown as too few calls."]
     calls = summary["ratios"].get("warm_call_awake", {})
     if calls:
         lines += ["", "- Warm call over the reference, CPUs awake (where the conclusions about calls come from): "

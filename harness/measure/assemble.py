@@ -25,6 +25,7 @@ from harness.results.model import (
     Provenance,
     Run,
     Series,
+    SteadyState,
     TrialInfo,
     WorkerInfo,
     _freeze,
@@ -100,6 +101,10 @@ def _engine(records: list[tuple[int, dict]]) -> EngineTime | None:
                       calls=tuple(c for _, e in found for c in e.get("calls", [])))
 
 
+def _steady_states(records: list[tuple[int, dict]], where: str) -> tuple[SteadyState, ...]:
+    return tuple(SteadyState.from_json(state, where) for _, r in records for state in r.get("steady_state", []))
+
+
 def backend_result(name: str, records: list[tuple[int, dict]], header: dict) -> BackendResult:
     info = _info(name, records, header)
     cpu_scope = next((r["info"].get("cpu_scope", "") for _, r in records if r.get("info")), "")
@@ -116,6 +121,8 @@ def backend_result(name: str, records: list[tuple[int, dict]], header: dict) -> 
         cold_start_awake=_cold_start(records, cpu_scope, "cold_start_awake"),
         warm_call_awake=_series([(w["call_ns"], t) for t, w in awake], NS),
         transport_awake=_series([(w["ping_ns"], t) for t, w in awake], NS),
+        warmup=_series([(r["warmup"]["call_ns"], t) for t, r in records if r.get("warmup")], NS),
+        steady_state=_steady_states(records, where),
         memory=Memory(tuple(MemorySweep.from_json(r["memory"], where) for _, r in records if r.get("memory")))
         if any(r.get("memory") for _, r in records) else None,
         density=tuple(DensitySweep.from_json(r["density"], where) for _, r in records if r.get("density")),

@@ -187,6 +187,10 @@ class Trial:
         warm["call_ns"] += calls_ns
         warm["ping_ns"] += pings_ns
 
+    def add_warmup(self, name: str, calls_ns: list[int], settled: bool) -> None:
+        """The warm-up calls before the timed blocks (with idle CPUs), and whether they settled."""
+        self._records[name]["warmup"] = {"call_ns": list(calls_ns), "settled": settled}
+
     def add_engine(self, name: str, result: dict) -> None:
         engine = self._records[name].setdefault("engine", {"handler_ns": [], "loop_ns": [], "calls": [],
                                                            "clock": "", "clock_resolution_ns": None})
@@ -202,6 +206,21 @@ class Trial:
     def set(self, name: str, suite: str, value: dict) -> None:
         """A scale suite's whole record (memory, density, concurrency) for one backend."""
         self._records[name][suite] = value
+
+    def classify_warm_calls(self) -> None:
+        """Each backend's warm-call series classified per CPU regime, once, when
+        the trial's measuring is done (harness/analysis/steady_state.py): with
+        idle CPUs the warm-up calls, then the idle blocks, in the order they
+        ran; with the CPUs held awake the awake blocks."""
+        from harness.analysis.steady_state import classify
+
+        for record in self._records.values():
+            idle = (record.get("warmup") or {}).get("call_ns", []) + (record.get("warm_call") or {}).get("call_ns", [])
+            awake = (record.get("warm_call_awake") or {}).get("call_ns", [])
+            states = [classify([c * 1e-9 for c in calls], self.spec.index, regime)
+                      for regime, calls in (("idle", idle), ("awake", awake)) if calls]
+            if any(states):
+                record["steady_state"] = [state.to_json() for state in states if state]
 
     def to_json(self, facts: dict[str, dict] | None = None) -> dict:
         for name, extra in (facts or {}).items():

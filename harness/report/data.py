@@ -120,6 +120,10 @@ class ReportData:
         """Median warm call, µs."""
         return self._cached(("warm", name), lambda: self._timing(name, "warm_call"))
 
+    def warm_call_awake(self, name: str) -> Value | None:
+        """Median warm call with the CPUs held awake, µs (None for runs before the regimes)."""
+        return self._cached(("warm awake", name), lambda: self._timing(name, "warm_call_awake"))
+
     def transport(self, name: str) -> Value | None:
         return self._cached(("transport", name), lambda: self._timing(name, "transport"))
 

@@ -143,23 +143,33 @@ def _memory_line(data: ReportData, numbers: dict) -> str | None:
 
 
 def _warm_line(data: ReportData, numbers: dict) -> str | None:
+    """Calls compared with the CPUs held awake, where the backend's own cost is
+    what differs (with idle CPUs every call also pays to wake a CPU); the idle
+    figure beside. Runs before the regimes have the idle figure only, and say so."""
     ref = data.reference
-    mine = data.warm_call(ref)
+    awake = data.warm_call_awake(ref) is not None
+    call = data.warm_call_awake if awake else data.warm_call
+    mine = call(ref)
     if not mine:
         return None
+    idle = data.warm_call(ref)
+    regime = "with the CPUs held awake" if awake else "with idle CPUs (this run did not hold them awake)"
+    beside = f" ({fmt.number(idle.value)} µs with idle CPUs)" if awake and idle else ""
     numbers["reference warm call us"] = mine.value
-    faster = sorted(((n, data.warm_call(n).value) for n in data.measured
-                     if n != ref and data.warm_call(n) and data.warm_call(n).value < mine.value), key=lambda p: p[1])
+    faster = sorted(((n, call(n).value) for n in data.measured
+                     if n != ref and call(n) and call(n).value < mine.value), key=lambda p: p[1])
     if not faster:
-        return f"**Warm calls.** Once started, the isolate also answers fastest: {fmt.number(mine.value)} µs a call."
+        return (f"**Warm calls.** Once started, the isolate also answers fastest {regime}: "
+                f"{fmt.number(mine.value)} µs a call{beside}.")
     for name, value in faster:
         numbers[f"{name} warm call us"] = value
     listed = ", ".join(f"{n} {fmt.number(v)} µs" for n, v in faster[:4])
     if len(faster) > 4:
         listed += f", and {len(faster) - 4} more"
     others = "one other backend answers" if len(faster) == 1 else f"{len(faster)} others answer"
-    return (f"**Where the isolate loses on calls.** A warm call to it takes {fmt.number(mine.value)} µs here "
-            f"(its binding hands each call to the isolate's own thread); {others} sooner: {listed}.")
+    return (f"**Where the isolate loses on calls.** {_capital(regime)}, a warm call to it takes "
+            f"{fmt.number(mine.value)} µs{beside} (its binding hands each call to the isolate's own thread); "
+            f"{others} sooner: {listed}.")
 
 
 def _containment_line(data: ReportData, numbers: dict) -> str | None:

@@ -8,17 +8,21 @@ from __future__ import annotations
 from harness.analysis import bootstrap
 from harness.report import fmt
 from harness.report.data import ReportData
-from harness.results.vocabulary import FIGURES, memory_label, memory_meaning
+from harness.results.vocabulary import FIGURES, REGIMES, memory_label, memory_meaning
 
 
 def _trials(data: ReportData) -> list[str]:
     run, profile = data.run, data.run.profile
     complete, lost = len(run.complete_trials), run.lost_trials
+    measured = sorted({r for t in run.complete_trials for r in (t.cpu_regimes.get("measured") or ("idle",))},
+                      key=list(REGIMES).index)
+    regimes = (f" in each CPU regime ({' and '.join(measured)}; the regimes in a new random order each round)"
+               if len(measured) > 1 else " with idle CPUs")
     text = (f"The run is **{complete} trial(s)**{f' (and {len(lost)} lost)' if lost else ''}, each a fresh worker "
             f"process that measures every backend. Inside a trial, cold starts run in rounds "
             f"({profile.cold_rounds} kept after {profile.cold_warmups} warmup round(s)); each round starts one "
-            f"instance of every backend, in a new random order. Warm calls run in {profile.warm_blocks} blocks of "
-            f"{profile.warm_block_calls} calls per backend, again in random orders, each call followed by a timed "
+            f"instance of every backend{regimes}, in a new random order. Warm calls run in {profile.warm_blocks} "
+            f"blocks of {profile.warm_block_calls} calls per backend per regime, again in random orders, each call followed by a timed "
             f"ping. Memory is one backend at a time (the harness's own memory counts for in-process backends), in a "
             f"random order. The profile is `{profile.name}`: {profile.description or 'no description'}.")
     lines = [text, ""]
@@ -31,6 +35,9 @@ def _timers(data: ReportData) -> list[str]:
     lines = ["| figure | where the timer starts and stops |", "|---|---|"]
     for key in ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport", "engine"):
         lines.append(f"| {FIGURES[key].label} ({FIGURES[key].unit}) | {fmt.cell(FIGURES[key].meaning)} |")
+    lines += ["", "CPU regimes: " + "; ".join(f"**{name}**, {meaning}" for name, meaning in REGIMES.items())
+              + ". Every figure above is timed with idle CPUs unless its label says the CPUs were held awake; "
+              "cold starts and warm calls are timed in both, interleaved."]
     scopes = {data.result(n).cold_start.cpu_scope for n in data.measured
               if data.result(n).cold_start and data.result(n).cold_start.cpu_scope}
     lines += ["", "CPU time counts, per backend: " + "; ".join(

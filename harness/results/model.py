@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from harness.results.vocabulary import REGIMES, SUITES
+from harness.results.vocabulary import REGIMES, STEADY_CLASSES, SUITES
 
 from harness.results.migrate import migrate_v1
 from harness.results.schema import LEGACY_SCHEMA, SCHEMA, WORKLOADS_SCHEMA, ResultsError  # noqa: F401
@@ -791,6 +791,37 @@ class Concurrency:
 
 
 @dataclass(frozen=True)
+class SteadyState:
+    """One warm-call series (a trial, a CPU regime, from the first call after
+    the cold start): its class, where its steady state starts, its steady median."""
+
+    trial: int
+    regime: str
+    calls: int  # calls in the series
+    classification: str  # a key of vocabulary.STEADY_CLASSES
+    calls_until_steady: int | None  # None: no steady state
+    steady_median_s: float | None
+    changepoints: tuple[int, ...] = ()  # call indices where a kept segment starts
+
+    def __post_init__(self) -> None:
+        if self.classification not in STEADY_CLASSES:
+            raise ResultsError(f"unknown steady-state class {self.classification!r}")
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "regime": self.regime, "calls": self.calls, "class": self.classification,
+                "calls_until_steady": self.calls_until_steady, "steady_median_s": self.steady_median_s,
+                "changepoints": list(self.changepoints)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "SteadyState":
+        f = _Fields(raw, where)
+        return SteadyState(trial=f.int("trial", required=True), regime=f.str("regime", "idle"),
+                           calls=f.int("calls", required=True), classification=f.str("class", required=True),
+                           calls_until_steady=f.int("calls_until_steady", None),
+                           steady_median_s=f.float("steady_median_s"), changepoints=f.ints("changepoints"))
+
+
+@dataclass(frozen=True)
 class BackendResult:
     """Everything the run measured of one backend, over all its trials."""
 
@@ -804,6 +835,8 @@ class BackendResult:
     cold_start_awake: ColdStart | None = None
     warm_call_awake: Series | None = None
     transport_awake: Series | None = None
+    warmup: Series | None = None  # seconds: the warm-up calls before the timed blocks (idle CPUs), not a figure
+    steady_state: tuple[SteadyState, ...] = ()  # per trial and regime
     memory: Memory | None = None
     density: tuple[DensitySweep, ...] = ()
     concurrency: tuple[Concurrency, ...] = ()
@@ -967,9 +1000,16 @@ def _stats(data: list[float]) -> dict:
     return out
 
 
+LATENCY_SUITES = ("warm_call", "transport", "warm_call_awake", "transport_awake")  # kept as HdrHistograms too
+
+
 def _benchmark(suite: str, backend: str, data: list[float], extra: dict) -> dict:
     name = f"test_{suite}[{backend}]"
-    return {"group": suite, "name": name, "fullname": f"bench/test_{suite}.py::{name}",
+    if suite in LATENCY_SUITES and data:
+        from harness.results.histogram import encode
+
+        extra = {**extra, "hdr_histogram": encode(data), "hdr_histogram_unit": "ns"}
+    return {"group": suite, "name": name, "fullname": f"bench/test_{suite.removesuffix('_awake')}.py::{name}",
             "params": {"backend_name": backend}, "param": backend,
             "extra_info": {"metric": suite, "backend": backend, **extra},
             "options": {"disable_gc": True, "timer": "perf_counter_ns", "min_rounds": 1, "max_time": 0,
@@ -989,7 +1029,9 @@ def to_json(run: Run) -> dict:
             benchmarks.append(_benchmark("cold_start", name, list(cold.wall.values), extra))
         if result.warm_call:
             extra = {"unit": "s", "trials": list(result.warm_call.trials),
-                     "engine": result.engine.to_json() if result.engine else None}
+                     "engine": result.engine.to_json() if result.engine else None,
+                     "warmup": result.warmup.to_json() if result.warmup else None,
+                     "steady_state": [s.to_json() for s in result.steady_state]}
             benchmarks.append(_benchmark("warm_call", name, list(result.warm_call.values), extra))
         if result.transport:
             benchmarks.append(_benchmark("transport", name, list(result.transport.values),
@@ -1092,6 +1134,12 @@ def from_json(raw: object, where: str = "results") -> Run:
                 target[suite] = series
                 if suite == "warm_call" and extra.raw.get("engine"):
                     target["engine"] = EngineTime.from_json(extra.raw["engine"], f"{here}.extra_info.engine")
+                if suite == "warm_call" and extra.raw.get("warmup"):
+                    target["warmup"] = Series.from_json(extra.raw["warmup"], f"{here}.extra_info.warmup")
+                if suite == "warm_call":
+                    target["steady_state"] = tuple(
+                        SteadyState.from_json(s, f"{here}.extra_info.steady_state[{i}]")
+                        for i, s in enumerate(extra.list("steady_state")))
         elif suite == "memory":
             target["memory"] = Memory(tuple(MemorySweep.from_json(s, f"{here}.extra_info.sweeps[{i}]")
                                             for i, s in enumerate(extra.list("sweeps"))))

@@ -180,5 +180,14 @@ ROLES = {
     "wasm-instance": "a WebAssembly instance",
 }
 
+# How a warm-call series settles (harness/analysis/steady_state.py; Barrett et al. 2017).
+FLAT, WARMUP, SLOWDOWN, NO_STEADY_STATE, INCONSISTENT = "flat", "warm-up", "slowdown", "no steady state", "inconsistent"
+STEADY_CLASSES = {
+    FLAT: "no change: as fast from the first call as it gets",
+    WARMUP: "got faster, then stayed there: the steady state is the fastest segment",
+    SLOWDOWN: "got slower and stayed there: an earlier segment was faster than the steady state",
+    NO_STEADY_STATE: "still changing near the end of the series",
+}
+
 # The suites a trial can run, in the order a trial runs them.
 SUITES = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
