@@ -59,13 +59,14 @@ def measure_baselines(count: int) -> None:
 
 
 def measure_ab(label: str, index: int, inject: str | None) -> None:
+    """One A/A run; inject: BACKEND=P%[:sleep] on the head side, or None."""
     folder = STUDY / f"{label}-{index:02d}"
     if (folder / "base.json.gz").exists() and (folder / "head.json.gz").exists():
         return
     with tempfile.TemporaryDirectory() as out:
         args = ["ab", "--base", "HEAD", "--profile", "ci", "--out", out, "--format", "json"]
         if inject:
-            args += ["--inject-start-delay", f"{inject}={EFFECT}"]
+            args += ["--inject-start-delay", inject]
         began = time.monotonic()
         code = subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, stdout=subprocess.DEVNULL).returncode
         if code not in (0, 1):
@@ -78,9 +79,15 @@ def measure_ab(label: str, index: int, inject: str | None) -> None:
 
 
 def measure(args) -> None:
+    """Runs kept under results/power-study/LABEL-NN: unchanged-NN, plus15-BACKEND-NN (a busy-wait of 15%),
+    plus10-BACKEND-NN, plus10-BACKEND-sleep-NN (a sleep of 10%: wall time only)."""
     measure_baselines(args.baselines)
+    effect = args.effect.rstrip("%")
     plan = [("unchanged", i, None) for i in range(args.unchanged)]
-    plan += [(f"plus15-{name}", i, name) for i in range(args.injected) for name in INJECTED]
+    for kind in args.kinds.split(","):
+        suffix = "" if kind == "busy" else f"-{kind}"
+        plan += [(f"plus{effect}-{name}{suffix}", i, f"{name}={effect}%:{kind}")
+                 for i in range(args.injected) for name in args.inject.split(",")]
     plan.sort(key=lambda item: (item[1], item[0]))  # interleave the kinds over time
     for label, index, inject in plan:
         measure_ab(label, index, inject)
@@ -258,7 +265,10 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("measure")
     m.add_argument("--unchanged", type=int, default=10)
-    m.add_argument("--injected", type=int, default=5, help="runs per injected backend")
+    m.add_argument("--injected", type=int, default=5, help="runs per injected backend and kind")
+    m.add_argument("--effect", default=EFFECT, help="the injected delay, as a share of the median (default: %(default)s)")
+    m.add_argument("--kinds", default="busy", help="busy, sleep, or both comma-separated (default: %(default)s)")
+    m.add_argument("--inject", default=",".join(INJECTED), help="backends to inject into (default: %(default)s)")
     m.add_argument("--baselines", type=int, default=5)
     e = sub.add_parser("evaluate")
     e.add_argument("--threshold", default="10%", help="one or several, comma-separated (a grid)")

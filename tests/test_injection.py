@@ -69,3 +69,19 @@ def test_an_undelayed_ab_side_records_no_start_delay_but_keeps_injected_crashes(
                            "isolate": {"ms": 0.0, "crash_trial": 2}}}
     assert _without_delays(header)["injected"] == {"isolate": {"ms": 0.0, "crash_trial": 2}}
     assert header["injected"]["container"]["ms"] == 48.0  # the head's header is left as it was
+
+
+def test_a_sleeping_delay_costs_wall_time_only():
+    """`BACKEND=P%:sleep` waits without spending CPU time, as a start that got slower by waiting."""
+    import time
+
+    assert parse_start_delays("container=10%:sleep, subprocess=5:busy", ["subprocess", "container"]) == {
+        "container": StartDelay(percent=10.0, kind="sleep"), "subprocess": StartDelay(ms=5.0, kind="busy")}
+    with pytest.raises(ValueError):
+        parse_start_delays("container=10%:nap", ["container"])
+    backend = DelayedStart(FakeBackend(), 60.0, "sleep")
+    clock = PhaseClock()
+    before = time.process_time()
+    backend.start(None, clock)
+    assert clock.phases[INJECTED_PHASE] >= 60.0
+    assert time.process_time() - before < 0.03

@@ -1,7 +1,9 @@
 """Test-only fault injection: make a backend slower on purpose, to show that
-`compare` and `ab` catch it. The delay busy-waits inside the backend's start
-(its own `injected_delay` phase, inside the cold-start timer), so it costs
-CPU time as a real slowdown would, and both clocks see it. A run with an
+`compare` and `ab` catch it. The delay runs inside the backend's start (its
+own `injected_delay` phase, inside the cold-start timer). A busy-wait costs
+CPU time as well as wall time, so both clocks see it; a sleep costs wall time
+only, as a start that waits longer does (a slower handshake, lock
+contention, slower I/O), and only the wall clock sees it. A run with an
 injected fault records it (`isobench.injected`), and every reader warns about
 it, so such a file is never mistaken for a real measurement."""
 
@@ -50,15 +52,18 @@ class CrashingStart:
 
 
 class DelayedStart:
-    """A backend whose start() first busy-waits; the wait is its own phase.
-    Everything else is the wrapped backend's."""
+    """A backend whose start() first busy-waits or sleeps; the wait is its own
+    phase. Everything else is the wrapped backend's."""
 
-    def __init__(self, backend: Backend, delay_ms: float):
+    def __init__(self, backend: Backend, delay_ms: float, kind: str = "busy"):
+        if kind not in ("busy", "sleep"):
+            raise ValueError(f"unknown delay kind {kind!r}")
         self._backend = backend
         self.delay_ms = delay_ms
+        self.kind = kind
 
     def start(self, worker: Worker, clock: PhaseClock) -> Instance:
-        busy_wait(self.delay_ms / 1e3)
+        (busy_wait if self.kind == "busy" else time.sleep)(self.delay_ms / 1e3)
         clock.mark(INJECTED_PHASE)
         return self._backend.start(worker, clock)
 

@@ -334,7 +334,7 @@ class Manager:
         delays = self.options.inject_start_delay
         names = tuple(n for n in self.options.backends if delays.get(n) and delays[n].percent is not None)
         if not names:
-            return {name: {"ms": delay.ms, "percent": None, "calibrated_median_ms": None}
+            return {name: {"ms": delay.ms, "percent": None, "calibrated_median_ms": None, "kind": delay.kind}
                     for name, delay in delays.items()}
         side = self.setup.sides[-1]
         spec = TrialSpec(index=-1, seed=trial_seed(self._seed(), -1, "calibration"), options=self.options,
@@ -346,14 +346,14 @@ class Manager:
         out = {}
         for name, delay in delays.items():
             if delay.percent is None:
-                out[name] = {"ms": delay.ms, "percent": None, "calibrated_median_ms": None}
+                out[name] = {"ms": delay.ms, "percent": None, "calibrated_median_ms": None, "kind": delay.kind}
                 continue
             walls = (record["backends"][name].get("cold_start") or {}).get("wall_s") or []
             if not walls:
                 raise UsageError(f"could not calibrate the injected delay of {name}: no cold start measured")
             median_ms = float(np.median(walls)) * 1e3
             out[name] = {"ms": median_ms * delay.percent / 100, "percent": delay.percent,
-                         "calibrated_median_ms": median_ms}
+                         "calibrated_median_ms": median_ms, "kind": delay.kind}
         self.display.trial_ended("calibrated: " + ", ".join(
             f"{n} +{v['ms']:.2f} ms" + (f" ({v['percent']:g}% of {v['calibrated_median_ms']:.1f} ms)"
                                         if v["percent"] is not None else "") for n, v in out.items()), 0)
@@ -401,12 +401,14 @@ class Manager:
         return len(self.setup.sides) == 1 or side is self.setup.sides[-1]
 
     def _one(self, ledger: Ledger, plan: dict, index: int, side: Side) -> None:
-        delays = {name: value["ms"] for name, value in ledger.header["injected"].items() if value.get("ms")}
+        injected = ledger.header["injected"].items()
+        delays = {name: value["ms"] for name, value in injected if value.get("ms")}
+        kinds = {name: value.get("kind") or "busy" for name, value in injected if value.get("ms")}
         if not self._delayed(side):
-            delays = {}
+            delays, kinds = {}, {}
         crash = tuple(name for name, trial in self.options.inject_crash.items() if trial == index)
         spec = TrialSpec(index=index, seed=trial_seed(self._seed(), index, side.name), options=self.options,
-                         plan=plan, start_delays_ms=delays, crash=crash, side=side.name,
+                         plan=plan, start_delays_ms=delays, start_delay_kinds=kinds, crash=crash, side=side.name,
                          pair=index if len(self.setup.sides) > 1 else None)
         label = f"trial {index}" + (f" ({side.name})" if side.name else "")
         self.display.trial_started(label)

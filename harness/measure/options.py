@@ -91,13 +91,15 @@ def given(values: Callable[[str], object]) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class StartDelay:
-    """Test-only: a busy-wait in one backend's start, in ms or as a share of its own median cold start."""
+    """Test-only: a delay in one backend's start, in ms or as a share of its own median cold start: a
+    busy-wait (costs CPU time as well as wall time) or a sleep (wall time only, as a slower handshake)."""
 
     ms: float | None = None
     percent: float | None = None
+    kind: str = "busy"  # busy or sleep
 
     def to_json(self) -> dict:
-        return {"ms": self.ms, "percent": self.percent}
+        return {"ms": self.ms, "percent": self.percent, "kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -163,22 +165,23 @@ def parse_cpus(text: str) -> set[int]:
     return cpus
 
 
-_DELAY = re.compile(r"^\s*([\w.-]+)\s*=\s*([0-9.]+)\s*(%?)\s*$")
+_DELAY = re.compile(r"^\s*([\w.-]+)\s*=\s*([0-9.]+)\s*(%?)\s*(?::\s*(busy|sleep))?\s*$")
 
 
 def parse_start_delays(text: str, known: tuple[str, ...] | list[str]) -> dict[str, StartDelay]:
-    """'subprocess=40,container=15%' -> {backend: StartDelay}; ValueError on bad input."""
+    """'subprocess=40,container=15%:sleep' -> {backend: StartDelay}; ValueError on bad input."""
     delays: dict[str, StartDelay] = {}
     for part in (p for p in (text or "").split(",") if p.strip()):
         match = _DELAY.match(part)
         value = float(match.group(2)) if match and match.group(2).count(".") <= 1 else -1.0
         if not match or not math.isfinite(value) or value < 0:
-            raise ValueError(f"bad start delay {part!r}: expected BACKEND=MS or BACKEND=P%, e.g. subprocess=40 "
-                             "or container=15%")
+            raise ValueError(f"bad start delay {part!r}: expected BACKEND=MS or BACKEND=P%, optionally :busy "
+                             "or :sleep, e.g. subprocess=40 or container=15%:sleep")
         name = match.group(1)
         if name not in known:
             raise ValueError(f"bad start delay {part!r}: backend {name!r} is not in this run ({', '.join(known)})")
-        delays[name] = StartDelay(percent=value) if match.group(3) else StartDelay(ms=value)
+        kind = match.group(4) or "busy"
+        delays[name] = StartDelay(percent=value, kind=kind) if match.group(3) else StartDelay(ms=value, kind=kind)
     return delays
 
 

@@ -36,7 +36,7 @@ def open_trial(spec: TrialSpec) -> Trial:
     for name in spec.backends:
         backend = create_backend(name, backend_options)
         if name in spec.start_delays_ms:  # test-only: recorded in the results as injected
-            backend = DelayedStart(backend, spec.start_delays_ms[name])
+            backend = DelayedStart(backend, spec.start_delays_ms[name], spec.start_delay_kinds.get(name, "busy"))
         if name in spec.crash:  # test-only, likewise
             backend = CrashingStart(backend)
         try:

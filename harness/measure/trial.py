@@ -37,6 +37,7 @@ class TrialSpec:
     options: RunOptions
     plan: dict[str, tuple[str, ...]]  # suite -> backends, in registry order
     start_delays_ms: dict[str, float] = field(default_factory=dict)  # test-only injected delays
+    start_delay_kinds: dict[str, str] = field(default_factory=dict)  # busy (the default) or sleep
     crash: tuple[str, ...] = ()  # test-only: backends that host a crashing worker in this trial
     side: str = ""  # A/B runs: "base" or "head"
     pair: int | None = None
@@ -45,7 +46,8 @@ class TrialSpec:
     def to_json(self) -> dict:
         return {"protocol": self.protocol, "index": self.index, "seed": self.seed, "options": self.options.to_json(),
                 "plan": {suite: list(names) for suite, names in self.plan.items()},
-                "start_delays_ms": dict(self.start_delays_ms), "crash": list(self.crash), "side": self.side,
+                "start_delays_ms": dict(self.start_delays_ms), "start_delay_kinds": dict(self.start_delay_kinds),
+                "crash": list(self.crash), "side": self.side,
                 "pair": self.pair}
 
     @staticmethod
@@ -55,6 +57,7 @@ class TrialSpec:
         return TrialSpec(index=int(raw["index"]), seed=int(raw["seed"]), options=RunOptions.from_json(raw["options"]),
                          plan={suite: tuple(names) for suite, names in raw["plan"].items()},
                          start_delays_ms={k: float(v) for k, v in (raw.get("start_delays_ms") or {}).items()},
+                         start_delay_kinds={k: str(v) for k, v in (raw.get("start_delay_kinds") or {}).items()},
                          crash=tuple(raw.get("crash") or ()),
                          side=raw.get("side") or "", pair=raw.get("pair"))
 

@@ -878,16 +878,17 @@ class FigureStop:
 class InjectedDelay:
     """A test-only fault injected into one backend: a start delay and/or a crashing worker."""
 
-    ms: float = 0.0  # busy-wait in every start
+    ms: float = 0.0  # delay in every start
     percent: float | None = None  # given as a share of the backend's own median
     calibrated_median_ms: float | None = None
     crash_trial: int | None = None  # the trial whose third start hosted a crashing worker
+    kind: str = "busy"  # busy-wait (wall and CPU time) or sleep (wall time only)
 
     def describe(self) -> str:
         parts = []
         if self.ms:
-            parts.append(f"+{self.ms:.2f} ms per start" + (f" ({self.percent:g}% of its median)"
-                                                           if self.percent is not None else ""))
+            parts.append(f"+{self.ms:.2f} ms per start ({'slept' if self.kind == 'sleep' else 'busy-wait'}"
+                         + (f", {self.percent:g}% of its median)" if self.percent is not None else ")"))
         if self.crash_trial is not None:
             parts.append(f"a crashing worker in trial {self.crash_trial}")
         return " and ".join(parts) or "nothing"
@@ -1069,6 +1070,7 @@ def to_json(run: Run) -> dict:
         "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
                       "stopped_because": s.stopped_because} for s in run.stopping],
         "injected": {name: {"ms": d.ms, "percent": d.percent, "calibrated_median_ms": d.calibrated_median_ms,
+                            "kind": d.kind,
                             "crash_trial": d.crash_trial} for name, d in run.injected.items()},
         "resumed": list(run.resumed),
     }
@@ -1163,7 +1165,7 @@ def from_json(raw: object, where: str = "results") -> Run:
         d = _Fields(value, f"{where}: isobench.injected.{name}")
         injected[name] = InjectedDelay(ms=d.float("ms", 0.0), percent=d.float("percent"),
                                        calibrated_median_ms=d.float("calibrated_median_ms"),
-                                       crash_trial=d.int("crash_trial", None))
+                                       crash_trial=d.int("crash_trial", None), kind=d.str("kind", "busy"))
     machine_raw = (raw.get("machine_info") or {}).get("isobench") or {}
     return Run(
         status=rec.str("status", "unknown"),
