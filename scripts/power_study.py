@@ -260,6 +260,104 @@ def noise(baselines, args) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- permutations of the A/A runs
+
+def swap_pairs(base, head, trials: set[int]):
+    """The two sides of an A/B run with the trials of the given pairs exchanged:
+    a relabeling that is as likely as the one measured, since which side of a
+    pair ran first is randomised and the two sides ran the same code."""
+    from dataclasses import replace
+
+    from harness.results.model import FrozenMap, Series
+
+    def mix(mine, theirs):
+        if mine is None or theirs is None:
+            return mine
+        keep = [t for t in mine.trial_ids if t not in trials]
+        take = [t for t in theirs.trial_ids if t in trials]
+        return Series.join([mine.only(keep), theirs.only(take)])
+
+    def side(run, other):
+        backends = {}
+        for name, result in run.backends.items():
+            peer = other.backends.get(name)
+            if peer is None:
+                backends[name] = result
+                continue
+            cold = result.cold_start
+            if cold and peer.cold_start:
+                cold = replace(cold, wall=mix(cold.wall, peer.cold_start.wall), cpu=mix(cold.cpu, peer.cold_start.cpu),
+                               phases=FrozenMap({}))
+            memory = result.memory
+            if memory and peer.memory:
+                memory = replace(memory, sweeps=tuple(sorted(
+                    [s for s in memory.sweeps if s.trial not in trials]
+                    + [s for s in peer.memory.sweeps if s.trial in trials], key=lambda s: s.trial)))
+            backends[name] = replace(result, cold_start=cold, memory=memory)
+        return replace(run, backends=FrozenMap(backends))
+
+    return side(base, head), side(head, base)
+
+
+def permute(args) -> None:
+    """Every relabeling of every unchanged A/A run through the A/B gate's own
+    code: the single-pass false-alarm rate, with an interval over runs."""
+    import itertools
+
+    import numpy as np
+
+    from harness.analysis.compare import REGRESSION, CompareSettings, compare
+    from harness.commands.compare import parse_threshold
+    from harness.results.store import load
+
+    settings = CompareSettings(threshold=parse_threshold(args.threshold), alpha=float(args.alpha),
+                               metrics=("cold_start", "memory"), clock=args.clock, paired=True)
+    folders = sorted(p for p in (Path(args.root) / STUDY.relative_to(ROOT)).iterdir()
+                     if p.is_dir() and p.name.startswith("unchanged"))
+    per_run, rows = [], []
+    began = time.monotonic()
+    for folder in folders:
+        base, head = load(folder / "base.json.gz"), load(folder / "head.json.gz")
+        pairs = sorted(set(base.backends[base.reference].cold_start.wall.trial_ids))
+        alarms = 0
+        for chosen in itertools.product((False, True), repeat=len(pairs)):
+            swapped = {t for t, swap in zip(pairs, chosen) if swap}
+            b, h = swap_pairs(base, head, swapped)
+            comparison = compare(b, h, settings)
+            if comparison["verdict"] == REGRESSION:
+                alarms += 1
+                rows += [f"{folder.name} swap {sorted(swapped)}: {r['backend']} {r['metric']} {r['ratio']:.3f}"
+                         for r in comparison["rows"] if r["verdict"] == REGRESSION]
+        per_run.append((folder.name, alarms, 2 ** len(pairs)))
+        print(f"power study: {folder.name}: {alarms} of {2 ** len(pairs)} relabelings fail "
+              f"({time.monotonic() - began:.0f} s)", flush=True)
+    hits, total = sum(a for _, a, _ in per_run), sum(n for _, _, n in per_run)
+    rates = np.array([a / n for _, a, n in per_run])
+    rng = np.random.default_rng(20261202)
+    boot = rates[rng.integers(0, len(rates), size=(20000, len(rates)))].mean(axis=1)
+    upper = float(np.quantile(boot, 0.95))
+    lines = ["## False alarms over every relabeling of the unchanged runs", "",
+             f"Each unchanged A/A run has {len(pairs)} trial pairs, and which side of a pair ran first was random, "
+             f"so exchanging the two sides' trials in any subset of pairs gives a run as likely as the one "
+             f"measured: 2^{len(pairs)} = {2 ** len(pairs)} relabelings per run, {total} in all, each judged by "
+             f"the A/B gate's own code (threshold {settings.threshold:.0%}, alpha {settings.alpha}, clock "
+             f"{settings.clock}, cold start and memory). The relabelings of one run share its samples, so the "
+             f"interval resamples the {len(per_run)} runs, not the relabelings.", "",
+             "| run | relabelings that fail the A/B gate |", "|---|---|",
+             *[f"| {name} | {alarms} of {n} |" for name, alarms, n in per_run], "",
+             f"**Single-pass false-alarm rate: {hits}/{total} = {hits / total:.1%}**, one-sided 95% upper bound "
+             f"{upper:.1%} (bootstrap over the {len(per_run)} runs); with the confirming re-measure, about "
+             f"{(hits / total) ** 2:.2%}. The target is at most 5%, with an upper bound below 5%: "
+             f"{'met' if upper < 0.05 else 'NOT met'}.", ""]
+    if rows:
+        lines += ["<details><summary>Rows that failed</summary>", "", *[f"- {r}" for r in rows[:200]], "",
+                  "</details>", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -280,8 +378,14 @@ def main() -> None:
     e.add_argument("--memory-trials", type=int, default=None, help="use the memory sweeps of the first N trials only")
     e.add_argument("--out", default=None)
     e.add_argument("--root", default=str(ROOT), help="the checkout whose results/ holds the study (default: this one)")
+    p = sub.add_parser("permute", help="the A/B gate's false alarms over every relabeling of the unchanged runs")
+    p.add_argument("--threshold", default="10%")
+    p.add_argument("--alpha", default="0.05")
+    p.add_argument("--clock", default="both", choices=("both", "wall", "cpu"))
+    p.add_argument("--out", default=None)
+    p.add_argument("--root", default=str(ROOT))
     args = parser.parse_args()
-    measure(args) if args.command == "measure" else evaluate(args)
+    {"measure": measure, "evaluate": evaluate, "permute": permute}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,29 @@ class Estimate:
             return None
         return bootstrap.trials_needed(self.se_log, trials=self.trials)
 
+    @property
+    def coverage(self) -> float | None:
+        """The confidence the interval can claim for the true median here and
+        now: the nominal 95%, capped by what T trials can give. No
+        distribution-free interval from T independent trial values covers the
+        median more often than their range does, 1 - 2^(1-T): 75% for 3
+        trials, 87.5% for 4, 96.9% for 6 (docs/coverage-study.md checks it)."""
+        if not self.ci or self.trials < 2:
+            return None
+        return min(bootstrap.CONFIDENCE, 1 - 2.0 ** (1 - self.trials))
+
+    @property
+    def prediction(self) -> tuple[float, float] | None:
+        """Where a rerun's estimate should fall (95%), the same design on the same
+        machine soon after: the interval widened by sqrt(2) on the log scale, since
+        the rerun's estimate has an error of its own. Drift between runs hours or
+        days apart is not in it (docs/coverage-study.md measures it)."""
+        if not self.ci or self.value <= 0 or self.ci[0] <= 0:
+            return None
+        half = (math.log(self.ci[1]) - math.log(self.ci[0])) / 2
+        centre = math.log(self.value)
+        return math.exp(centre - math.sqrt(2) * half), math.exp(centre + math.sqrt(2) * half)
+
     def scaled(self, factor: float) -> "Estimate":
         ci = (self.ci[0] * factor, self.ci[1] * factor) if self.ci else None
         return Estimate(self.value * factor, ci, self.n, self.trials, self.se_log, self.between_cv, self.within_cv,

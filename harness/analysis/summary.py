@@ -54,7 +54,8 @@ def timing(found: Estimate | None, scale: float, tails: tuple[Estimate | None, E
     if found is None:
         return None
     scaled = found.scaled(scale)
-    out = {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "n": found.n,
+    out = {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "ci_coverage": found.coverage,
+           "pi95": list(scaled.prediction) if scaled.prediction else None, "n": found.n,
            "trials": found.trials, "half_width": found.half_width, "between_trials_cv": found.between_cv,
            "within_trial_cv": found.within_cv, "trials_for_5pct": found.trials_for_target}
     for key, tail in zip(("p90", "p99"), tails):
@@ -137,7 +138,7 @@ def memory_figures(result: BackendResult) -> dict:
         found = estimate(memory.per_instance(kind))
         if found:
             per[kind] = {"median": found.value / MIB, "ci95": [v / MIB for v in found.ci] if found.ci else None,
-                         "trials": found.trials}
+                         "ci_coverage": found.coverage, "trials": found.trials}
         slope = memory.slope(kind)
         if slope:
             slopes[kind] = float(np.median(slope.array())) / MIB
@@ -185,7 +186,8 @@ def backend_summary(result: BackendResult) -> dict:
 def _ratio(found: Estimate | None) -> dict | None:
     if found is None:
         return None
-    return {"value": found.value, "ci95": list(found.ci) if found.ci else None, "p_value": found.p_value,
+    return {"value": found.value, "ci95": list(found.ci) if found.ci else None, "ci_coverage": found.coverage,
+            "pi95": list(found.prediction) if found.prediction else None, "p_value": found.p_value,
             "trials": found.trials, "n": found.n}
 
 
@@ -261,11 +263,17 @@ def fmt(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits + 1}g}" if abs(value) < 1 else f"{value:.{digits + 1}f}".rstrip("0").rstrip(".")
 
 
+def coverage_mark(metric: dict) -> str:
+    """' (75%)' after an interval whose trials cannot give 95% (Estimate.coverage), else nothing."""
+    coverage = metric.get("ci_coverage")
+    return f" ({100 * coverage:.3g}%)" if coverage is not None and coverage < 0.95 else ""
+
+
 def with_ci(metric: dict | None) -> str:
     if not metric:
         return "–"
     ci = metric.get("ci95")
-    return f"{fmt(metric['median'])}" + (f" [{fmt(ci[0])}–{fmt(ci[1])}]" if ci else "")
+    return f"{fmt(metric['median'])}" + (f" [{fmt(ci[0])}–{fmt(ci[1])}]{coverage_mark(metric)}" if ci else "")
 
 
 def _engine_cell(entry: dict) -> str:
@@ -305,12 +313,19 @@ def to_markdown(summary: dict) -> str:
                          f"{with_ci(first)} ms.")
     for name, ratio in summary["ratios"].get("cold_start", {}).items():
         ci = ratio["ci95"]
-        notes.append(f"Cold start {name}: {ratio['value']:.3g}x" + (f" (95% CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""))
+        pi = ratio.get("pi95")
+        coverage = ratio.get("ci_coverage") or 0.95
+        notes.append(f"Cold start {name}: {ratio['value']:.3g}x"
+                     + (f" ({100 * coverage:.3g}% CI {ci[0]:.3g}–{ci[1]:.3g}" if ci else "")
+                     + (f"; a rerun here: {pi[0]:.3g}–{pi[1]:.3g})" if ci and pi else ")" if ci else ""))
     for name, ratio in summary["ratios"].get("memory_pss", {}).items():
         notes.append(f"Memory per instance (PSS) {name}: {ratio['value']:.3g}x")
     spread = _spread_note(summary)
     if spread:
         notes.append(spread)
+    notes.append("Intervals: [a–b] is a 95% confidence interval for this machine's median now, over trials and "
+                 "samples; where the trials are too few for 95% it is marked with the coverage it has (75% for 3 "
+                 "trials). 'A rerun here' is a 95% prediction interval for a rerun's estimate.")
     notes.append("CPU regime: the table above is timed with idle CPUs (as the machine is: an idle CPU sleeps and "
                  "waking it is timed); the table below adds the same figures with the CPUs held awake.")
     timer = summary["metadata"].get("timer", {})

@@ -29,8 +29,8 @@ class AwakeLever:
     """Holds the CPUs awake (PM QoS at 0 µs) inside `awake()`; `reason` says
     why it cannot, and then `awake()` refuses (callers check `available`)."""
 
-    def __init__(self, device: Path = PM_QOS_DEVICE) -> None:
-        self.device = device
+    def __init__(self, device: Path | None = None) -> None:
+        self.device = device or PM_QOS_DEVICE
         self.reason = self._probe()
 
     @property

@@ -25,13 +25,16 @@ PROFILES = {
         memory_counts=(1, 5), in_process_memory_counts=(1, 10, 50), memory_settle_s=0.2, memory_trials=3,
         regimes=("idle",),  # the regime its baseline set and the A/B base were measured in
     ),
-    # A first look at everything, in about three minutes.
+    # A first look at everything, in about three minutes. Six trials, so that a
+    # timing's interval can reach 95% (docs/methodology.md#statistics); each
+    # round and block runs in both CPU regimes.
     "quick": Profile(
-        name="quick", description="a first look: every suite, three to four trials, about three minutes",
-        min_trials=3, max_trials=4, budget_s=170.0,
-        cold_rounds=12, cold_warmups=2, first_instance_rounds=3,
-        warm_blocks=10, warm_block_calls=100, warm_warmup_calls=200, engine_repeats=3, engine_min_ms=20.0,
+        name="quick", description="a first look: every suite, six trials, both CPU regimes, about three minutes",
+        min_trials=6, max_trials=6, budget_s=180.0,
+        cold_rounds=8, cold_warmups=2, first_instance_rounds=3,
+        warm_blocks=6, warm_block_calls=100, warm_warmup_calls=200, engine_repeats=3, engine_min_ms=20.0,
         memory_counts=(1, 10, 20), in_process_memory_counts=(1, 10, 50, 200), memory_settle_s=0.3,
+        memory_trials=3,
         density_in_process_counts=(1, 10, 100), density_process_counts=(1, 10), density_container_counts=(1, 4),
         density_budget_s=10.0, density_settle_s=0.2,
         concurrency_levels=(1, 2, 8, 32), concurrency_container_levels=(1, 2, 8), concurrency_duration_s=0.3,
@@ -46,13 +49,14 @@ PROFILES = {
         cold_rounds=6, cold_warmups=1,
         warm_blocks=4, warm_block_calls=10, warm_warmup_calls=10, engine_repeats=1, engine_min_ms=10.0,
         memory_counts=(1, 3), in_process_memory_counts=(1, 5), memory_settle_s=0.2, memory_trials=2,
+        regimes=("idle",),  # nine workloads x every backend: the regimes are compared on hello (full, quick)
     ),
     # The reference figures: every suite to scale, within twenty minutes for every backend.
     "full": Profile(
         name="full", description="the reference figures: more trials and samples, density to scale",
-        min_trials=4, max_trials=6, budget_s=1200.0,
-        cold_rounds=20, cold_warmups=2, first_instance_rounds=4,
-        warm_blocks=20, warm_block_calls=100, warm_warmup_calls=500, engine_repeats=5, engine_min_ms=50.0,
+        min_trials=6, max_trials=6, budget_s=1200.0,  # six trials: intervals that can reach 95%
+        cold_rounds=8, cold_warmups=2, first_instance_rounds=4,  # per CPU regime: 16 kept starts per trial
+        warm_blocks=10, warm_block_calls=100, warm_warmup_calls=500, engine_repeats=5, engine_min_ms=50.0,
         memory_counts=(1, 10, 25), in_process_memory_counts=(1, 10, 50, 200, 500), memory_settle_s=0.5,
         memory_trials=3,  # memory repeats within 1% between trials; the time goes to cold starts
         density_in_process_counts=(1, 10, 100, 500, 1000, 2000, 5000, 10000),

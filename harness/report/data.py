@@ -19,19 +19,20 @@ from harness.results.vocabulary import FAMILIES, FIGURES, MIB, colour, family_ra
 
 @dataclass(frozen=True)
 class Value:
-    """A figure in display units, with its 95% interval."""
+    """A figure in display units, with its interval and the coverage its trials allow (Estimate.coverage)."""
 
     value: float
     ci: tuple[float, float] | None
     n: int = 0
     trials: int = 0
+    coverage: float | None = None
 
     @staticmethod
     def of(found: Estimate | None, scale: float = 1.0) -> "Value | None":
         if found is None:
             return None
         scaled = found.scaled(scale)
-        return Value(scaled.value, scaled.ci, found.n, found.trials)
+        return Value(scaled.value, scaled.ci, found.n, found.trials, found.coverage)
 
 
 @dataclass

@@ -32,6 +32,13 @@ def interval(ci, formatter=number) -> str:
     return f"{formatter(ci[0])}–{formatter(ci[1])}" if ci else "–"
 
 
+def ci(value, formatter=number) -> str:
+    """A Value's interval, marked with its coverage where its trials cannot give 95%."""
+    coverage = getattr(value, "coverage", None)
+    mark = f" ({100 * coverage:.3g}%)" if coverage is not None and coverage < 0.95 else ""
+    return interval(value.ci, formatter) + mark
+
+
 def percent(fraction: float | None) -> str:
     if fraction is None:
         return "–"

@@ -84,7 +84,7 @@ def _cold_line(data: ReportData, numbers: dict) -> str | None:
     ref = data.reference
     cold = data.cold_start(ref)
     parts = [f"{_capital(data.described(ref))} answers its first call in {fmt.number(cold.value)} ms "
-             f"[{fmt.interval(cold.ci)}]"]
+             f"[{fmt.ci(cold)}]"]
     numbers["reference cold start ms"] = cold.value
     for name in _others(data):
         value = data.cold_start(name)

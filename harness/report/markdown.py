@@ -65,7 +65,8 @@ def first_screen(data: ReportData, plots: dict, workloads=None) -> list[str]:
 def glance(data: ReportData) -> list[str]:
     ref = data.reference
     lines = ["## At a glance", "",
-             f"Medians with 95% intervals; × is over the {ref or 'reference'} (paired by trial). Memory is per "
+             f"Medians with 95% confidence intervals for this machine's median now (an interval whose trials "
+             f"cannot give 95% is marked with the coverage they give); × is over the {ref or 'reference'} (paired by trial). Memory is per "
              "instance, counted as fits the instance: the host's USS growth in-process, PSS for a process, the "
              "cgroup plus its shim for a container.", "",
              "| family | backend | cold start, ms | × | warm call, µs | memory, MiB | per GiB | contained |",
@@ -87,7 +88,7 @@ def glance(data: ReportData) -> list[str]:
 def _with(value) -> str:
     if value is None:
         return "–"
-    return fmt.number(value.value) + (f" [{fmt.interval(value.ci)}]" if value.ci else "")
+    return fmt.number(value.value) + (f" [{fmt.ci(value)}]" if value.ci else "")
 
 
 def published(data: ReportData) -> list[str]:

@@ -127,7 +127,7 @@ def cold_start(data: ReportData, folder: Path) -> str | None:
                             ecolor=colour, elinewidth=1.2, capsize=2, zorder=4)
             row = [wall.value, *(wall.ci or ()), *trials] + ([cpu.value, *(cpu.ci or ())] if cpu else [])
             everything += row
-            ax.annotate(f"{fmt.number(wall.value)} ms [{fmt.interval(wall.ci)}]", (max(row), y),
+            ax.annotate(f"{fmt.number(wall.value)} ms [{fmt.ci(wall)}]", (max(row), y),
                         xytext=(12, 0), textcoords="offset points", va="center", fontsize=9.5, color="#333333")
         log_axis(ax, "x")
         ax.set_xlim(min(v for v in everything if v > 0) / 1.8, max(everything) * 8)
