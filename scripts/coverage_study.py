@@ -121,7 +121,18 @@ def main() -> None:
     parser.add_argument("groups", nargs="+", metavar="GROUP=GLOB")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    lines = []
+    lines = ["# Coverage study: do the intervals cover what they say?", "",
+             "Written by `python scripts/coverage_study.py --out docs/coverage-study.md "
+             + " ".join(f"'{g}'" for g in args.groups) + "`. Each group is a set of runs of one commit on one "
+             "machine, committed under results/. For each kind of figure and each ordered pair of runs (i, j): "
+             "does run j's estimate lie in run i's confidence interval (CI), in its prediction interval (PI), and "
+             "does the pooled median of all the group's runs (a stand-in for the true median of that machine at "
+             "that time) lie in run i's CI? Beside each share is what a calibrated interval of its kind would "
+             "give: a CI of coverage c holds an independent rerun's estimate of the same precision with "
+             "probability 2Φ(z_c/√2) − 1 (83% for c = 95%), a 95% PI 95%, and a CI holds the median with "
+             "probability c. The count of pairs is in brackets. *Drift between runs* is the spread of the runs' "
+             "estimates (log scale, as a CV) beyond what their own standard errors explain: what no single run can "
+             "see. The mathematics of the intervals is in harness/analysis/bootstrap.py and estimate.py.", ""]
     for group in args.groups:
         name, _, pattern = group.partition("=")
         paths = sorted(p for p in glob.glob(str(ROOT / pattern)) if not p.endswith("latest.json"))

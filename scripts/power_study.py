@@ -128,6 +128,19 @@ def shrink(run, rounds: int | None, pairs: int | None, memory_trials: int | None
     return replace(run, backends=FrozenMap(backends), trials=trials)
 
 
+def baseline_sets(root: Path, rounds: int | None) -> dict[tuple, list]:
+    """Every baseline set under results/baseline/ (this machine's in ci/, older
+    machines' under archive/), keyed by the machine it was recorded on: a run
+    is judged against the set of its own machine, as .ci/run does."""
+    from harness.results.store import load
+
+    sets: dict[tuple, list] = {}
+    for path in sorted((root / BASELINE.relative_to(ROOT)).parent.rglob("*-ci.json.gz")):
+        run = shrink(load(path), rounds, None)
+        sets.setdefault(tuple(sorted(run.machine.identity.items())), []).append(run)
+    return sets
+
+
 def _judge(settings, baselines, args) -> list[dict]:
     from dataclasses import replace
 
@@ -140,7 +153,8 @@ def _judge(settings, baselines, args) -> list[dict]:
         head = shrink(load(folder / "head.json.gz"), args.rounds, args.pairs, args.memory_trials)
         kind = folder.name.rsplit("-", 1)[0]
         ab = compare(base, head, replace(settings, paired=True))
-        against = compare(baselines, head, replace(settings, ratios_only=True)) if baselines else None
+        mine = baselines.get(tuple(sorted(head.machine.identity.items())), [])
+        against = compare(mine, head, replace(settings, ratios_only=True)) if mine else None
         seconds = float((folder / "seconds").read_text()) if (folder / "seconds").exists() else None
         rows.append({"run": folder.name, "kind": kind, "ab": ab["verdict"] == REGRESSION,
                      "set": bool(against and against["verdict"] == REGRESSION), "seconds": seconds,
@@ -155,8 +169,7 @@ def evaluate(args) -> None:
     from harness.results.store import load
 
     root = Path(args.root)
-    baselines = [shrink(load(p), args.rounds, None)
-                 for p in sorted((root / BASELINE.relative_to(ROOT)).glob("*.json*"))]
+    baselines = baseline_sets(root, args.rounds)
     grid = []
     for threshold in args.threshold.split(","):
         for alpha in (float(a) for a in str(args.alpha).split(",")):
@@ -164,7 +177,8 @@ def evaluate(args) -> None:
                 grid.append(CompareSettings(threshold=parse_threshold(threshold), alpha=alpha,
                                             metrics=("cold_start", "memory"), clock=args.clock, statistic=statistic))
     sections = [(settings, _judge(settings, baselines, args)) for settings in grid]
-    text = report(sections, len(baselines), args) + noise(baselines, args)
+    text = report(sections, max((len(v) for v in baselines.values()), default=0), args) + noise(
+        [run for runs in baselines.values() for run in runs], args)
     print(text)
     if args.out:
         Path(args.out).write_text(text)
@@ -188,10 +202,12 @@ def report(sections, baseline_runs: int, args) -> str:
     import statistics
 
     lines = ["# Power study of the CI gate", "",
-             f"Each run is an A/A `ab --base HEAD --profile ci` on this machine; the `plus15-*` runs have a busy-wait "
-             f"of {EFFECT} of that backend's median cold start injected into the head side's starts. Each run is "
-             f"judged by both gates: the A/B (head against base, pairs resampled together) and the baseline set (the "
-             f"head side against the {baseline_runs} `ci` runs of results/baseline/ci/, ratios only). CI fails a "
+             "Each run is an A/A `ab --base HEAD --profile ci`; a `plusP-BACKEND` run has a busy-wait of P% of "
+             "that backend's median cold start injected into the head side's starts (wall and CPU time), a "
+             "`plusP-BACKEND-sleep` run a sleep of P% (wall time only). Each run is judged by both gates: the A/B "
+             "(head against base, pairs resampled together) and the baseline set (the head side against the `ci` "
+             f"runs, up to {baseline_runs}, of the set recorded on the run's own machine, ratios only; a run with no "
+             "set of its machine counts as not failing it, as in .ci/run, where such a set is advice). CI fails a "
              "commit when a gate fails and then fails again on one re-measure: for independent passes its rates are "
              "about the single-pass rates squared (the \"confirmed\" columns)."
              + (f" Replayed with the first {args.rounds} rounds of each trial." if args.rounds else "")

@@ -141,7 +141,27 @@ def warm_section(data: ReportData, plots: dict) -> list[str]:
                   "| backend | warm call, µs, idle CPUs | CPUs awake | waking adds, µs | transport alone, µs (idle) "
                   "| transport share | handler in the engine, ns |",
                   "|---|---:|---:|---:|---:|---:|---:|", *rows, ""]
+    lines += _steady_state_table(data)
     return lines
+
+
+def _steady_state_table(data: ReportData) -> list[str]:
+    """Per backend and CPU regime: how the warm-call series settles (harness/analysis/steady_state.py)."""
+    rows = []
+    for name in data.measured:
+        for regime, found in ((data.entry(name) or {}).get("steady_state") or {}).items():
+            rows.append(f"| {name} | {regime} | {found['class']} | {', '.join(found['per_trial'])} "
+                        f"| {fmt.number(found['calls_until_steady']) if found['calls_until_steady'] is not None else '–'} "
+                        f"| {fmt.number(found['steady_median_us']) if found['steady_median_us'] is not None else '–'} |")
+    if not rows:
+        return []
+    return ["**Steady state.** Each trial's series of calls, from the first call after the cold start, is cut at "
+            "its changepoints (PELT, in the manner of Barrett et al. 2017) and classified: *flat*, *warm-up* (got "
+            "faster and stayed there), *slowdown*, or *no steady state* (still changing near its end); over trials, "
+            "*inconsistent* when they disagree. Calls until steady state is how many requests a fresh instance "
+            "serves before it is as fast as it gets.", "",
+            "| backend | CPUs | class | per trial | calls until steady | steady-state median, µs |",
+            "|---|---|---|---|---:|---:|", *rows, ""]
 
 
 def memory_section(data: ReportData, plots: dict) -> list[str]:

@@ -66,12 +66,18 @@ def _memory(data: ReportData) -> list[str]:
 
 def _statistics(data: ReportData) -> list[str]:
     lines = [
-        f"- **Intervals** are {int(bootstrap.CONFIDENCE * 100)}% hierarchical bootstrap intervals "
-        f"({bootstrap.RESAMPLES} replicates, seeded from the data): each replicate draws the trials with "
-        "replacement, then each drawn trial's samples; long series inside a trial are cut into "
-        f"{bootstrap.BLOCKS} blocks first. With few trials the interval is the expanded percentile interval "
-        "(it reaches the replicates' extremes with 2–3 trials). Ratios between backends resample the trials "
-        "they share together (paired). See `harness/analysis/bootstrap.py`.",
+        f"- **Intervals** are {int(bootstrap.CONFIDENCE * 100)}% bootstrap confidence intervals for this "
+        f"machine's median at this time ({bootstrap.RESAMPLES} replicates, seeded from the data): each replicate "
+        f"draws the trials with replacement (and, with fewer than {bootstrap.TOP_ONLY_FROM} trials, each drawn "
+        f"trial's samples); long series inside a trial are cut into {bootstrap.BLOCKS} blocks first, except for "
+        "tail percentiles. With few trials the interval is the expanded percentile interval, and one from fewer "
+        "than 6 trials is marked with the coverage its trials allow (75% for 3). Ratios between backends "
+        "resample the trials they share together (paired). See `harness/analysis/bootstrap.py`.",
+        "- **What they do not cover.** A rerun's estimate has an error of its own: a 95% confidence interval holds "
+        "it only about 83% of the time, and the summary's prediction intervals (\"a rerun here\") are for that. "
+        "Neither covers drift between runs hours or days apart, or another host of the same kind: **absolute "
+        "times hold for this machine at this time; the ratios between backends carry further** "
+        "(docs/coverage-study.md measures both).",
         "- **Spread between and within trials**: one-way variance components of log values, as CVs; "
         "\"trials for ±5%\" scales today's standard error by the square root of the trial count.",
         "- **In-engine time**: the handler loop minus the same loop with identity, shown only above that loop's "
