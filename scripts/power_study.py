@@ -177,8 +177,9 @@ def evaluate(args) -> None:
                 grid.append(CompareSettings(threshold=parse_threshold(threshold), alpha=alpha,
                                             metrics=("cold_start", "memory"), clock=args.clock, statistic=statistic))
     sections = [(settings, _judge(settings, baselines, args)) for settings in grid]
-    text = report(sections, max((len(v) for v in baselines.values()), default=0), args) + noise(
-        [run for runs in baselines.values() for run in runs], args)
+    this_machine = [shrink(load(p), args.rounds, None)
+                    for p in sorted((root / BASELINE.relative_to(ROOT)).glob("*-ci.json*"))]
+    text = report(sections, max((len(v) for v in baselines.values()), default=0), args) + noise(this_machine, args)
     print(text)
     if args.out:
         Path(args.out).write_text(text)
@@ -249,7 +250,7 @@ def noise(baselines, args) -> str:
              "Log scale, as coefficients of variation. *Within*: cold starts inside one trial. *Pair, sampled*: what "
              "the within-trial spread alone makes a pair's two trial medians differ by. *Pair, seen*: how much they "
              "did differ. *Trial level*: the rest, what each trial process adds on its own. *Run to run*: the spread "
-             "of the figure's median between the baseline set's runs.", "",
+             "of the figure's median between the runs of results/baseline/ci/ (the set of the machine this was written on).", "",
              "| backend | clock | within | pair, sampled | pair, seen | trial level | run to run |",
              "|---|---|---:|---:|---:|---:|---:|"]
     from harness.backends import DEFAULT_BACKENDS

@@ -38,7 +38,7 @@ def test_unchanged_runs_are_no_regression():
     assert comparison["verdict"] == UNCHANGED and comparison["regressions"] == 0
     assert comparison["warnings"] == []
     row = rows_of(comparison)[("container", "cold_start")]
-    assert row["trials_old"] == row["trials_new"] == 3 and "hierarchical" in row["test"]
+    assert row["trials_old"] == row["trials_new"] == 3 and "bootstrap" in row["test"]
 
 
 def test_false_alarms_between_unchanged_runs_stay_rare():

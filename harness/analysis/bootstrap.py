@@ -1,5 +1,5 @@
 """Intervals that include run-to-run spread: a hierarchical bootstrap over
-trials, then samples. Pure functions; numpy and scipy do the work.
+trials (with fewer than 3 trials, then samples). Pure functions; numpy and scipy do the work.
 
 A run is T trials (fresh worker processes); trial t holds n_t samples of a
 figure. Variance comes at both levels, and the level between trials is the

@@ -189,17 +189,17 @@ def _row(label: tuple[str, str], new: Figure, old: Figure, settings: CompareSett
     old_value, new_value = _value(old), _value(new)
     if new.pair is not None and settings.paired:
         found = paired_ratio_change(new.pair, old.pair, q=_q(settings))
-        test = "hierarchical bootstrap of the ratio of ratios, the A/B pairs resampled together"
+        test = "bootstrap over the trial pairs of the ratio of ratios, the A/B pairs resampled together"
     elif new.pair is not None:
         found = ratio_change(new.pair, old.pair, q=_q(settings))
-        test = "hierarchical bootstrap of the ratio of ratios (trials, then samples; paired inside each run)"
+        test = "bootstrap of the ratio of ratios over trials (paired inside each run)"
     elif settings.paired:
         found = paired_ratio(new.series, old.series, q=_q(settings))
         found = (found, None) if found else None
-        test = "hierarchical bootstrap of new/old, the A/B pairs resampled together"
+        test = "bootstrap over the trial pairs of new/old, the A/B pairs resampled together"
     else:
         found = run_ratio(new.series, old.series, q=_q(settings))
-        test = "hierarchical bootstrap of new/old (trials, then samples)"
+        test = "bootstrap of new/old over trials"
     if found is None:
         raise IncompatibleResults(f"{backend} {new.key}: nothing to compare")
     estimate_, _ = found
@@ -453,7 +453,7 @@ def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = Co
         "injected": {"baseline": any(run.injected for run in baselines), "new": bool(new.injected)},
         "warnings": _warnings(baselines, new, differences),
         "notes": [rule,
-                  "Intervals and p-values come from a hierarchical bootstrap (trials, then samples), so they "
+                  "Intervals and p-values come from a bootstrap over trials (fresh worker processes), so they "
                   "include the spread between trials, not only within them.",
                   "Ratios (X/reference) are measured within each run, paired by trial, so they carry across "
                   "machines; absolute figures do not."],

@@ -1,6 +1,6 @@
 """The summary of a run: a stable JSON shape other tools and CI read, and the
 same as markdown. Every median, percentile and ratio carries the interval of
-the hierarchical bootstrap (trials, then samples), the variance between and
+the bootstrap over trials (harness/analysis/bootstrap.py), the variance between and
 within trials, and how many trials a +-5% interval would take here."""
 
 from __future__ import annotations
@@ -323,7 +323,7 @@ def to_markdown(summary: dict) -> str:
     spread = _spread_note(summary)
     if spread:
         notes.append(spread)
-    notes.append("Intervals: [a–b] is a 95% confidence interval for this machine's median now, over trials and "
+    notes.append("Intervals: [a–b] is a 95% confidence interval for this machine's median now, over trials; "
                  "samples; where the trials are too few for 95% it is marked with the coverage it has (75% for 3 "
                  "trials). 'A rerun here' is a 95% prediction interval for a rerun's estimate.")
     notes.append("CPU regime: the table above is timed with idle CPUs (as the machine is: an idle CPU sleeps and "

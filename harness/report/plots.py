@@ -134,7 +134,7 @@ def cold_start(data: ReportData, folder: Path) -> str | None:
         backend_rows(ax, [label for label, *_ in rows], [data.colour(b) for _, b, *_ in rows],
                      [data.family(b) for _, b, *_ in rows])
         ax.set_xlabel("ms (log scale): fresh instance requested → first answer received")
-        ax.set_title("Cold start: median and 95% interval (over trials, then samples)", loc="left")
+        ax.set_title("Cold start: median and 95% interval (over trials)", loc="left")
         legend = [Line2D([], [], marker="o", linestyle="-", color="black", label="wall time, median and 95% CI"),
                   Line2D([], [], marker="s", linestyle="-", color="black", markerfacecolor="white",
                          label="CPU time of the same starts"),
