@@ -239,7 +239,7 @@ def report(sections, baseline_runs: int, args) -> str:
 
 def noise(baselines, args) -> str:
     """Where the spread comes from, per backend and clock: within a trial, between the two trials of a pair
-    (unchanged A/A runs), and between runs (the baseline set); and which clock is steadier."""
+    (unchanged A/A runs), and between runs (the baseline set)."""
     import numpy as np
 
     from harness.results.store import load
