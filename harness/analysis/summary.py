@@ -324,7 +324,7 @@ def to_markdown(summary: dict) -> str:
     if spread:
         notes.append(spread)
     notes.append("Intervals: [a–b] is a 95% confidence interval for this machine's median now, over trials; "
-                 "samples; where the trials are too few for 95% it is marked with the coverage it has (75% for 3 "
+                 "where the trials are too few for 95% it is marked with the coverage they allow (75% for 3 "
                  "trials). 'A rerun here' is a 95% prediction interval for a rerun's estimate.")
     notes.append("CPU regime: the table above is timed with idle CPUs (as the machine is: an idle CPU sleeps and "
                  "waking it is timed); the table below adds the same figures with the CPUs held awake.")
