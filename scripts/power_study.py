@@ -83,10 +83,11 @@ def measure(args) -> None:
     plus10-BACKEND-NN, plus10-BACKEND-sleep-NN (a sleep of 10%: wall time only)."""
     measure_baselines(args.baselines)
     effect = args.effect.rstrip("%")
-    plan = [("unchanged", i, None) for i in range(args.unchanged)]
+    tag = f"-{args.tag}" if args.tag else ""
+    plan = [(f"unchanged{tag}", i, None) for i in range(args.unchanged)]
     for kind in args.kinds.split(","):
         suffix = "" if kind == "busy" else f"-{kind}"
-        plan += [(f"plus{effect}-{name}{suffix}", i, f"{name}={effect}%:{kind}")
+        plan += [(f"plus{effect}-{name}{suffix}{tag}", i, f"{name}={effect}%:{kind}")
                  for i in range(args.injected) for name in args.inject.split(",")]
     plan.sort(key=lambda item: (item[1], item[0]))  # interleave the kinds over time
     for label, index, inject in plan:
@@ -384,6 +385,7 @@ def main() -> None:
     m.add_argument("--effect", default=EFFECT, help="the injected delay, as a share of the median (default: %(default)s)")
     m.add_argument("--kinds", default="busy", help="busy, sleep, or both comma-separated (default: %(default)s)")
     m.add_argument("--inject", default=",".join(INJECTED), help="backends to inject into (default: %(default)s)")
+    m.add_argument("--tag", default="", help="appended to each run's label, e.g. the machine (unchanged-TAG-NN)")
     m.add_argument("--baselines", type=int, default=5)
     e = sub.add_parser("evaluate")
     e.add_argument("--threshold", default="10%", help="one or several, comma-separated (a grid)")
