@@ -283,3 +283,18 @@ def test_cli_corrupt_files_are_one_line(tmp_path, capsys, content, message):
     assert harness("compare", str(good), str(bad)) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_each_regime_gates_its_own_pair_of_clocks():
+    """The awake cold start's wall and CPU rows gate as the idle ones do, each at alpha/2."""
+    from harness.results.model import FrozenMap
+
+    def with_awake(run):
+        return replace(run, backends=FrozenMap({n: replace(r, cold_start_awake=r.cold_start)
+                                                for n, r in run.backends.items()}))
+
+    comparison = compare(with_awake(synthetic_run(1, trials=5)), with_awake(synthetic_run(2, trials=5)), GATE)
+    rows = rows_of(comparison)
+    for metric in ("cold_start", "cold_start_cpu", "cold_start_awake", "cold_start_awake_cpu"):
+        assert rows[("container", metric)]["clock_choice"] == "both clocks gate, each at alpha/2"
+    assert rows[("container", "cold_start_awake_cpu")]["clock"] == "cpu"

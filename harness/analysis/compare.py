@@ -54,7 +54,6 @@ COMPARE_SCHEMA = "isobench-compare/2"
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_GATED = "regression", "improvement", "no significant change", "not gated"
 ADVISORY = "advisory"  # the verdicts of a baseline set on another machine: printed, never failing
 BUSY_LOAD_PER_CPU = 0.5
-CLOCKS = {"cold_start": "wall", "cold_start_cpu": "cpu"}
 
 
 class IncompatibleResults(ValueError):
@@ -150,6 +149,11 @@ def _single_trial(figure: Figure) -> bool:
 
 # ---------------------------------------------------------------- verdicts
 
+def outside_bound(bound: dict | None, change: float) -> bool:
+    """Whether the new value lies beyond the baseline runs' bound on the side it moved (no bound: True)."""
+    return True if bound is None else (bound["above"] if change > 1 else bound["below"])
+
+
 def verdict(change: float, p_value: float | None, threshold: float, alpha: float, outside: bool = True) -> str:
     """Effect beyond the threshold AND (when there is a test) p < alpha AND (baseline sets) outside the bound."""
     significant = (p_value is None or p_value < alpha) and outside
@@ -212,7 +216,7 @@ def _row(label: tuple[str, str], new: Figure, old: Figure, settings: CompareSett
             test = "Mann-Whitney U (two-sided) on the raw samples (runs without trials)"
     bound = between_runs(baseline_values, new_value, settings.boundary)
     change = estimate_.value
-    outside = True if bound is None else (bound["above"] if change > 1 else bound["below"])
+    outside = outside_bound(bound, change)
     row = {
         "kind": kind, "backend": backend, "metric": new.key, "unit": new.unit,
         "old_median": old_value, "new_median": new_value, "ratio": change,
@@ -290,8 +294,9 @@ def _choose_clocks(rows: list[dict], settings: CompareSettings) -> None:
     only; the other row is shown, marked not gated."""
     by_key: dict[tuple, dict[str, dict]] = {}
     for row in rows:
-        if row["metric"] in CLOCKS:
-            by_key.setdefault((row["kind"], row["backend"]), {})[CLOCKS[row["metric"]]] = row
+        figure = FIGURES.get(row["metric"])
+        if figure and figure.key.startswith("cold_start"):  # a cold start's wall and CPU rows, per regime
+            by_key.setdefault((row["kind"], row["backend"], figure.regime), {})[figure.clock] = row
     for pair in by_key.values():
         if len(pair) < 2:
             continue
@@ -311,10 +316,8 @@ def _choose_clocks(rows: list[dict], settings: CompareSettings) -> None:
 
 
 def _reverdict(row: dict, settings: CompareSettings, alpha: float) -> str:
-    bound = row.get("between_runs")
-    change = row["ratio"]
-    outside = True if bound is None else (bound["above"] if change > 1 else bound["below"])
-    return verdict(change, row["p_value"], settings.threshold, alpha, outside)
+    return verdict(row["ratio"], row["p_value"], settings.threshold, alpha,
+                   outside_bound(row.get("between_runs"), row["ratio"]))
 
 
 def _reference_rows(rows: list[dict], reference: str | None, settings: CompareSettings) -> list[dict]:

@@ -114,17 +114,28 @@ def common_trials(*series: Series) -> list[int]:
     return sorted(shared)
 
 
-def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
-    """q-quantile of x over that of y, both measured in the same trials:
-    resampled paired, over the trials they share."""
+def _paired(x: Series, y: Series, q: float | str):
+    """Two figures measured in the same trials: their shared trials, each one's
+    statistic over them, the smaller sample count, and their paired replicates
+    (None with fewer than two samples); None when they share no trial."""
     trials = common_trials(x, y) if x and y else []
     if not trials:
         return None
-    value = _statistic(x, q, trials) / _statistic(y, q, trials)
     n = min(len(x.only(trials)), len(y.only(trials)))
-    if n < 2:
+    reps = bootstrap.replicates([_groups(x, trials), _groups(y, trials)], q=q, paired=True) if n >= 2 else None
+    return trials, _statistic(x, q, trials), _statistic(y, q, trials), n, reps
+
+
+def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
+    """q-quantile of x over that of y, both measured in the same trials:
+    resampled paired, over the trials they share."""
+    found = _paired(x, y, q)
+    if found is None:
+        return None
+    trials, mine, theirs, n, reps = found
+    value = mine / theirs
+    if reps is None:
         return Estimate(value, None, n, len(trials))
-    reps = bootstrap.replicates([_groups(x, trials), _groups(y, trials)], q=q, paired=True)
     ratio = reps[0] / reps[1]
     return Estimate(value, bootstrap.interval(ratio, len(trials)), n, len(trials), bootstrap.log_se(ratio),
                     p_value=bootstrap.p_value_ratio(value, ratio, len(trials)))
@@ -133,16 +144,13 @@ def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
 def paired_difference(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
     """q-quantile of x minus that of y, both measured in the same trials
     (one backend in two CPU regimes): resampled paired, over their common trials."""
-    trials = common_trials(x, y) if x and y else []
-    if not trials:
+    found = _paired(x, y, q)
+    if found is None:
         return None
-    value = _statistic(x, q, trials) - _statistic(y, q, trials)
-    n = min(len(x.only(trials)), len(y.only(trials)))
-    if n < 2:
-        return Estimate(value, None, n, len(trials))
-    reps = bootstrap.replicates([_groups(x, trials), _groups(y, trials)], q=q, paired=True)
-    difference = reps[0] - reps[1]
-    return Estimate(value, bootstrap.interval(difference, len(trials)), n, len(trials))
+    trials, mine, theirs, n, reps = found
+    if reps is None:
+        return Estimate(mine - theirs, None, n, len(trials))
+    return Estimate(mine - theirs, bootstrap.interval(reps[0] - reps[1], len(trials)), n, len(trials))
 
 
 def run_ratio(new: Series, old: Series, q: float | str = 0.5, salt: int = 0) -> tuple[Estimate, np.ndarray] | None:

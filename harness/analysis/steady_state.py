@@ -106,7 +106,7 @@ class SteadyVerdict:
     """A backend's steady state over its trials, in one regime."""
 
     regime: str
-    classification: str  # one of CLASSES, or INCONSISTENT
+    classification: str  # a key of vocabulary.STEADY_CLASSES, or INCONSISTENT
     per_trial: tuple[str, ...]
     calls_until_steady: float | None  # median over the trials that settled
     steady_median_s: float | None  # median over the trials that settled
@@ -127,8 +127,3 @@ def over_trials(states: list[SteadyState], regime: str) -> SteadyVerdict | None:
         calls_until_steady=float(np.median([s.calls_until_steady for s in settled])) if settled else None,
         steady_median_s=float(np.median([s.steady_median_s for s in settled])) if settled else None)
 
-
-def settled(calls_s) -> bool:
-    """For the warm-up: has this series settled (a class with a steady state, not a change at its very end)?"""
-    found = classify(calls_s)
-    return found is not None and found.calls_until_steady is not None

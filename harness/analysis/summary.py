@@ -12,9 +12,9 @@ import numpy as np
 from harness.analysis.concurrency import queueing_note, summarize_concurrency
 from harness.analysis.density import summarize_density
 from harness.analysis.estimate import Estimate, estimate, paired_difference, paired_ratio
+from harness.analysis.steady_state import over_trials
 from harness.results.histogram import tail as histogram_tail
 from harness.results.model import LATENCY_SUITES, BackendResult, EngineTime, Run, thaw
-from harness.analysis.steady_state import over_trials
 from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, REGIMES
 
 SUMMARY_SCHEMA = "isobench-summary/2"

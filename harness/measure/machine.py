@@ -122,7 +122,9 @@ def cpu_idle() -> dict:
                                                                 "processor.max_cstate"))]
     if idle_words:
         found["kernel_command_line"] = idle_words
-    found["pm_qos_device"] = Path("/dev/cpu_dma_latency").exists()
+    from harness.measure.cpu_regime import PM_QOS_DEVICE
+
+    found["pm_qos_device"] = PM_QOS_DEVICE.exists()
     return found
 
 

@@ -26,10 +26,6 @@ def encode(values_s) -> str:
     return histogram(values_s).encode().decode("ascii")
 
 
-def decode(text: str) -> HdrHistogram:
-    return HdrHistogram.decode(text.encode("ascii"))
-
-
 def tail(values_s) -> dict:
     """Each percentile of PERCENTILES in µs (HdrHistogram's value, 0.1%
     precision), with the count of calls at or above it: how many calls the

@@ -33,18 +33,13 @@ class Figure:
     scale: float  # stored seconds * scale = display unit
     meaning: str
     regime: str = "idle"
-    base: str = ""  # the same figure in the idle regime (for an awake figure)
     clock: str = "wall"  # wall or cpu
-
-    @property
-    def idle_key(self) -> str:
-        return self.base or self.key
 
 
 def _awake(key: str, figure: Figure) -> Figure:
     return Figure(key, f"{figure.label}, CPUs awake", figure.unit, figure.scale,
                   f"{figure.meaning} Timed with the CPUs held awake (PM QoS at 0 µs).", regime="awake",
-                  base=figure.key, clock=figure.clock)
+                  clock=figure.clock)
 
 
 FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
@@ -73,11 +68,9 @@ FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
 AWAKE_FIGURES = {"cold_start_awake": "cold_start", "cold_start_awake_cpu": "cold_start_cpu",
                  "warm_call_awake": "warm_call", "transport_awake": "transport"}
 FIGURES.update({key: _awake(key, FIGURES[base]) for key, base in AWAKE_FIGURES.items()})
-TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport",
-           "cold_start_awake", "cold_start_awake_cpu", "warm_call_awake", "transport_awake")
+TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport", *AWAKE_FIGURES)
 # Timings whose ratio to the reference backend carries across machines.
-RATIO_TIMINGS = ("cold_start", "cold_start_cpu", "warm_call", "transport",
-                 "cold_start_awake", "cold_start_awake_cpu", "warm_call_awake", "transport_awake")
+RATIO_TIMINGS = ("cold_start", "cold_start_cpu", "warm_call", "transport", *AWAKE_FIGURES)
 
 
 # ---------------------------------------------------------------- memory kinds
