@@ -36,6 +36,8 @@ from scipy.stats import norm
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.analysis.stats import drift_between_runs  # noqa: E402
+
 KINDS = {  # figure key -> kind shown in the table
     "cold_start": "cold start, wall, idle", "cold_start_cpu": "cold start, CPU, idle",
     "cold_start_awake": "cold start, wall, awake", "cold_start_awake_cpu": "cold start, CPU, awake",
@@ -95,9 +97,7 @@ def study(name: str, runs: list) -> list[str]:
                     cell["ci_rerun"].append(mine.ci[0] <= other.value <= mine.ci[1])
                     low, high = mine.prediction
                     cell["pi_rerun"].append(low <= other.value <= high)
-        logs = np.log([e.value for e in have])
-        se = [(math.log(e.ci[1]) - math.log(e.ci[0])) / (2 * 1.96) for e in have]
-        cell["drift"].append(math.sqrt(max(0.0, float(np.var(logs, ddof=1)) - float(np.mean(np.square(se))))))
+        cell["drift"].append(drift_between_runs([e.value for e in have], [e.ci for e in have]))
     trials = sorted({len(r.complete_trials) for r in runs})
     lines = [f"### {name}: {len(runs)} runs of commit {(runs[0].provenance.commit or '?')[:10]}, "
              f"profile {runs[0].profile.name}, {'/'.join(map(str, trials))} trials each", "",

@@ -4,7 +4,7 @@ commit time or date, series with their intervals, step changes, the command."""
 import json
 
 from harness import cli
-from harness.analysis.history import build_history, find_runs
+from harness.analysis.history import build_history, find_runs, to_markdown
 from harness.analysis.key_figures import history_record
 
 from .synthetic import save_run, synthetic_run
@@ -70,3 +70,27 @@ def test_history_of_an_empty_folder_is_bad_input(tmp_path, capsys):
     assert cli.main(["history", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "no isobench results" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_drift_is_measured_between_runs_of_one_commit_only(tmp_path):
+    # Six runs of one commit, every other one 30% slower on container cold
+    # starts: a drift no run's own interval sees. Two other commits are not pooled.
+    for i in range(6):
+        slower = {("container", "cold_start"): 1.3} if i % 2 else {}
+        save_run(synthetic_run(i, slower=slower, commit="c" * 40, started=f"2026-01-0{i + 1}T00:00:00+00:00"),
+                 tmp_path / f"same{i}.json")
+    save_run(synthetic_run(7, slower={("subprocess", "cold_start"): 3.0}, commit="d" * 40,
+                           started="2026-02-01T00:00:00+00:00"), tmp_path / "other.json")
+    history = build_history(find_runs(tmp_path)[0])
+    container = history.series["cold_start/container"]["drift"]
+    assert container["runs"] == 6 and container["commit"] == "c" * 40
+    assert 0.08 < container["cv"] < 0.3  # about log(1.3)/2 = 0.13, less the runs' own errors
+    assert history.series["cold_start/subprocess"]["drift"]["cv"] < 0.05  # the 3x of another commit is not drift
+    assert "drift between runs of one commit" in to_markdown(history)
+
+
+def test_no_drift_from_one_run_per_commit(tmp_path):
+    for i in range(3):
+        save_run(synthetic_run(i, commit=f"{i:02d}" * 20), tmp_path / f"r{i}.json")
+    history = build_history(find_runs(tmp_path)[0])
+    assert history.series["cold_start/container"]["drift"] is None

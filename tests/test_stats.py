@@ -90,3 +90,19 @@ def test_marginal_slope_recovers_linear_growth():
     assert fit.per_unit == pytest.approx(0.7e6)
     assert fit.intercept == pytest.approx(42e6)
     assert stats.marginal_slope([5], [1.0]) is None
+
+
+def test_drift_is_the_spread_beyond_the_runs_own_errors():
+    from harness.analysis.stats import drift_between_runs
+
+    # Two runs e^0.2 apart with (almost) no error of their own: var(log) = 0.02.
+    tight = [(0.999999, 1.000001), (math.exp(0.2) * 0.999999, math.exp(0.2) * 1.000001)]
+    assert drift_between_runs([1.0, math.exp(0.2)], tight) == pytest.approx(math.sqrt(0.02), rel=1e-3)
+    # The same two values, each with a standard error of 0.1 on the log scale: 0.02 - 0.01 is left.
+    wide = [(math.exp(-0.196), math.exp(0.196)), (math.exp(0.2 - 0.196), math.exp(0.2 + 0.196))]
+    assert drift_between_runs([1.0, math.exp(0.2)], wide) == pytest.approx(0.1, rel=1e-3)
+    # Runs that differ by less than their errors explain: no drift.
+    assert drift_between_runs([1.0, 1.01], [(0.8, 1.25), (0.8, 1.26)]) == 0.0
+    # One run, or a run without an interval, says nothing.
+    assert drift_between_runs([1.0], [(0.9, 1.1)]) is None
+    assert drift_between_runs([1.0, 1.1], [(0.9, 1.1), None]) is None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.analysis.key_figures import KEY_FIGURES_SCHEMA, KeyFigure, history_record
+from harness.analysis.stats import drift_between_runs
 from harness.analysis.steps import step_changes
 from harness.paths import REPO_ROOT
 from harness.results.model import ResultsError
@@ -117,7 +118,24 @@ def build_history(points: list[RunPoint], threshold: float = STEP_THRESHOLD) -> 
             step["label"] = points[step["index"]]["label"]
             step["after_run"] = points[step["index"]]["run"]
         entry["steps"] = steps
+        entry["drift"] = same_commit_drift(points, {run.label: run.dirty for run in runs})
     return history
+
+
+def same_commit_drift(points: list[dict], dirty: dict[str, bool]) -> dict | None:
+    """The drift between runs of one clean commit (stats.drift_between_runs),
+    for the commit with the most such runs (at least two): a variance
+    component of its own, which no single run's interval contains. Runs of
+    different commits are not pooled, since code changes are not drift."""
+    by_commit: dict[str, list[dict]] = {}
+    for point in points:
+        if point["commit"] and not dirty.get(point["label"]) and point["ci95"]:
+            by_commit.setdefault(point["commit"], []).append(point)
+    if not by_commit:
+        return None
+    commit, same = max(by_commit.items(), key=lambda item: len(item[1]))
+    cv = drift_between_runs([p["value"] for p in same], [tuple(p["ci95"]) for p in same]) if len(same) >= 2 else None
+    return None if cv is None else {"cv": cv, "runs": len(same), "commit": commit}
 
 
 def to_json(history: History) -> dict:
@@ -128,13 +146,20 @@ def to_json(history: History) -> dict:
 
 def to_markdown(history: History) -> str:
     lines = [f"History of {len(history.runs)} run(s), ordered by commit (runs without a commit by date).", ""]
-    lines += ["| figure | unit | first | last | step changes |", "|---|---|---|---|---|"]
+    lines += ["| figure | unit | first | last | step changes | drift between runs of one commit (CV) |",
+              "|---|---|---|---|---|---:|"]
     for name, entry in history.series.items():
         points = entry["points"]
         steps = "; ".join(
             f"{s['direction']} {s['change']:.2f}x at {s['label']}{'' if s['confirmed'] else ' (unconfirmed: one run)'}"
             for s in entry["steps"]) or "–"
-        lines.append(f"| {name} | {entry['unit']} | {points[0]['value']:.4g} | {points[-1]['value']:.4g} | {steps} |")
+        drift = entry.get("drift")
+        drift_text = f"{drift['cv']:.1%} ({drift['runs']} runs of {drift['commit'][:8]})" if drift else "–"
+        lines.append(f"| {name} | {entry['unit']} | {points[0]['value']:.4g} | {points[-1]['value']:.4g} | {steps} "
+                     f"| {drift_text} |")
+    lines += ["", "Drift is the spread between runs of one clean commit beyond what their own intervals explain "
+              "(harness/analysis/stats.py): absolute figures hold for one machine at one time; it says by how much "
+              "they move between runs. Needs two or more runs of one commit."]
     if history.skipped:
         lines += ["", "Skipped:"] + [f"- {item}" for item in history.skipped]
     return "\n".join(lines) + "\n"

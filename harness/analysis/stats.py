@@ -4,6 +4,8 @@
   SeBS (after Le Boudec) do: scipy.stats.quantile_test(...).confidence_interval.
 - outliers: modified Z-score on the median absolute deviation, |z| > 3.5
   (Iglewicz and Hoaglin; hyperfine does the same).
+- drift between runs: the variance of several runs' log estimates beyond
+  what their own intervals explain (a method-of-moments variance component).
 - intervals that include run-to-run spread (trials, then samples) and ratios
   between backends are harness/analysis/bootstrap.py's and estimate.py's.
 """
@@ -109,3 +111,27 @@ def marginal_slope(counts: Sequence[float], totals: Sequence[float]) -> Slope | 
         return None
     fit = scipy_stats.linregress(np.asarray(counts, dtype=float), np.asarray(totals, dtype=float))
     return Slope(float(fit.slope), float(fit.stderr), float(fit.intercept))
+
+
+def drift_between_runs(values: Sequence[float], ci95s: Sequence[tuple[float, float] | None]) -> float | None:
+    """The spread between runs of one figure that no run's interval sees, as a
+    coefficient of variation on the log scale.
+
+    Each run i gives an estimate x_i with a 95% interval; its standard error
+    on the log scale is s_i = (log hi_i - log lo_i) / (2 * 1.96). If runs
+    differed only by their own sampling error, the variance of the log x_i
+    would be about the mean of s_i^2. What is left over,
+
+        drift^2 = max(0, var(log x_i) - mean(s_i^2)),
+
+    is the between-run variance component (method of moments, as in a
+    one-way random-effects model): the machine's drift from run to run,
+    hours or days apart. Needs at least two runs, every one with an interval.
+    """
+    if len(values) < 2 or len(values) != len(ci95s) or any(v <= 0 for v in values):
+        return None
+    if any(ci is None or ci[0] <= 0 or ci[1] < ci[0] for ci in ci95s):
+        return None
+    logs = np.log(np.asarray(values, dtype=float))
+    se = [(np.log(hi) - np.log(lo)) / (2 * 1.96) for lo, hi in ci95s]
+    return float(np.sqrt(max(0.0, float(np.var(logs, ddof=1)) - float(np.mean(np.square(se))))))
