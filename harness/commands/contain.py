@@ -101,7 +101,7 @@ def run(args) -> int:
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             bait.close()
-            leftovers = clean_up_run(run_id, plan.backends)
+            leftovers = clean_up_run(run_id, plan.backends, settle=status != "complete")
             if leftovers:
                 print(f"isobench: removed what the run left behind: {', '.join(leftovers)}", file=sys.stderr)
             path = save(finish(record, status), out_dir, stamp)

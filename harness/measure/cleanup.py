@@ -5,6 +5,8 @@ under this process whose command line carries a backend's mark."""
 
 from __future__ import annotations
 
+import time
+
 import psutil
 
 from harness.backends import backend_class
@@ -28,8 +30,29 @@ def leftover_processes(marks: tuple[str, ...]) -> list[psutil.Process]:
     return found
 
 
-def clean_up_run(run_id: str, names: list[str] | tuple[str, ...]) -> list[str]:
-    """Remove what a run of these backends left behind; a line per thing removed."""
+SETTLE_S = 1.0  # between passes after an interruption
+MAX_PASSES = 4
+
+
+def clean_up_run(run_id: str, names: list[str] | tuple[str, ...], settle: bool = False) -> list[str]:
+    """Remove what a run of these backends left behind; a line per thing removed.
+
+    With `settle` (after Ctrl-C, SIGTERM or a lost trial) it looks again after
+    SETTLE_S, until a pass finds nothing: a container create the killed trial
+    had asked for can still be completed by the engine after the first pass."""
+    removed = _one_pass(run_id, names)
+    passes = 1
+    while settle and passes < MAX_PASSES:
+        time.sleep(SETTLE_S)
+        found = _one_pass(run_id, names)
+        passes += 1
+        if not found:
+            break
+        removed += found
+    return removed
+
+
+def _one_pass(run_id: str, names: list[str] | tuple[str, ...]) -> list[str]:
     removed = []
     for process in leftover_processes(_marks(names)):
         try:

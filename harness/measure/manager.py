@@ -435,18 +435,19 @@ class Manager:
         ledger.add(entry)
         self.display.trial_ended(line, planned=index + 1)
 
-    def _clean_up(self) -> list[str]:
+    def _clean_up(self, settle: bool = True) -> list[str]:
         from harness.measure.cleanup import clean_up_run
 
-        return clean_up_run(self.options.run_id, self.options.backends)
+        return clean_up_run(self.options.run_id, self.options.backends, settle=settle)
 
     # -- the end -------------------------------------------------------------
 
     def _finish(self, ledger: Ledger, planner: Planner, status: str) -> Outcome:
         journal, header, entries = ledger.journal, ledger.header, ledger.entries
-        messages = [f"removed what the run left behind: {', '.join(left)}" for left in [self._clean_up()] if left]
         complete = [e for e in entries if e["kind"] == "trial"]
         lost = [e for e in entries if e["kind"] == "lost"]
+        left = self._clean_up(settle=status == "interrupted" or bool(lost))
+        messages = [f"removed what the run left behind: {', '.join(left)}"] if left else []
         if status == "complete" and lost:
             status = "some-trials-lost"
         if status == "complete" and any(f for e in complete for b in e["record"]["backends"].values()
