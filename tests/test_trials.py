@@ -169,3 +169,23 @@ def test_cleanup_after_an_interruption_looks_again_until_nothing_is_left(monkeyp
     appearing[:] = [["1 container(s)"], ["1 container(s)"], []]
     assert cleanup.clean_up_run("r", ["container"], settle=True) == ["1 container(s)", "1 container(s)"]
     assert appearing == []
+
+
+def test_scratch_folders_of_a_killed_process_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from harness.backends import base
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mine = base.scratch_folder("codecache")  # this process is alive: kept
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f"isobench-codecache-{int(dead.stdout)}-abc"
+    orphan.mkdir()
+    (orphan / "x.v8cache").write_text("x")
+    other = tmp_path / f"isobench-workerd-{int(dead.stdout)}-abc"
+    other.mkdir()
+    assert base.remove_orphan_scratch("codecache") == ["1 codecache scratch folder(s)"]
+    assert mine.is_dir() and not orphan.exists() and other.is_dir()  # another kind is its backend's to remove
+    assert base.remove_orphan_scratch("codecache") == []

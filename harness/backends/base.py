@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from abc import ABC, abstractmethod
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from harness.results.vocabulary import PER_CALLER, SHARED  # noqa: F401  (re-exported for backends)
@@ -237,3 +241,28 @@ class Backend(ABC):
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+SCRATCH_PREFIX = "isobench-"
+
+
+def scratch_folder(kind: str) -> Path:
+    """A temporary folder of this process, `isobench-<kind>-<pid>-*`, so that
+    remove_orphan_scratch finds it if the process is killed before it can
+    remove it (a trial process killed by the manager, say)."""
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))
+
+
+def remove_orphan_scratch(kind: str) -> list[str]:
+    """Remove the scratch folders of this kind whose process is gone; one line if any."""
+    import psutil
+
+    removed = 0
+    prefix = f"{SCRATCH_PREFIX}{kind}-"
+    for path in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or psutil.pid_exists(int(pid)) or not path.is_dir():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return [f"{removed} {kind} scratch folder(s)"] if removed else []

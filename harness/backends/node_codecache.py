@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from harness.backends.base import BackendError, InstanceCrashed, LimitExceeded, WorkerLoadError
+from harness.backends.base import (BackendError, InstanceCrashed, LimitExceeded, WorkerLoadError,
+                                   remove_orphan_scratch, scratch_folder)
 from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance, limit_data
 from harness.runtime.worker import Worker
 
@@ -40,11 +40,15 @@ class NodeCodeCacheBackend(NodeProcessBackend):
         self.folder: Path | None = None
         self.caches: dict[str, Path] = {}  # worker sha256 -> cache file
 
+    @classmethod
+    def cleanup(cls, run_id: str) -> list[str]:
+        return super().cleanup(run_id) + remove_orphan_scratch("codecache")
+
     def prepare(self, worker: Worker) -> None:
         if worker.sha256 in self.caches:
             return
         if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="isobench-codecache-"))
+            self.folder = scratch_folder("codecache")
         out = self.folder / f"{worker.sha256[:16]}.v8cache"
         process = subprocess.Popen([self.node, str(NODE_RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, env=self.env, start_new_session=True)

@@ -91,6 +91,8 @@ from harness.backends.base import (
     MemoryLimitExceeded,
     PhaseClock,
     WorkerLoadError,
+    remove_orphan_scratch,
+    scratch_folder,
 )
 from harness.backends import memory_cgroup
 from harness.backends.cpu_probes import process_tree_cpu_seconds
@@ -394,6 +396,10 @@ class WorkerdBackend(Backend):
             return Availability(False, f"{self.binary} --version failed: {error}")
         return Availability(True)
 
+    @classmethod
+    def cleanup(cls, run_id: str) -> list[str]:
+        return super().cleanup(run_id) + remove_orphan_scratch("workerd")
+
     def prepare(self, worker: Worker) -> None:
         self._files_for(worker)
 
@@ -402,7 +408,7 @@ class WorkerdBackend(Backend):
         if self.directory is not None and self._worker_sha == worker.sha256:
             return
         if self.directory is None:
-            self.directory = Path(tempfile.mkdtemp(prefix="isobench-workerd-"))
+            self.directory = scratch_folder("workerd")
         (self.directory / "wrapper.mjs").write_text(WRAPPER.read_text())
         (self.directory / "runtime.js").write_text(worker.runtime_script)
         (self.directory / "worker.js").write_text(worker.source)
