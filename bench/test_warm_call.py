@@ -5,11 +5,15 @@ per round, the regimes in a new random order); within a block each timed call
 (`instance.call(arg)`: request out, answer in) is followed by a timed ping (a
 round trip that does not run the handler), so call and transport share their
 time window. Then the in-engine loops (harness/runtime/prelude.js), backends
-again in random order. The warm-up calls come first, each timed and kept apart
-from the figure: at least the profile's count, and more (in steps of that
-count, up to WARMUP_CAP times it) while the changepoint detector says the
-series has not settled (harness/analysis/steady_state.py). GC is off while
-timing."""
+again in random order. The warm-up calls come first, right after each
+instance's cold start, each timed and kept apart from the figure: at least
+the profile's count, and more (in steps of that count, up to WARMUP_CAP times
+it) while the changepoint detector says the series has not settled
+(harness/analysis/steady_state.py). They are the one contiguous series of a
+fresh instance, so they are what its steady state is judged on; they run with
+the CPUs held awake when the profile measures that regime (CPU wake-ups would
+otherwise hide the instance's own warm-up), else as the machine is. GC is off
+while timing."""
 
 import gc
 
@@ -66,7 +70,9 @@ def test_warm_call(trial):
             try:
                 instance, _, answer = cold_start(trial.backends[name], trial.worker, ARG)
                 live[name] = (instance, answer)
-                trial.add_warmup(name, *_warm_up(instance, profile.warm_warmup_calls, time.perf_counter_ns))
+                with regime(trial.warmup_regime, trial.lever):
+                    calls, settled = _warm_up(instance, profile.warm_warmup_calls, time.perf_counter_ns)
+                trial.add_warmup(name, calls, settled, trial.warmup_regime)
             except Exception as error:
                 trial.fail(SUITE, name, error)
         total = (profile.warm_blocks * len(trial.regimes) + profile.engine_repeats) * len(live)

@@ -153,6 +153,13 @@ class Trial:
         self._records[name]["failures"].append(f"{suite}: {message}")
         self._broken.setdefault(suite, set()).add(name)
 
+    @property
+    def warmup_regime(self) -> str:
+        """The warm-up's CPU regime: held awake where this trial measures that regime."""
+        from harness.measure.cpu_regime import AWAKE, IDLE
+
+        return AWAKE if AWAKE in self.regimes else IDLE
+
     def regime_order(self) -> list[str]:
         """This trial's CPU regimes in a new random order."""
         return self.order(list(self.regimes))
@@ -190,9 +197,9 @@ class Trial:
         warm["call_ns"] += calls_ns
         warm["ping_ns"] += pings_ns
 
-    def add_warmup(self, name: str, calls_ns: list[int], settled: bool) -> None:
-        """The warm-up calls before the timed blocks (with idle CPUs), and whether they settled."""
-        self._records[name]["warmup"] = {"call_ns": list(calls_ns), "settled": settled}
+    def add_warmup(self, name: str, calls_ns: list[int], settled: bool, cpus: str) -> None:
+        """The warm-up calls before the timed blocks, in CPU regime `cpus`, and whether they settled."""
+        self._records[name]["warmup"] = {"call_ns": list(calls_ns), "settled": settled, "regime": cpus}
 
     def add_engine(self, name: str, result: dict) -> None:
         engine = self._records[name].setdefault("engine", {"handler_ns": [], "loop_ns": [], "calls": [],
@@ -211,19 +218,20 @@ class Trial:
         self._records[name][suite] = value
 
     def classify_warm_calls(self) -> None:
-        """Each backend's warm-call series classified per CPU regime, once, when
-        the trial's measuring is done (harness/analysis/steady_state.py): with
-        idle CPUs the warm-up calls, then the idle blocks, in the order they
-        ran; with the CPUs held awake the awake blocks."""
+        """Each backend's warm-up series classified, once, when the trial's
+        measuring is done (harness/analysis/steady_state.py). Only the warm-up
+        is: it is the one contiguous series of calls from the cold start on.
+        The timed blocks are not, since other backends' blocks and the other
+        regime run between them, so a change at a block's edge says what the
+        machine did meanwhile, not how the instance settles."""
         from harness.analysis.steady_state import classify
 
         for record in self._records.values():
-            idle = (record.get("warmup") or {}).get("call_ns", []) + (record.get("warm_call") or {}).get("call_ns", [])
-            awake = (record.get("warm_call_awake") or {}).get("call_ns", [])
-            states = [classify([c * 1e-9 for c in calls], self.spec.index, regime)
-                      for regime, calls in (("idle", idle), ("awake", awake)) if calls]
-            if any(states):
-                record["steady_state"] = [state.to_json() for state in states if state]
+            warmup = record.get("warmup") or {}
+            state = classify([c * 1e-9 for c in warmup.get("call_ns", [])], self.spec.index,
+                             warmup.get("regime", "idle"))
+            if state:
+                record["steady_state"] = [state.to_json()]
 
     def to_json(self, facts: dict[str, dict] | None = None) -> dict:
         for name, extra in (facts or {}).items():

@@ -835,7 +835,7 @@ class BackendResult:
     cold_start_awake: ColdStart | None = None
     warm_call_awake: Series | None = None
     transport_awake: Series | None = None
-    warmup: Series | None = None  # seconds: the warm-up calls before the timed blocks (idle CPUs), not a figure
+    warmup: Series | None = None  # seconds: the warm-up calls before the blocks (regime: see steady_state); not a figure
     steady_state: tuple[SteadyState, ...] = ()  # per trial and regime
     memory: Memory | None = None
     density: tuple[DensitySweep, ...] = ()
