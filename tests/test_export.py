@@ -70,3 +70,23 @@ def test_key_figures_file_is_small_and_history_reads_it(tmp_path, capsys):
     assert record["schema"] == "isobench-key-figures/1" and out.stat().st_size < 20_000
     cold = next(f for f in record["figures"] if f["name"] == "cold_start/container")
     assert cold["ci95"][0] <= cold["value"] <= cold["ci95"][1] and cold["trials"] == 3
+
+
+def test_pytest_benchmark_compare_reads_two_runs(tmp_path):
+    """The real `pytest-benchmark compare`, on two runs' files in its storage layout."""
+    import subprocess
+    import sys
+
+    machine = tmp_path / "storage" / "Linux-CPython-3.11-64bit"
+    machine.mkdir(parents=True)
+    save_run(synthetic_run(1), machine / "0001_a_20260101_000000.json")
+    save_run(synthetic_run(2, slower={("container", "cold_start"): 1.3}), machine / "0002_b_20260102_000000.json")
+    found = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; main()",
+                            "--storage", f"file://{tmp_path / 'storage'}", "compare", "0001", "0002",
+                            "--group-by", "group", "--columns", "min,median,max,rounds,iterations"],
+                           capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0, found.stderr[-2000:]
+    table = found.stdout
+    assert "test_cold_start[container]" in table and "test_cold_start[isolate]" in table
+    assert "(0001_a" in table and "(0002_b" in table  # one row per run
+    assert "Iterations" in table and "Rounds" in table
