@@ -10,7 +10,7 @@ import sys
 
 from harness.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
-COMMANDS = ("run", "list", "summary", "compare", "ab", "history", "export", "report", "contain")
+COMMANDS = ("run", "list", "summary", "compare", "ab", "gate", "history", "export", "report", "contain")
 
 
 def build_parser() -> argparse.ArgumentParser:

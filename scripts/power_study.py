@@ -31,8 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.analysis.gate import ALPHA as GATE_ALPHA, BASELINE_SET, THRESHOLD as GATE_THRESHOLD  # noqa: E402
+
 STUDY = ROOT / "results" / "power-study"
-BASELINE = ROOT / "results" / "baseline" / "ci"
+BASELINE = ROOT / BASELINE_SET
 INJECTED = ("isolate", "subprocess", "container")
 EFFECT = "15%"
 
@@ -143,9 +145,8 @@ def baseline_sets(root: Path, rounds: int | None) -> dict[tuple, list]:
 
 
 def _judge(settings, baselines, args) -> list[dict]:
-    from dataclasses import replace
-
-    from harness.analysis.compare import REGRESSION, compare
+    """Each committed A/B run through the gate's own two checks (harness/analysis/gate.py)."""
+    from harness.analysis.gate import judge
     from harness.results.store import load
 
     rows = []
@@ -153,19 +154,23 @@ def _judge(settings, baselines, args) -> list[dict]:
         base = shrink(load(folder / "base.json.gz"), args.rounds, args.pairs, args.memory_trials)
         head = shrink(load(folder / "head.json.gz"), args.rounds, args.pairs, args.memory_trials)
         kind = folder.name.rsplit("-", 1)[0]
-        ab = compare(base, head, replace(settings, paired=True))
         mine = baselines.get(tuple(sorted(head.machine.identity.items())), [])
-        against = compare(mine, head, replace(settings, ratios_only=True)) if mine else None
+        verdict = judge(base, head, mine, settings)
         seconds = float((folder / "seconds").read_text()) if (folder / "seconds").exists() else None
-        rows.append({"run": folder.name, "kind": kind, "ab": ab["verdict"] == REGRESSION,
-                     "set": bool(against and against["verdict"] == REGRESSION), "seconds": seconds,
-                     "ab_rows": [r for r in ab["rows"] if r["verdict"] == REGRESSION],
-                     "set_rows": [r for r in (against or {}).get("rows", []) if r["verdict"] == REGRESSION]})
+        rows.append({"run": folder.name, "kind": kind, "ab": verdict.ab_failed, "set": verdict.set_failed,
+                     "seconds": seconds, "ab_rows": _regressions(verdict.ab),
+                     "set_rows": _regressions(verdict.baseline_set)})
     return rows
 
 
+def _regressions(comparison: dict | None) -> list[dict]:
+    from harness.analysis.compare import REGRESSION
+
+    return [r for r in (comparison or {}).get("rows", []) if r["verdict"] == REGRESSION]
+
+
 def evaluate(args) -> None:
-    from harness.analysis.compare import CompareSettings
+    from harness.analysis.gate import GateSettings
     from harness.commands.compare import parse_threshold
     from harness.results.store import load
 
@@ -175,8 +180,8 @@ def evaluate(args) -> None:
     for threshold in args.threshold.split(","):
         for alpha in (float(a) for a in str(args.alpha).split(",")):
             for statistic in args.statistic.split(","):
-                grid.append(CompareSettings(threshold=parse_threshold(threshold), alpha=alpha,
-                                            metrics=("cold_start", "memory"), clock=args.clock, statistic=statistic))
+                grid.append(GateSettings(threshold=parse_threshold(threshold), alpha=alpha, clock=args.clock,
+                                         statistic=statistic))
     sections = [(settings, _judge(settings, baselines, args)) for settings in grid]
     this_machine = [shrink(load(p), args.rounds, None)
                     for p in sorted((root / BASELINE.relative_to(ROOT)).glob("*-ci.json*"))]
@@ -324,12 +329,13 @@ def permute(args) -> None:
 
     import numpy as np
 
-    from harness.analysis.compare import REGRESSION, CompareSettings, compare
+    from harness.analysis.compare import REGRESSION, compare
+    from harness.analysis.gate import GateSettings
     from harness.commands.compare import parse_threshold
     from harness.results.store import load
 
-    settings = CompareSettings(threshold=parse_threshold(args.threshold), alpha=float(args.alpha),
-                               metrics=("cold_start", "memory"), clock=args.clock, paired=True)
+    settings = GateSettings(threshold=parse_threshold(args.threshold), alpha=float(args.alpha),
+                            clock=args.clock).ab_settings()  # the A/B check, as the gate makes it
     folders = sorted(p for p in (Path(args.root) / STUDY.relative_to(ROOT)).iterdir()
                      if p.is_dir() and p.name.startswith("unchanged"))
     per_run, rows = [], []
@@ -388,8 +394,8 @@ def main() -> None:
     m.add_argument("--tag", default="", help="appended to each run's label, e.g. the machine (unchanged-TAG-NN)")
     m.add_argument("--baselines", type=int, default=5)
     e = sub.add_parser("evaluate")
-    e.add_argument("--threshold", default="10%", help="one or several, comma-separated (a grid)")
-    e.add_argument("--alpha", default="0.05", help="one or several, comma-separated (.ci/run's gate: 0.05)")
+    e.add_argument("--threshold", default=f"{GATE_THRESHOLD:.0%}", help="one or several, comma-separated (a grid)")
+    e.add_argument("--alpha", default=str(GATE_ALPHA), help="one or several, comma-separated (the gate's: %(default)s)")
     e.add_argument("--clock", default="both", choices=("both", "wall", "cpu"))
     e.add_argument("--statistic", default="median", help="median, trimmed, or both comma-separated")
     e.add_argument("--rounds", type=int, default=None, help="use only the first N cold-start rounds of each trial")
@@ -398,8 +404,8 @@ def main() -> None:
     e.add_argument("--out", default=None)
     e.add_argument("--root", default=str(ROOT), help="the checkout whose results/ holds the study (default: this one)")
     p = sub.add_parser("permute", help="the A/B gate's false alarms over every relabeling of the unchanged runs")
-    p.add_argument("--threshold", default="10%")
-    p.add_argument("--alpha", default="0.05")
+    p.add_argument("--threshold", default=f"{GATE_THRESHOLD:.0%}")
+    p.add_argument("--alpha", default=str(GATE_ALPHA))
     p.add_argument("--clock", default="both", choices=("both", "wall", "cpu"))
     p.add_argument("--out", default=None)
     p.add_argument("--root", default=str(ROOT))

@@ -6,7 +6,6 @@ run trials, one that predates them, included), 130 interrupted."""
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -30,8 +29,20 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
+def measure_pairs(options, ref: str, pairs: int, out: Path, stamp: str):
+    """Trials of the base commit `ref` and of this checkout, in pairs, results
+    into `out`: the Manager's Outcome (sides "base" and "head") and the base's
+    commit. BaseUnsupported when the base cannot run trials."""
+    from harness.measure.base_checkout import check_out
+    from harness.measure.manager import Manager, RunSetup, Side
+    from harness.paths import REPO_ROOT
+
+    with check_out(ref) as base:
+        print(f"isobench ab: base {ref} ({base.commit[:10]}, environment: {base.environment}) vs this "
+              f"checkout; {pairs} pairs, profile {options.profile}, backends {','.join(options.backends)}",
+              file=sys.stderr, flush=True)
+        sides = (Side("base", base.python, base.folder), Side("head", sys.executable, REPO_ROOT))
+        return Manager(RunSetup(options, out, stamp, sides=sides, pairs=pairs, name=f"{stamp}-ab")).run(), base.commit
 
 
 def run(args) -> int:
@@ -39,13 +50,11 @@ def run(args) -> int:
     from dataclasses import replace
 
     from harness.analysis.compare import IncompatibleResults, compare
-    from harness.commands.output import output_folder
+    from harness.commands.output import output_folder, sigterm_as_interrupt
     from harness.commands.run import new_run_options, report_outcome
-    from harness.measure.base_checkout import BaseUnsupported, check_out, resolve
-    from harness.measure.manager import Manager, RunSetup, Side
+    from harness.measure.base_checkout import BaseUnsupported, resolve
     from harness.measure.preflight import some_backend_can_run, worker_answers
     from harness.measure.profiles import get_profile
-    from harness.paths import REPO_ROOT
 
     chosen = replace(settings(args), paired=True)
     stamp, options = new_run_options(args)
@@ -58,15 +67,9 @@ def run(args) -> int:
     some_backend_can_run(options)
     worker_answers(options)
     keep = output_folder(args.out) if args.out else None
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        with tempfile.TemporaryDirectory(prefix="isobench-ab-") as scratch, check_out(args.base) as base:
-            out = keep or Path(scratch)
-            print(f"isobench ab: base {args.base} ({base.commit[:10]}, environment: {base.environment}) vs this "
-                  f"checkout; {pairs} pairs, profile {options.profile}, backends {','.join(options.backends)}",
-                  file=sys.stderr, flush=True)
-            sides = (Side("base", base.python, base.folder), Side("head", sys.executable, REPO_ROOT))
-            outcome = Manager(RunSetup(options, out, stamp, sides=sides, pairs=pairs, name=f"{stamp}-ab")).run()
+        with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="isobench-ab-") as scratch:
+            outcome, commit = measure_pairs(options, args.base, pairs, keep or Path(scratch), stamp)
             report_outcome(outcome, print_summary=False)
             if outcome.code == EXIT_INTERRUPTED or set(outcome.runs) != {"base", "head"}:
                 return outcome.code
@@ -74,12 +77,10 @@ def run(args) -> int:
                 comparison = compare(outcome.runs["base"], outcome.runs["head"], chosen)
             except IncompatibleResults as error:
                 raise UsageError(str(error)) from None
-            comparison["ab"] = {"base": {"ref": args.base, "commit": base.commit}, "pairs": pairs}
+            comparison["ab"] = {"base": {"ref": args.base, "commit": commit}, "pairs": pairs}
             code = print_comparison(comparison, args.format, strict=False)
             if not keep:
                 print("isobench ab: results not kept (use --out DIR to keep them)", file=sys.stderr)
             return code if code else (EXIT_FAILED if outcome.code == EXIT_FAILED else 0)
     except BaseUnsupported as error:
         raise UsageError(str(error)) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)

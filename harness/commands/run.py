@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime
 import os
-import signal
 import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from harness.commands.output import output_folder
+from harness.commands.output import output_folder, sigterm_as_interrupt
 from harness.errors import EXIT_INTERRUPTED, UsageError
 from harness.measure.options import add_to_argparse, given
 
@@ -22,10 +21,6 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", default=None, metavar="JOURNAL",
                         help="finish an interrupted run from its journal (its own options are used)")
     parser.set_defaults(handler=run)
-
-
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def new_run_options(args):
@@ -98,9 +93,8 @@ def run(args) -> int:
     options = setups[0].options
     print(f"isobench run: backends={','.join(options.backends)} profile={options.profile} seed={options.seed} "
           f"-> {setups[0].out_dir}/", file=sys.stderr, flush=True)
-    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     outcomes = []
-    try:
+    with sigterm_as_interrupt():
         for number, setup in enumerate(setups, 1):
             if len(setups) > 1:
                 print(f"isobench run: workload {number}/{len(setups)}: {setup.options.workloads[0]}",
@@ -110,8 +104,6 @@ def run(args) -> int:
             outcomes.append(outcome)
             if outcome.code == EXIT_INTERRUPTED:
                 break
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if len(setups) > 1:
         _save_workload_set(setups, outcomes)
     return max(outcome.code for outcome in outcomes)
