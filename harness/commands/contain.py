@@ -51,10 +51,6 @@ def _plan(args, run_id: str):
                 host_memory_bytes=args.host_memory_mb * MIB, run_id=run_id, base_image=args.base_image)
 
 
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run(args) -> int:
     from harness.measure.cleanup import clean_up_run
     from harness.containment.bait import Bait
@@ -77,6 +73,8 @@ def run(args) -> int:
     record = new_record(plan)
     record["backends"] = statuses
     status = "interrupted"
+    from harness.commands.output import _raise_keyboard_interrupt
+
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     bait = Bait()
     try:
