@@ -131,7 +131,13 @@ def test_a_fixed_clock_gates_alone():
 
 def test_the_committed_reference_with_a_wall_clock_slowdown_fails_compare(tmp_path, capsys):
     """The committed reference, with the container's wall-clock cold starts
-    scaled by 1.5 and its CPU times left alone: `compare` exits 1."""
+    doubled and its CPU times left alone: `compare` exits 1.
+
+    Two unpaired runs of six trials are compared over trials, so what they can
+    detect depends on the reference's spread between trials. In the reference
+    of 2026-12-03 one trial ran about 1.5x slower on every backend, which puts
+    a 1.5x change at p = 0.01 (the edge); a doubling is beyond any such trial.
+    What the test checks is that the wall clock is gated on its own."""
     import gzip
 
     from harness.paths import REPO_ROOT
@@ -140,7 +146,7 @@ def test_the_committed_reference_with_a_wall_clock_slowdown_fails_compare(tmp_pa
     raw = json.loads(gzip.decompress(reference.read_bytes()))
     [entry] = [b for b in raw["benchmarks"] if b["extra_info"]["metric"] == "cold_start"
                and b["extra_info"]["backend"] == "container"]
-    entry["stats"]["data"] = [v * 1.5 for v in entry["stats"]["data"]]
+    entry["stats"]["data"] = [v * 2.0 for v in entry["stats"]["data"]]
     scaled = tmp_path / "scaled.json"
     scaled.write_text(json.dumps(raw))
     assert harness("compare", str(reference), str(scaled), "--metrics", "cold_start") == 1
