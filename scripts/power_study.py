@@ -163,10 +163,9 @@ def _judge(settings, baselines, args) -> list[dict]:
     return rows
 
 
-def _regressions(comparison: dict | None) -> list[dict]:
-    from harness.analysis.compare import REGRESSION
-
-    return [r for r in (comparison or {}).get("rows", []) if r["verdict"] == REGRESSION]
+def _regressions(comparison) -> list[dict]:
+    """A Comparison's regression rows as JSON (none when the check did not run)."""
+    return [row.to_json() for row in comparison.regression_rows()] if comparison else []
 
 
 def evaluate(args) -> None:
@@ -348,10 +347,10 @@ def permute(args) -> None:
             swapped = {t for t, swap in zip(pairs, chosen) if swap}
             b, h = swap_pairs(base, head, swapped)
             comparison = compare(b, h, settings)
-            if comparison["verdict"] == REGRESSION:
+            if comparison.verdict == REGRESSION:
                 alarms += 1
-                rows += [f"{folder.name} swap {sorted(swapped)}: {r['backend']} {r['metric']} {r['ratio']:.3f}"
-                         for r in comparison["rows"] if r["verdict"] == REGRESSION]
+                rows += [f"{folder.name} swap {sorted(swapped)}: {r.backend} {r.metric} {r.ratio:.3f}"
+                         for r in comparison.regression_rows()]
         per_run.append((folder.name, alarms, 2 ** len(pairs)))
         print(f"power study: {folder.name}: {alarms} of {2 ** len(pairs)} relabelings fail "
               f"({time.monotonic() - began:.0f} s)", flush=True)

@@ -11,8 +11,9 @@ import pytest
 from harness import cli
 from harness.analysis.compare import (
     IMPROVEMENT, NOT_GATED, REGRESSION, UNCHANGED, CompareSettings, IncompatibleResults, between_runs, compare,
-    to_markdown, verdict,
+    verdict,
 )
+from harness.commands.compare import to_markdown
 
 from .synthetic import MACHINE, save_run, synthetic_run
 
@@ -20,25 +21,25 @@ GATE = CompareSettings(threshold=0.10, alpha=0.01, metrics=("cold_start", "memor
 
 
 def rows_of(comparison, kind=None):
-    return {(r["backend"], r["metric"]): r for r in comparison["rows"] if kind is None or r["kind"] == kind}
+    return {(r.backend, r.metric): r for r in comparison.rows if kind is None or r.kind == kind}
 
 
 def gated(comparison, backend):
     """The cold-start row that decides for this backend: of the gated clocks, the one with the strongest verdict."""
     rows = rows_of(comparison)
     found = [rows[(backend, m)] for m in ("cold_start", "cold_start_cpu") if (backend, m) in rows
-             and rows[(backend, m)]["gated"]]
+             and rows[(backend, m)].gated]
     assert found
     rank = {REGRESSION: 0, IMPROVEMENT: 1, UNCHANGED: 2}
-    return min(found, key=lambda row: rank[row["verdict"]])
+    return min(found, key=lambda row: rank[row.verdict])
 
 
 def test_unchanged_runs_are_no_regression():
     comparison = compare(synthetic_run(1), synthetic_run(2))
-    assert comparison["verdict"] == UNCHANGED and comparison["regressions"] == 0
-    assert comparison["warnings"] == []
+    assert comparison.verdict == UNCHANGED and comparison.regressions == 0
+    assert comparison.warnings == ()
     row = rows_of(comparison)[("container", "cold_start")]
-    assert row["trials_old"] == row["trials_new"] == 3 and "bootstrap" in row["test"]
+    assert row.trials_old == row.trials_new == 3 and "bootstrap" in row.test
 
 
 def test_false_alarms_between_unchanged_runs_stay_rare():
@@ -48,24 +49,24 @@ def test_false_alarms_between_unchanged_runs_stay_rare():
     for seed in range(40):
         old = synthetic_run(100 + seed, trials=4, trial_cv=0.08, backends=("isolate", "container"))
         new = synthetic_run(500 + seed, trials=4, trial_cv=0.08, backends=("isolate", "container"))
-        alarms += compare(old, new, GATE)["regressions"] > 0
+        alarms += compare(old, new, GATE).regressions > 0
     assert alarms <= 2
 
 
 def test_a_slower_container_is_a_regression_absolute_and_as_a_ratio():
     comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower={("container", "cold_start"): 1.5}))
-    assert comparison["verdict"] == REGRESSION
-    assert gated(comparison, "container")["verdict"] == REGRESSION
-    assert gated(comparison, "container/isolate")["verdict"] == REGRESSION
-    assert gated(comparison, "isolate")["verdict"] == UNCHANGED
-    low, high = rows_of(comparison)[("container", "cold_start")]["ratio_ci95"]
+    assert comparison.verdict == REGRESSION
+    assert gated(comparison, "container").verdict == REGRESSION
+    assert gated(comparison, "container/isolate").verdict == REGRESSION
+    assert gated(comparison, "isolate").verdict == UNCHANGED
+    low, high = rows_of(comparison)[("container", "cold_start")].ratio_ci95
     assert low < 1.5 < high
 
 
 def test_an_improvement_is_not_a_regression():
     comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower={("subprocess", "cold_start"): 0.6}))
-    assert gated(comparison, "subprocess")["verdict"] == IMPROVEMENT
-    assert comparison["verdict"] == UNCHANGED
+    assert gated(comparison, "subprocess").verdict == IMPROVEMENT
+    assert comparison.verdict == UNCHANGED
 
 
 def test_the_reference_getting_slower_shows_on_its_own_row():
@@ -73,7 +74,7 @@ def test_the_reference_getting_slower_shows_on_its_own_row():
     comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower=slower),
                          replace(GATE, ratios_only=True))
     row = rows_of(comparison)[("isolate (vs all others)", "cold_start")]
-    assert row["verdict"] == REGRESSION and row["ratio"] > 1.3
+    assert row.verdict == REGRESSION and row.ratio > 1.3
 
 
 def test_a_baseline_set_absorbs_what_varies_between_runs():
@@ -86,22 +87,22 @@ def test_a_baseline_set_absorbs_what_varies_between_runs():
     new = synthetic_run(99, trials=3, trial_cv=0.01, slower={("container", "cold_start"): 1.15})
     single = rows_of(compare(baselines[0], new, replace(GATE, clock="wall")))[("container", "cold_start")]
     pooled = rows_of(compare(baselines, new, replace(GATE, clock="wall")))[("container", "cold_start")]
-    assert pooled["between_runs"]["runs"] == 6
-    assert pooled["verdict"] != REGRESSION
-    assert pooled["between_runs"]["low"] < pooled["new_median"] < pooled["between_runs"]["high"] or \
-        single["verdict"] == REGRESSION
+    assert pooled.between_runs.runs == 6
+    assert pooled.verdict != REGRESSION
+    assert pooled.between_runs.low < pooled.new_median < pooled.between_runs.high or \
+        single.verdict == REGRESSION
 
 
 def test_a_baseline_set_catches_a_change_beyond_its_runs():
     baselines = [synthetic_run(20 + i, trials=4, trial_cv=0.02) for i in range(5)]
     new = synthetic_run(98, trials=4, trial_cv=0.02, slower={("container", "cold_start"): 1.4})
     row = gated(compare(baselines, new, GATE), "container")
-    assert row["verdict"] == REGRESSION and row["between_runs"]["above"]
+    assert row.verdict == REGRESSION and row.between_runs.above
 
 
 def test_between_runs_bound():
     bound = between_runs([1.0, 1.02, 0.98, 1.01, 0.99], 1.2, 0.99)
-    assert bound["above"] and not bound["below"] and bound["high"] < 1.2
+    assert bound.above and not bound.below and bound.high < 1.2
     assert between_runs([1.0, 1.0], 2.0, 0.99) is None  # two runs say nothing about spread
 
 
@@ -113,20 +114,20 @@ def test_both_clocks_gate_and_cpu_time_never_excuses_a_wall_clock_slowdown():
     new = synthetic_run(2, trials=5, cv=0.1, trial_cv=0.05, cpu_cv=0.02, slower=wall_only)
     comparison = compare(old, new, GATE)
     rows = rows_of(comparison)
-    assert rows[("container", "cold_start")]["gated"] and rows[("container", "cold_start_cpu")]["gated"]
-    assert rows[("container", "cold_start")]["verdict"] == REGRESSION
-    assert rows[("container", "cold_start_cpu")]["verdict"] == UNCHANGED
-    assert comparison["verdict"] == REGRESSION
-    assert "alpha/2" in rows[("container", "cold_start")]["clock_choice"]
+    assert rows[("container", "cold_start")].gated and rows[("container", "cold_start_cpu")].gated
+    assert rows[("container", "cold_start")].verdict == REGRESSION
+    assert rows[("container", "cold_start_cpu")].verdict == UNCHANGED
+    assert comparison.verdict == REGRESSION
+    assert "alpha/2" in rows[("container", "cold_start")].clock_choice
 
 
 def test_a_fixed_clock_gates_alone():
     old = synthetic_run(1, trials=5)
     new = synthetic_run(2, trials=5, slower={("container", "cold_start"): 1.5})
     fixed = rows_of(compare(old, new, replace(GATE, clock="cpu")))
-    assert fixed[("container", "cold_start")]["verdict"] == NOT_GATED
-    assert "would be regression" in fixed[("container", "cold_start")]["note"]
-    assert fixed[("container", "cold_start_cpu")]["gated"]
+    assert fixed[("container", "cold_start")].verdict == NOT_GATED
+    assert "would be regression" in fixed[("container", "cold_start")].note
+    assert fixed[("container", "cold_start_cpu")].gated
 
 
 def test_the_committed_reference_with_a_wall_clock_slowdown_fails_compare(tmp_path, capsys):
@@ -161,14 +162,14 @@ def test_paired_ab_runs_resample_their_pairs_together():
     head = synthetic_run(1, **shifts, slower={("container", "cold_start"): 1.15, ("container", "cold_start_cpu"): 1.15})
     paired = rows_of(compare(base, head, replace(GATE, paired=True, clock="wall")))[("container", "cold_start")]
     independent = rows_of(compare(base, head, replace(GATE, clock="wall")))[("container", "cold_start")]
-    width = lambda row: row["ratio_ci95"][1] - row["ratio_ci95"][0]  # noqa: E731
+    width = lambda row: row.ratio_ci95[1] - row.ratio_ci95[0]  # noqa: E731
     assert width(paired) < width(independent) / 2
-    assert paired["verdict"] == REGRESSION
+    assert paired.verdict == REGRESSION
 
 
 def test_memory_is_compared_per_trial():
     comparison = compare(synthetic_run(1), synthetic_run(2, memory_scale={"subprocess": 1.3}), GATE)
-    assert rows_of(comparison)[("subprocess", "memory_pss")]["verdict"] == REGRESSION
+    assert rows_of(comparison)[("subprocess", "memory_pss")].verdict == REGRESSION
 
 
 def test_different_workers_cannot_be_compared():
@@ -180,9 +181,9 @@ def test_warnings_name_busy_injected_and_different_machines():
     new = synthetic_run(2, load=(3.0, 1.0, 1.0), injected={"container": 50.0},
                         versions={"isolate": {"v8": "99"}})
     comparison = compare(synthetic_run(1, versions={"isolate": {"v8": "14"}}), new)
-    text = " ".join(comparison["warnings"])
+    text = " ".join(comparison.warnings)
     assert "busy machine" in text and "INJECTED" in text and "isolate v8: 14 -> 99" in text
-    assert comparison["machine_differences"]["isolate v8"] == {"baseline": "14", "new": "99"}
+    assert comparison.machine_differences["isolate v8"] == {"baseline": "14", "new": "99"}
 
 
 def test_verdict_needs_effect_and_significance():
@@ -196,7 +197,7 @@ def test_markdown_shows_every_row_and_the_count():
     comparison = compare(synthetic_run(1, trials=5), synthetic_run(2, trials=5, slower={("container", "cold_start"): 1.5}))
     text = to_markdown(comparison)
     assert "**REGRESSION**" in text and "regression(s)" in text
-    assert text.count("\n| ") >= len(comparison["rows"])
+    assert text.count("\n| ") >= len(comparison.rows)
 
 
 def test_a_run_written_by_isobench_1_still_compares(tmp_path):
@@ -207,8 +208,8 @@ def test_a_run_written_by_isobench_1_still_compares(tmp_path):
     assert old.migrated_from == "isobench/1" and len(old.trials) == 1
     comparison = compare(old, old)
     row = rows_of(comparison)[("container", "cold_start")]
-    assert "Mann-Whitney" in row["test"] and row["verdict"] == UNCHANGED
-    assert any("isobench 1" in w for w in comparison["warnings"])
+    assert "Mann-Whitney" in row.test and row.verdict == UNCHANGED
+    assert any("isobench 1" in w for w in comparison.warnings)
 
 
 # ------------------------------------------------------------ the command
@@ -302,5 +303,5 @@ def test_each_regime_gates_its_own_pair_of_clocks():
     comparison = compare(with_awake(synthetic_run(1, trials=5)), with_awake(synthetic_run(2, trials=5)), GATE)
     rows = rows_of(comparison)
     for metric in ("cold_start", "cold_start_cpu", "cold_start_awake", "cold_start_awake_cpu"):
-        assert rows[("container", metric)]["clock_choice"] == "both clocks gate, each at alpha/2"
-    assert rows[("container", "cold_start_awake_cpu")]["clock"] == "cpu"
+        assert rows[("container", metric)].clock_choice == "both clocks gate, each at alpha/2"
+    assert rows[("container", "cold_start_awake_cpu")].clock == "cpu"

@@ -21,7 +21,7 @@ def baseline_set(machine=MACHINE):
 
 def test_unchanged_code_passes_both_checks():
     verdict = gate.judge(synthetic_run(1, trials=6), synthetic_run(2, trials=6), baseline_set())
-    assert verdict.ab["verdict"] == UNCHANGED and verdict.baseline_set["verdict"] == UNCHANGED
+    assert verdict.ab.verdict == UNCHANGED and verdict.baseline_set.verdict == UNCHANGED
     assert not verdict.failed and verdict.code == 0
 
 
@@ -30,7 +30,7 @@ def test_a_slower_container_fails_the_ab_check_and_the_baseline_set():
     head = synthetic_run(1, trials=6, trial_cv=0.02, slower=SLOWER)  # same trial shifts: the pairs line up
     verdict = gate.judge(base, head, baseline_set())
     assert verdict.ab_failed and verdict.set_failed and verdict.code == 1
-    assert {r["kind"] for r in verdict.baseline_set["rows"]} == {"ratio", "memory ratio"}  # the set: ratios only
+    assert {r.kind for r in verdict.baseline_set.rows} == {"ratio", "memory ratio"}  # the set: ratios only
     settings = gate.GateSettings()
     assert settings.ab_settings().paired and not settings.ab_settings().ratios_only
     assert settings.set_settings().ratios_only and settings.set_settings().machine_bound
@@ -41,8 +41,8 @@ def test_on_another_machine_the_baseline_set_is_advice_and_the_ab_check_gates():
     base = synthetic_run(1, trials=6, trial_cv=0.02, machine=elsewhere)
     head = synthetic_run(2, trials=6, trial_cv=0.02, machine=elsewhere, slower=SLOWER)
     only_set = gate.judge(None, head, baseline_set())
-    assert only_set.ab is None and only_set.baseline_set["verdict"] == ADVISORY and only_set.code == 0
-    assert gate.judge(base, head, baseline_set()).ab["verdict"] == REGRESSION
+    assert only_set.ab is None and only_set.baseline_set.verdict == ADVISORY and only_set.code == 0
+    assert gate.judge(base, head, baseline_set()).ab.verdict == REGRESSION
 
 
 def test_the_worst_exit_wins_and_only_a_failure_is_measured_again():

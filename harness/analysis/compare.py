@@ -1,7 +1,9 @@
 """Compare a new run with a baseline: did anything get significantly worse?
 
 Pure: `compare(baselines, new, settings)` reads runs only and returns a
-JSON-able dict. The baseline is one run, or a set of runs (a folder).
+`Comparison` of typed `CompareRow`s; `Comparison.to_json()` is the JSON that
+`compare --format json` prints, and harness/commands/compare.py renders the
+text. The baseline is one run, or a set of runs (a folder).
 
 Rules, per figure:
 
@@ -48,7 +50,7 @@ from scipy import stats as scipy_stats
 from harness.analysis.bootstrap import TRIMMED, batch_medians
 from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio
 from harness.results.model import Run, Series
-from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS
+from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, TIMINGS
 
 COMPARE_SCHEMA = "isobench-compare/2"
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_GATED = "regression", "improvement", "no significant change", "not gated"
@@ -79,6 +81,147 @@ class CompareSettings:
             raise ValueError("clock must be both, wall or cpu")
         if self.statistic not in ("median", "trimmed"):
             raise ValueError("statistic must be median or trimmed")
+
+
+# ---------------------------------------------------------------- the records
+
+@dataclass(frozen=True)
+class BetweenRuns:
+    """The prediction bound of k baseline runs' values (log scale), and where the new value lies."""
+
+    runs: int
+    values: tuple[float, ...]
+    low: float
+    high: float
+    run_to_run_cv: float
+    above: bool
+    below: bool
+
+    def to_json(self) -> dict:
+        return {"runs": self.runs, "values": list(self.values), "low": self.low, "high": self.high,
+                "run_to_run_cv": self.run_to_run_cv, "above": self.above, "below": self.below}
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One figure's comparison: old and new values, the change with its interval, and the verdict."""
+
+    kind: str  # timing, memory, ratio or memory ratio
+    backend: str  # a backend, "X/REF" for a ratio, or "REF (vs all others)"
+    metric: str
+    unit: str
+    old_median: float
+    new_median: float
+    ratio: float  # new / old
+    ratio_ci95: tuple[float, float] | None
+    p_value: float | None
+    test: str
+    trials_old: int
+    trials_new: int
+    between_runs: BetweenRuns | None
+    gated: bool
+    verdict: str
+    inside_baseline_ci: bool | None = None  # the new value inside the baseline's own interval
+    clock: str | None = None  # a cold start's clock: wall or cpu
+    clock_choice: str | None = None
+    note: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"kind": self.kind, "backend": self.backend, "metric": self.metric, "unit": self.unit,
+               "old_median": self.old_median, "new_median": self.new_median, "ratio": self.ratio,
+               "ratio_ci95": list(self.ratio_ci95) if self.ratio_ci95 else None, "p_value": self.p_value,
+               "test": self.test, "trials_old": self.trials_old, "trials_new": self.trials_new,
+               "between_runs": self.between_runs.to_json() if self.between_runs else None,
+               "gated": self.gated, "verdict": self.verdict}
+        for name in ("inside_baseline_ci", "clock", "clock_choice", "note"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True)
+class RunDescription:
+    """Which run a side of a comparison is."""
+
+    path: str | None
+    commit: str | None
+    dirty: bool | None
+    started: str | None
+    profile: str
+    status: str
+    trials: int
+    injected: dict[str, float]
+    load_average_at_start: tuple[float, ...]
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "commit": self.commit, "dirty": self.dirty, "started": self.started,
+                "profile": self.profile, "status": self.status, "trials": self.trials,
+                "injected": dict(self.injected), "load_average_at_start": list(self.load_average_at_start)}
+
+
+@dataclass(frozen=True)
+class ABPairs:
+    """An A/B comparison's base side: the ref asked for, the commit it was, the pairs run."""
+
+    ref: str
+    commit: str | None
+    pairs: int
+
+    def to_json(self) -> dict:
+        return {"base": {"ref": self.ref, "commit": self.commit}, "pairs": self.pairs}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every comparable figure of two runs (or a baseline set and a run) with its verdict."""
+
+    settings: CompareSettings
+    baseline: tuple[RunDescription, ...]
+    new: RunDescription
+    rows: tuple[CompareRow, ...]
+    verdict: str  # regression, no significant change or advisory
+    advisory: str | None  # why the verdicts are advice: another machine
+    machine: dict  # Machine.identity of each side
+    machine_differences: dict[str, dict]
+    injected: dict[str, bool]
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+    ab: ABPairs | None = None
+
+    @property
+    def regressions(self) -> int:
+        return sum(1 for row in self.rows if row.verdict == REGRESSION)
+
+    @property
+    def improvements(self) -> int:
+        return sum(1 for row in self.rows if row.verdict == IMPROVEMENT)
+
+    def regression_rows(self) -> list[CompareRow]:
+        return [row for row in self.rows if row.verdict == REGRESSION]
+
+    def to_json(self) -> dict:
+        settings = self.settings
+        out = {
+            "schema": COMPARE_SCHEMA,
+            "threshold": settings.threshold, "alpha": settings.alpha, "boundary": settings.boundary,
+            "clock": settings.clock, "ratios_only": settings.ratios_only,
+            "metrics": list(settings.metrics) if settings.metrics else None,
+            "baseline": [run.to_json() for run in self.baseline],
+            "new": self.new.to_json(),
+            "rows": [row.to_json() for row in self.rows],
+            "regressions": self.regressions,
+            "improvements": self.improvements,
+            "verdict": self.verdict,
+            "advisory": self.advisory,
+            "machine": self.machine,
+            "machine_differences": self.machine_differences,
+            "injected": self.injected,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+        if self.ab is not None:
+            out["ab"] = self.ab.to_json()
+        return out
 
 
 # ---------------------------------------------------------------- what is compared
@@ -149,9 +292,9 @@ def _single_trial(figure: Figure) -> bool:
 
 # ---------------------------------------------------------------- verdicts
 
-def outside_bound(bound: dict | None, change: float) -> bool:
+def outside_bound(bound: BetweenRuns | None, change: float) -> bool:
     """Whether the new value lies beyond the baseline runs' bound on the side it moved (no bound: True)."""
-    return True if bound is None else (bound["above"] if change > 1 else bound["below"])
+    return True if bound is None else (bound.above if change > 1 else bound.below)
 
 
 def verdict(change: float, p_value: float | None, threshold: float, alpha: float, outside: bool = True) -> str:
@@ -164,7 +307,7 @@ def verdict(change: float, p_value: float | None, threshold: float, alpha: float
     return UNCHANGED
 
 
-def between_runs(values: list[float], new: float, boundary: float) -> dict | None:
+def between_runs(values: list[float], new: float, boundary: float) -> BetweenRuns | None:
     """The prediction bound of k baseline runs' values (log scale), and where the new value lies."""
     if len(values) < 3 or new <= 0 or min(values) <= 0:
         return None
@@ -173,8 +316,8 @@ def between_runs(values: list[float], new: float, boundary: float) -> dict | Non
     mean, sd = float(np.mean(logs)), float(np.std(logs, ddof=1))
     reach = scipy_stats.t.ppf(boundary, k - 1) * sd * math.sqrt(1 + 1 / k)
     low, high = math.exp(mean - reach), math.exp(mean + reach)
-    return {"runs": k, "values": [float(v) for v in values], "low": low, "high": high,
-            "run_to_run_cv": math.sqrt(math.expm1(sd ** 2)), "above": new > high, "below": new < low}
+    return BetweenRuns(runs=k, values=tuple(float(v) for v in values), low=low, high=high,
+                       run_to_run_cv=math.sqrt(math.expm1(sd ** 2)), above=new > high, below=new < low)
 
 
 def _mann_whitney(new: Series, old: Series) -> float:
@@ -188,7 +331,7 @@ def _q(settings: CompareSettings) -> float | str:
 
 
 def _row(label: tuple[str, str], new: Figure, old: Figure, settings: CompareSettings,
-         baseline_values: list[float]) -> dict:
+         baseline_values: list[float]) -> CompareRow:
     kind, backend = label
     old_value, new_value = _value(old), _value(new)
     if new.pair is not None and settings.paired:
@@ -217,20 +360,20 @@ def _row(label: tuple[str, str], new: Figure, old: Figure, settings: CompareSett
     bound = between_runs(baseline_values, new_value, settings.boundary)
     change = estimate_.value
     outside = outside_bound(bound, change)
-    row = {
-        "kind": kind, "backend": backend, "metric": new.key, "unit": new.unit,
-        "old_median": old_value, "new_median": new_value, "ratio": change,
-        "ratio_ci95": list(estimate_.ci) if estimate_.ci else None, "p_value": p_value, "test": test,
-        "trials_old": estimate_.trials if new.pair is not None else len(old.series.trial_ids),
-        "trials_new": len((new.pair[0] if new.pair else new.series).trial_ids),
-        "between_runs": bound, "gated": True,
-        "verdict": verdict(change, p_value, settings.threshold, settings.alpha, outside),
-    }
     old_estimate = estimate(old.series) if old.series is not None else None
+    inside = None
     if old_estimate and old_estimate.ci:
         low, high = (v * old.scale for v in old_estimate.ci)
-        row["inside_baseline_ci"] = low <= new_value <= high
-    return row
+        inside = low <= new_value <= high
+    return CompareRow(
+        kind=kind, backend=backend, metric=new.key, unit=new.unit,
+        old_median=old_value, new_median=new_value, ratio=change,
+        ratio_ci95=tuple(estimate_.ci) if estimate_.ci else None, p_value=p_value, test=test,
+        trials_old=estimate_.trials if new.pair is not None else len(old.series.trial_ids),
+        trials_new=len((new.pair[0] if new.pair else new.series).trial_ids),
+        between_runs=bound, gated=True,
+        verdict=verdict(change, p_value, settings.threshold, settings.alpha, outside),
+        inside_baseline_ci=inside)
 
 
 # ---------------------------------------------------------------- rows
@@ -239,9 +382,8 @@ def _figures_of(run: Run) -> list[tuple[str, str, callable]]:
     """(kind, backend, getter) for every figure of a run."""
     out = []
     for name in run.measured:
-        for key in FIGURES:
-            if key != "engine":
-                out.append(("timing", name, lambda r, n=name, k=key: _timing(r, n, k), key))
+        for key in TIMINGS:
+            out.append(("timing", name, lambda r, n=name, k=key: _timing(r, n, k), key))
         for kind, spec in MEMORY_KINDS.items():
             if spec.headline:
                 out.append(("memory", name, lambda r, n=name, k=kind: _memory(r, n, k), f"memory_{kind}"))
@@ -266,7 +408,7 @@ def _selected(metric: str, metrics: tuple[str, ...] | None) -> bool:
     return metrics is None or any(metric == m or metric.startswith(m + "_") for m in metrics)
 
 
-def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[dict]:
+def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[CompareRow]:
     candidates = [] if settings.ratios_only else _figures_of(new)
     candidates += _ratio_figures(new)
     rows = []
@@ -278,70 +420,69 @@ def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[dic
         if mine is None or not olds:
             continue
         old = olds[0] if len(olds) == 1 else _pooled(baselines, get)
-        row = _row((kind, backend), mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else [])
-        rows.append(row)
-    _choose_clocks(rows, settings)
+        rows.append(_row((kind, backend), mine, old, settings, [_value(f) for f in olds] if len(olds) >= 3 else []))
+    rows = _choose_clocks(rows, settings)
     if settings.ratios_only:
         rows += _reference_rows(rows, new.reference, settings)
     return rows
 
 
-def _choose_clocks(rows: list[dict], settings: CompareSettings) -> None:
+def _choose_clocks(rows: list[CompareRow], settings: CompareSettings) -> list[CompareRow]:
     """Cold start has two clocks. With `both` (the default) each gates at
     alpha / 2 (Bonferroni over the two), so a figure regresses when either
     clock does: wall time is what users wait for, and CPU time can add evidence
     but never excuse a wall-clock slowdown. `wall` or `cpu` gates one clock
     only; the other row is shown, marked not gated."""
-    by_key: dict[tuple, dict[str, dict]] = {}
-    for row in rows:
-        figure = FIGURES.get(row["metric"])
+    by_key: dict[tuple, dict[str, int]] = {}
+    for index, row in enumerate(rows):
+        figure = FIGURES.get(row.metric)
         if figure and figure.key.startswith("cold_start"):  # a cold start's wall and CPU rows, per regime
-            by_key.setdefault((row["kind"], row["backend"], figure.regime), {})[figure.clock] = row
+            by_key.setdefault((row.kind, row.backend, figure.regime), {})[figure.clock] = index
+    rows = list(rows)
     for pair in by_key.values():
         if len(pair) < 2:
             continue
-        for clock, row in pair.items():
-            row["clock"] = clock
+        for clock, index in pair.items():
+            row = rows[index]
             if settings.clock == "both":
-                row["clock_choice"] = "both clocks gate, each at alpha/2"
-                row["verdict"] = _reverdict(row, settings, settings.alpha / 2)
+                row = replace(row, clock=clock, clock_choice="both clocks gate, each at alpha/2",
+                              verdict=_reverdict(row, settings, settings.alpha / 2))
             elif clock != settings.clock:
-                row["clock_choice"] = f"--clock {settings.clock}"
-                row["gated"] = False
-                row["note"] = f"{NOT_GATED}: --clock {settings.clock}" + (
-                    f"; would be {row['verdict']}" if row["verdict"] != UNCHANGED else "")
-                row["verdict"] = NOT_GATED
+                would = f"; would be {row.verdict}" if row.verdict != UNCHANGED else ""
+                row = replace(row, clock=clock, clock_choice=f"--clock {settings.clock}", gated=False,
+                              note=f"{NOT_GATED}: --clock {settings.clock}{would}", verdict=NOT_GATED)
             else:
-                row["clock_choice"] = f"--clock {settings.clock}"
+                row = replace(row, clock=clock, clock_choice=f"--clock {settings.clock}")
+            rows[index] = row
+    return rows
 
 
-def _reverdict(row: dict, settings: CompareSettings, alpha: float) -> str:
-    return verdict(row["ratio"], row["p_value"], settings.threshold, alpha,
-                   outside_bound(row.get("between_runs"), row["ratio"]))
+def _reverdict(row: CompareRow, settings: CompareSettings, alpha: float) -> str:
+    return verdict(row.ratio, row.p_value, settings.threshold, alpha, outside_bound(row.between_runs, row.ratio))
 
 
-def _reference_rows(rows: list[dict], reference: str | None, settings: CompareSettings) -> list[dict]:
+def _reference_rows(rows: list[CompareRow], reference: str | None, settings: CompareSettings) -> list[CompareRow]:
     """When every gated ratio over the reference moved significantly the same way, the reference itself moved."""
     out = []
-    for metric in dict.fromkeys(r["metric"] for r in rows if r["kind"] == "ratio"):
-        group = [r for r in rows if r["kind"] == "ratio" and r["metric"] == metric and r["gated"]]
-        if len(group) < 1 or not all(r["p_value"] is not None and r["p_value"] < settings.alpha for r in group):
+    for metric in dict.fromkeys(r.metric for r in rows if r.kind == "ratio"):
+        group = [r for r in rows if r.kind == "ratio" and r.metric == metric and r.gated]
+        if len(group) < 1 or not all(r.p_value is not None and r.p_value < settings.alpha for r in group):
             continue
-        falling = all(r["ratio"] < 1 for r in group)
-        if not falling and not all(r["ratio"] > 1 for r in group):
+        falling = all(r.ratio < 1 for r in group)
+        if not falling and not all(r.ratio > 1 for r in group):
             continue
-        change = float(math.exp(np.mean([-math.log(r["ratio"]) for r in group])))
-        p_value = max(r["p_value"] for r in group)
-        out.append({
-            "kind": "ratio", "backend": f"{reference} (vs all others)", "metric": metric, "unit": "x",
-            "old_median": 1.0, "new_median": change, "ratio": change, "ratio_ci95": None, "p_value": p_value,
-            "test": "geometric mean of the inverse ratio changes; p: the largest of theirs",
-            "trials_old": min(r["trials_old"] for r in group), "trials_new": min(r["trials_new"] for r in group),
-            "between_runs": None, "gated": True, "clock": group[0].get("clock"),
-            "verdict": verdict(change, p_value, settings.threshold, settings.alpha),
-            "note": f"every backend's {metric} ratio to {reference} moved the same way: {reference} "
-                    f"{'slower' if falling else 'faster'} (or all others {'faster' if falling else 'slower'})",
-        })
+        change = float(math.exp(np.mean([-math.log(r.ratio) for r in group])))
+        p_value = max(r.p_value for r in group)
+        out.append(CompareRow(
+            kind="ratio", backend=f"{reference} (vs all others)", metric=metric, unit="x",
+            old_median=1.0, new_median=change, ratio=change, ratio_ci95=None, p_value=p_value,
+            test="geometric mean of the inverse ratio changes; p: the largest of theirs",
+            trials_old=min(r.trials_old for r in group), trials_new=min(r.trials_new for r in group),
+            between_runs=None, gated=True, clock=group[0].clock,
+            verdict=verdict(change, p_value, settings.threshold, settings.alpha),
+            note=f"every backend's {metric} ratio to {reference} moved the same way: {reference} "
+                 f"{'slower' if falling else 'faster'} (or all others {'faster' if falling else 'slower'})",
+        ))
     return out
 
 
@@ -390,11 +531,11 @@ def busy_machine(run: Run) -> str | None:
     return None
 
 
-def describe_run(run: Run) -> dict:
-    return {"path": run.path, "commit": run.provenance.commit, "dirty": run.provenance.dirty,
-            "started": run.provenance.started, "profile": run.profile.name, "status": run.status,
-            "trials": len(run.complete_trials), "injected": {n: d.ms for n, d in run.injected.items()},
-            "load_average_at_start": list(run.provenance.load_average)}
+def describe_run(run: Run) -> RunDescription:
+    return RunDescription(path=run.path, commit=run.provenance.commit, dirty=run.provenance.dirty,
+                          started=run.provenance.started, profile=run.profile.name, status=run.status,
+                          trials=len(run.complete_trials), injected={n: d.ms for n, d in run.injected.items()},
+                          load_average_at_start=tuple(run.provenance.load_average))
 
 
 def _warnings(baselines: list[Run], new: Run, differences: dict) -> list[str]:
@@ -419,7 +560,7 @@ def _warnings(baselines: list[Run], new: Run, differences: dict) -> list[str]:
     return out
 
 
-def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = CompareSettings()) -> dict:
+def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = CompareSettings()) -> Comparison:
     """Every comparable figure of the runs with its verdict (see the module's docstring)."""
     baselines = [baselines] if isinstance(baselines, Run) else list(baselines)
     if not baselines:
@@ -433,90 +574,26 @@ def compare(baselines: list[Run] | Run, new: Run, settings: CompareSettings = Co
         raise IncompatibleResults("the runs have no figure in common to compare"
                                   + (f" among metrics {', '.join(settings.metrics)}" if settings.metrics else ""))
     differences = machine_differences(baselines[-1], new)
-    counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in (REGRESSION, IMPROVEMENT)}
     elsewhere = other_machine(baselines, new) if settings.machine_bound else None
-    overall = (ADVISORY if elsewhere else REGRESSION) if counts[REGRESSION] else UNCHANGED
+    regressed = any(row.verdict == REGRESSION for row in rows)
+    overall = (ADVISORY if elsewhere else REGRESSION) if regressed else UNCHANGED
     rule = (f"A regression needs the effect beyond {settings.threshold:.0%} AND p < {settings.alpha}"
             + (f" AND the new value outside the {settings.boundary:g} prediction bound of the "
                f"{len(baselines)} baseline runs" if len(baselines) >= 3 else "") + ".")
-    return {
-        "schema": COMPARE_SCHEMA,
-        "threshold": settings.threshold, "alpha": settings.alpha, "boundary": settings.boundary,
-        "clock": settings.clock, "ratios_only": settings.ratios_only,
-        "metrics": list(settings.metrics) if settings.metrics else None,
-        "baseline": [describe_run(run) for run in baselines],
-        "new": describe_run(new),
-        "rows": rows,
-        "regressions": counts[REGRESSION],
-        "improvements": counts[IMPROVEMENT],
-        "verdict": overall,
-        "advisory": elsewhere,
-        "machine": {"baseline": baselines[0].machine.identity, "new": new.machine.identity},
-        "machine_differences": differences,
-        "injected": {"baseline": any(run.injected for run in baselines), "new": bool(new.injected)},
-        "warnings": _warnings(baselines, new, differences),
-        "notes": [rule,
-                  "Intervals and p-values come from a bootstrap over trials (fresh worker processes), so they "
-                  "include the spread between trials, not only within them.",
-                  "Ratios (X/reference) are measured within each run, paired by trial, so they carry across "
-                  "machines; absolute figures do not."],
-    }
-
-
-# ---------------------------------------------------------------- markdown
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
-
-
-def _bound(row: dict) -> str:
-    bound = row.get("between_runs")
-    if not bound:
-        return "–"
-    return f"{_num(bound['low'])}–{_num(bound['high'])}"
-
-
-def to_markdown(comparison: dict) -> str:
-    lines = [f"> **WARNING:** {warning}" for warning in comparison["warnings"]]
-    if comparison.get("advisory"):
-        lines.append(f"> **ADVICE ONLY:** {comparison['advisory']}: these verdicts do not fail. Record a baseline "
-                     "set on this machine (scripts/refresh-baseline.sh) to gate on it; docs/regression-tracking.md")
-    if lines:
-        lines.append("")
-    sets = len(comparison["baseline"]) >= 3
-    lines += ["| backend | metric | unit | old | new | new/old [95% CI] | p |"
-              + (" baseline runs' bound |" if sets else "") + " verdict |",
-              "|---|---|---|---|---|---|---|" + ("---|" if sets else "") + "---|"]
-    for row in comparison["rows"]:
-        ci = row["ratio_ci95"]
-        change = f"{row['ratio']:.3f}" + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "")
-        mark = {REGRESSION: "**REGRESSION**", IMPROVEMENT: "improvement"}.get(row["verdict"], row["verdict"])
-        if row.get("note") and row["verdict"] != NOT_GATED:
-            mark += f" ({row['note']})"
-        elif row["verdict"] == NOT_GATED:
-            mark = row["note"]
-        lines.append(f"| {row['backend']} | {row['metric']} | {row['unit']} | {_num(row['old_median'])} "
-                     f"| {_num(row['new_median'])} | {change} | {_p(row['p_value'])} |"
-                     + (f" {_bound(row)} |" if sets else "") + f" {mark} |")
-    lines.append("")
-    lines += [f"- {note}" for note in comparison["notes"]]
-    new = comparison["new"]
-    olds = comparison["baseline"]
-    lines.append(f"- Baseline: {len(olds)} run(s) ({', '.join(str(o['path']) for o in olds[:3])}"
-                 f"{' …' if len(olds) > 3 else ''}); new: {new['path']} (commit {(new['commit'] or '?')[:10]}, "
-                 f"{new['trials']} trials).")
-    lines.append(f"\n**{comparison['regressions']} regression(s), {comparison['improvements']} improvement(s)** "
-                 f"(threshold {comparison['threshold']:.0%}, alpha {comparison['alpha']}"
-                 f"{', machine-independent ratios only' if comparison['ratios_only'] else ''})"
-                 + (": advice only, another machine." if comparison.get("advisory") else "."))
-    return "\n".join(lines) + "\n"
+    return Comparison(
+        settings=settings,
+        baseline=tuple(describe_run(run) for run in baselines),
+        new=describe_run(new),
+        rows=tuple(rows),
+        verdict=overall,
+        advisory=elsewhere,
+        machine={"baseline": baselines[0].machine.identity, "new": new.machine.identity},
+        machine_differences=differences,
+        injected={"baseline": any(run.injected for run in baselines), "new": bool(new.injected)},
+        warnings=tuple(_warnings(baselines, new, differences)),
+        notes=(rule,
+               "Intervals and p-values come from a bootstrap over trials (fresh worker processes), so they "
+               "include the spread between trials, not only within them.",
+               "Ratios (X/reference) are measured within each run, paired by trial, so they carry across "
+               "machines; absolute figures do not."),
+    )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.analysis.compare import REGRESSION, CompareSettings, compare
+from harness.analysis.compare import REGRESSION, CompareSettings, Comparison, compare
 from harness.errors import EXIT_FAILED, EXIT_OK
 from harness.results.model import Run
 
@@ -73,16 +73,16 @@ class GateSettings:
 class GateVerdict:
     """The two checks' comparisons (None where a check did not run) and the gate's outcome."""
 
-    ab: dict | None
-    baseline_set: dict | None
+    ab: Comparison | None
+    baseline_set: Comparison | None
 
     @property
     def ab_failed(self) -> bool:
-        return bool(self.ab and self.ab["verdict"] == REGRESSION)
+        return bool(self.ab and self.ab.verdict == REGRESSION)
 
     @property
     def set_failed(self) -> bool:
-        return bool(self.baseline_set and self.baseline_set["verdict"] == REGRESSION)
+        return bool(self.baseline_set and self.baseline_set.verdict == REGRESSION)
 
     @property
     def failed(self) -> bool:

@@ -15,19 +15,11 @@ from harness.analysis.estimate import Estimate, estimate, paired_difference, pai
 from harness.analysis.steady_state import over_trials
 from harness.results.histogram import tail as histogram_tail
 from harness.results.model import LATENCY_SUITES, BackendResult, EngineTime, Run, thaw
-from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, REGIMES
+from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, REGIMES, TAILED, TIMINGS
 
 SUMMARY_SCHEMA = "isobench-summary/2"
 UNITS = {
-    "cold_start_ms": "milliseconds",
-    "cold_start_cpu_ms": "milliseconds of CPU time",
-    "first_instance_ms": "milliseconds",
-    "warm_call_us": "microseconds",
-    "transport_us": "microseconds",
-    "cold_start_awake_ms": "milliseconds, CPUs held awake",
-    "cold_start_awake_cpu_ms": "milliseconds of CPU time, CPUs held awake",
-    "warm_call_awake_us": "microseconds, CPUs held awake",
-    "transport_awake_us": "microseconds, CPUs held awake",
+    **{FIGURES[key].summary_key: FIGURES[key].unit_words for key in TIMINGS},
     "hdr": "per-call percentiles from the run's HdrHistogram (µs, 0.1% precision), each with the count of calls "
            "at or above it",
     "wake_cost_us": "microseconds: warm call with idle CPUs minus warm call with CPUs held awake",
@@ -40,11 +32,7 @@ UNITS = {
     "concurrency.throughput_rps": "completed calls per second, all callers together",
     "concurrency.p99_us": "microseconds",
 }
-KEYS = {"cold_start": "cold_start_ms", "cold_start_cpu": "cold_start_cpu_ms", "first_instance": "first_instance_ms",
-        "warm_call": "warm_call_us", "transport": "transport_us",
-        "cold_start_awake": "cold_start_awake_ms", "cold_start_awake_cpu": "cold_start_awake_cpu_ms",
-        "warm_call_awake": "warm_call_awake_us", "transport_awake": "transport_awake_us"}
-TAILED = ("cold_start", "warm_call", "transport", "cold_start_awake", "warm_call_awake", "transport_awake")
+KEYS = {key: FIGURES[key].summary_key for key in TIMINGS}
 BELOW_RESOLUTION = "below resolution"
 
 

@@ -49,7 +49,7 @@ def run(args) -> int:
     import tempfile
     from dataclasses import replace
 
-    from harness.analysis.compare import IncompatibleResults, compare
+    from harness.analysis.compare import ABPairs, IncompatibleResults, compare
     from harness.commands.output import output_folder, sigterm_as_interrupt
     from harness.commands.run import new_run_options, report_outcome
     from harness.measure.base_checkout import BaseUnsupported, resolve
@@ -77,7 +77,7 @@ def run(args) -> int:
                 comparison = compare(outcome.runs["base"], outcome.runs["head"], chosen)
             except IncompatibleResults as error:
                 raise UsageError(str(error)) from None
-            comparison["ab"] = {"base": {"ref": args.base, "commit": commit}, "pairs": pairs}
+            comparison = replace(comparison, ab=ABPairs(ref=args.base, commit=commit, pairs=pairs))
             code = print_comparison(comparison, args.format, strict=False)
             if not keep:
                 print("isobench ab: results not kept (use --out DIR to keep them)", file=sys.stderr)

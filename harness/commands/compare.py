@@ -104,22 +104,84 @@ def load_baseline_sets(where: str) -> list:
     return runs
 
 
-def print_comparison(comparison: dict, fmt: str, strict: bool) -> int:
-    from harness.analysis.compare import ADVISORY, REGRESSION, to_markdown
+def print_comparison(comparison, fmt: str, strict: bool) -> int:
+    """A Comparison as markdown or JSON on stdout, its warnings on stderr: exit 1 on a regression."""
+    from harness.analysis.compare import ADVISORY, REGRESSION
 
-    differences = comparison["machine_differences"]
+    differences = comparison.machine_differences
     if differences:
         listed = ", ".join(differences)
         if strict:
             raise UsageError(f"--strict: the runs come from different machines or versions ({listed})")
         print(f"isobench: WARNING: the runs differ in {listed}; see the warnings below", file=sys.stderr)
     for side in ("baseline", "new"):
-        if comparison["injected"][side]:
+        if comparison.injected[side]:
             print(f"isobench: WARNING: the {side} run has INJECTED faults (test only)", file=sys.stderr)
-    print(json.dumps(comparison, indent=2) if fmt == "json" else to_markdown(comparison), end="\n" if fmt == "json" else "")
-    if comparison["verdict"] == ADVISORY:
-        print(f"isobench: advice only, not failing: {comparison['advisory']}", file=sys.stderr)
-    return EXIT_FAILED if comparison["verdict"] == REGRESSION else EXIT_OK
+    if fmt == "json":
+        print(json.dumps(comparison.to_json(), indent=2))
+    else:
+        print(to_markdown(comparison), end="")
+    if comparison.verdict == ADVISORY:
+        print(f"isobench: advice only, not failing: {comparison.advisory}", file=sys.stderr)
+    return EXIT_FAILED if comparison.verdict == REGRESSION else EXIT_OK
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+
+
+def _bound(row) -> str:
+    bound = row.between_runs
+    return f"{_num(bound.low)}–{_num(bound.high)}" if bound else "–"
+
+
+def to_markdown(comparison) -> str:
+    """A Comparison as the markdown table `compare` prints."""
+    from harness.analysis.compare import IMPROVEMENT, NOT_GATED, REGRESSION
+
+    lines = [f"> **WARNING:** {warning}" for warning in comparison.warnings]
+    if comparison.advisory:
+        lines.append(f"> **ADVICE ONLY:** {comparison.advisory}: these verdicts do not fail. Record a baseline "
+                     "set on this machine (scripts/refresh-baseline.sh) to gate on it; docs/regression-tracking.md")
+    if lines:
+        lines.append("")
+    sets = len(comparison.baseline) >= 3
+    lines += ["| backend | metric | unit | old | new | new/old [95% CI] | p |"
+              + (" baseline runs' bound |" if sets else "") + " verdict |",
+              "|---|---|---|---|---|---|---|" + ("---|" if sets else "") + "---|"]
+    for row in comparison.rows:
+        ci = row.ratio_ci95
+        change = f"{row.ratio:.3f}" + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "")
+        mark = {REGRESSION: "**REGRESSION**", IMPROVEMENT: "improvement"}.get(row.verdict, row.verdict)
+        if row.note and row.verdict != NOT_GATED:
+            mark += f" ({row.note})"
+        elif row.verdict == NOT_GATED:
+            mark = row.note
+        lines.append(f"| {row.backend} | {row.metric} | {row.unit} | {_num(row.old_median)} "
+                     f"| {_num(row.new_median)} | {change} | {_p(row.p_value)} |"
+                     + (f" {_bound(row)} |" if sets else "") + f" {mark} |")
+    lines.append("")
+    lines += [f"- {note}" for note in comparison.notes]
+    new, olds = comparison.new, comparison.baseline
+    lines.append(f"- Baseline: {len(olds)} run(s) ({', '.join(str(o.path) for o in olds[:3])}"
+                 f"{' …' if len(olds) > 3 else ''}); new: {new.path} (commit {(new.commit or '?')[:10]}, "
+                 f"{new.trials} trials).")
+    settings = comparison.settings
+    lines.append(f"\n**{comparison.regressions} regression(s), {comparison.improvements} improvement(s)** "
+                 f"(threshold {settings.threshold:.0%}, alpha {settings.alpha}"
+                 f"{', machine-independent ratios only' if settings.ratios_only else ''})"
+                 + (": advice only, another machine." if comparison.advisory else "."))
+    return "\n".join(lines) + "\n"
 
 
 def run(args) -> int:

@@ -179,33 +179,33 @@ def since_baseline(data: ReportData, baseline) -> list[str]:
         comparison = compare(baselines, data.run, CompareSettings())
     except (ValueError, IncompatibleResults) as error:
         return lines + [f"The runs cannot be compared: {error}.", ""]
-    changed = [r for r in comparison["rows"] if r["verdict"] in (REGRESSION, IMPROVEMENT)]
+    changed = [r for r in comparison.rows if r.verdict in (REGRESSION, IMPROVEMENT)]
     if changed:
         lines += ["| backend | figure | before | now | now / before [95% CI] | verdict |", "|---|---|---:|---:|---:|---|"]
         for row in changed:
-            ci = row["ratio_ci95"]
-            lines.append(f"| {row['backend']} | {row['metric']} | {fmt.number(row['old_median'])} "
-                         f"| {fmt.number(row['new_median'])} | {row['ratio']:.3f}"
-                         + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "") + f" | {row['verdict']} |")
+            ci = row.ratio_ci95
+            lines.append(f"| {row.backend} | {row.metric} | {fmt.number(row.old_median)} "
+                         f"| {fmt.number(row.new_median)} | {row.ratio:.3f}"
+                         + (f" [{ci[0]:.3f}–{ci[1]:.3f}]" if ci else "") + f" | {row.verdict} |")
     else:
-        lines.append(f"No significant change among {len(comparison['rows'])} figures (beyond "
-                     f"{comparison['threshold']:.0%} and p < {comparison['alpha']}).")
-    checked = [r for r in comparison["rows"] if "inside_baseline_ci" in r and r["kind"] in ("timing", "memory")
-               and (r["metric"].startswith("cold_start") or r["metric"].startswith("memory"))]
-    outside = [r for r in checked if not r["inside_baseline_ci"]]
+        lines.append(f"No significant change among {len(comparison.rows)} figures (beyond "
+                     f"{comparison.settings.threshold:.0%} and p < {comparison.settings.alpha}).")
+    checked = [r for r in comparison.rows if r.inside_baseline_ci is not None and r.kind in ("timing", "memory")
+               and (r.metric.startswith("cold_start") or r.metric.startswith("memory"))]
+    outside = [r for r in checked if not r.inside_baseline_ci]
     if checked:
         lines += ["", f"{len(checked) - len(outside)} of {len(checked)} cold-start and memory figures lie inside the "
                       "baseline's own 95% interval."]
         for row in outside:
-            spread = (data.entry(row["backend"]).get("cold_start_ms") or {}).get("between_trials_cv") \
-                if row["metric"].startswith("cold_start") else None
+            spread = (data.entry(row.backend).get("cold_start_ms") or {}).get("between_trials_cv") \
+                if row.metric.startswith("cold_start") else None
             why = (f"its trials here differ by {fmt.percent(spread)} between themselves, so two runs of "
                    f"{len(data.run.complete_trials)} trials can differ by about that much"
                    if spread is not None else "memory moves little between runs, so this is a real change or a "
                                               "different machine state")
-            lines.append(f"- Outside: {row['backend']} {row['metric']}: {fmt.number(row['old_median'])} → "
-                         f"{fmt.number(row['new_median'])} ({row['ratio']:.3f}x); {why}.")
-    for warning in comparison["warnings"]:
+            lines.append(f"- Outside: {row.backend} {row.metric}: {fmt.number(row.old_median)} → "
+                         f"{fmt.number(row.new_median)} ({row.ratio:.3f}x); {why}.")
+    for warning in comparison.warnings:
         lines.append(f"- Note: {fmt.cell(warning)}")
     return lines + [""]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from harness.analysis import bootstrap
 from harness.report import fmt
 from harness.report.data import ReportData
-from harness.results.vocabulary import FIGURES, REGIMES, memory_label, memory_meaning
+from harness.results.vocabulary import FIGURES, IDLE_FIGURES, REGIMES, memory_label, memory_meaning
 
 
 def _trials(data: ReportData) -> list[str]:
@@ -33,7 +33,7 @@ def _trials(data: ReportData) -> list[str]:
 
 def _timers(data: ReportData) -> list[str]:
     lines = ["| figure | where the timer starts and stops |", "|---|---|"]
-    for key in ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport", "engine"):
+    for key in IDLE_FIGURES:
         lines.append(f"| {FIGURES[key].label} ({FIGURES[key].unit}) | {fmt.cell(FIGURES[key].meaning)} |")
     lines += ["", "CPU regimes: " + "; ".join(f"**{name}**, {meaning}" for name, meaning in REGIMES.items())
               + ". Every figure above is timed with idle CPUs unless its label says the CPUs were held awake; "

@@ -34,43 +34,65 @@ class Figure:
     meaning: str
     regime: str = "idle"
     clock: str = "wall"  # wall or cpu
+    series: bool = True  # kept as samples tagged by trial (engine: loops, not a series)
+    ratio: bool = False  # its ratio to the reference backend is a figure too (it carries across machines)
+    tailed: bool = False  # the summary gives its tail percentiles
+
+    @property
+    def summary_key(self) -> str:
+        """Its name in a summary: the key and its unit, e.g. cold_start_ms, warm_call_awake_us."""
+        return f"{self.key}_{UNIT_SUFFIXES[self.unit]}"
+
+    @property
+    def unit_words(self) -> str:
+        """Its unit as a summary's `units` spells it out."""
+        return (UNIT_WORDS[self.unit] + (" of CPU time" if self.clock == "cpu" else "")
+                + (", CPUs held awake" if self.regime == "awake" else ""))
+
+
+UNIT_SUFFIXES = {"ms": "ms", "µs": "us", "ns": "ns"}
+UNIT_WORDS = {"ms": "milliseconds", "µs": "microseconds", "ns": "nanoseconds"}
 
 
 def _awake(key: str, figure: Figure) -> Figure:
     return Figure(key, f"{figure.label}, CPUs awake", figure.unit, figure.scale,
                   f"{figure.meaning} Timed with the CPUs held awake (PM QoS at 0 µs).", regime="awake",
-                  clock=figure.clock)
+                  clock=figure.clock, series=figure.series, ratio=figure.ratio, tailed=figure.tailed)
 
 
 FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
     Figure("cold_start", "cold start", "ms", 1e3,
            "From the harness asking the backend for a fresh instance to the harness receiving the first handler "
            "answer: creating the isolate (or spawning the process, or creating and starting the container), the "
-           "runtime becoming ready, loading the worker and the first call. Stopping the instance is not timed."),
+           "runtime becoming ready, loading the worker and the first call. Stopping the instance is not timed.",
+           ratio=True, tailed=True),
     Figure("cold_start_cpu", "cold-start CPU time", "ms", 1e3,
            "CPU time (user + system) the same cold start cost: the harness process (all its threads), plus the "
            "instance's own processes or cgroup, plus, for Docker, the engine's daemons; what each backend counts "
-           "is recorded with it.", clock="cpu"),
+           "is recorded with it.", clock="cpu", ratio=True),
     Figure("first_instance", "first isolate in a fresh process", "ms", 1e3,
            "The first isolate of a fresh process also loads the engine library and starts V8's platform; it is "
            "sampled in fresh interpreters and never mixed with the steady cold start."),
     Figure("warm_call", "warm call", "µs", 1e6,
            "One handler call on a live instance: perf_counter_ns around instance.call(arg), request out to answer "
-           "in."),
+           "in.", ratio=True, tailed=True),
     Figure("transport", "transport round trip", "µs", 1e6,
            "One round trip through the backend's channel that does not run the handler (a ping), timed like the "
-           "warm call and interleaved with it."),
+           "warm call and interleaved with it.", ratio=True, tailed=True),
     Figure("engine", "in-engine handler time", "ns", 1e9,
            "The handler's own time in the engine: a JS loop calls it with varied arguments and folds every answer "
            "into a checksum it returns, minus the same loop with the handler replaced by identity; shown only "
-           "where it exceeds that loop's own cost and the clock's resolution."),
+           "where it exceeds that loop's own cost and the clock's resolution.", series=False),
 )}
 AWAKE_FIGURES = {"cold_start_awake": "cold_start", "cold_start_awake_cpu": "cold_start_cpu",
                  "warm_call_awake": "warm_call", "transport_awake": "transport"}
 FIGURES.update({key: _awake(key, FIGURES[base]) for key, base in AWAKE_FIGURES.items()})
-TIMINGS = ("cold_start", "cold_start_cpu", "first_instance", "warm_call", "transport", *AWAKE_FIGURES)
-# Timings whose ratio to the reference backend carries across machines.
-RATIO_TIMINGS = ("cold_start", "cold_start_cpu", "warm_call", "transport", *AWAKE_FIGURES)
+# Every list of timing figures derives from FIGURES: add a figure there, and
+# results, summary, key figures, compare and the report's timer table follow.
+TIMINGS = tuple(key for key, figure in FIGURES.items() if figure.series)  # the timing series of a backend
+RATIO_TIMINGS = tuple(key for key in TIMINGS if FIGURES[key].ratio)
+TAILED = tuple(key for key in TIMINGS if FIGURES[key].tailed)
+IDLE_FIGURES = tuple(key for key, figure in FIGURES.items() if figure.regime == "idle")
 
 
 # ---------------------------------------------------------------- memory kinds
