@@ -121,7 +121,23 @@ def test_a_ratio_interval_covers_the_trial_ratios_with_three_trials():
         y = trials_of(rng, [1 * s for s in shifts], 12, cv=0.15)
         low, high = paired_ratio(x, y).ci
         per_trial = [float(np.median(x.groups()[t]) / np.median(y.groups()[t])) for t in (0, 1, 2)]
-        assert low <= min(per_trial) and high >= max(per_trial)
+        # the interval reaches the extreme trial ratios exactly (every draw the same trial): to rounding
+        assert low <= min(per_trial) * (1 + 1e-12) and high >= max(per_trial) * (1 - 1e-12)
+
+
+def test_a_ratio_cancels_a_slow_trial_that_a_pooled_ratio_does_not():
+    """One trial of six runs 1.5x slower on both backends (the machine, not the
+    backend): the trials' own ratios do not see it, so the paired interval stays
+    as narrow as that of six steady trials."""
+    rng = np.random.default_rng(9)
+    shifts = [1.0, 1.05, 0.95, 1.0, 1.02, 1.5]
+    x = trials_of(rng, [60 * s for s in shifts], 8, cv=0.1)
+    y = trials_of(rng, [1 * s for s in shifts], 8, cv=0.1)
+    steady_x = trials_of(rng, [60 * s for s in shifts[:5] + [1.0]], 8, cv=0.1)
+    steady_y = trials_of(rng, [1 * s for s in shifts[:5] + [1.0]], 8, cv=0.1)
+    slow, steady = paired_ratio(x, y), paired_ratio(steady_x, steady_y)
+    assert slow.value == pytest.approx(60, rel=0.1)
+    assert slow.half_width < 1.5 * steady.half_width
 
 
 def test_every_tail_interval_of_the_reference_contains_its_own_percentile():

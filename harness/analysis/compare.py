@@ -48,7 +48,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.analysis.bootstrap import TRIMMED, batch_medians
-from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio
+from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio, trial_ratio
 from harness.results.model import Run, Series
 from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, TIMINGS
 
@@ -280,8 +280,7 @@ def _pooled(runs: list[Run], get) -> Figure | None:
 
 def _value(figure: Figure) -> float:
     if figure.pair is not None:
-        x, ref = figure.pair
-        return float(np.median(x.array()) / np.median(ref.array()))
+        return float(trial_ratio(*figure.pair))
     return float(np.median(figure.series.array())) * figure.scale
 
 

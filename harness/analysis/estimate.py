@@ -1,6 +1,7 @@
 """Figures with their intervals, from trial-tagged series: a median or a
 percentile of one figure, a ratio of two figures measured in the same trials
-(paired), and a ratio between two runs (independent). Every interval is the
+(paired: the geometric mean of the trials' own ratios), and a ratio between
+two runs (independent). Every interval is the
 hierarchical bootstrap of harness/analysis/bootstrap.py."""
 
 from __future__ import annotations
@@ -126,17 +127,61 @@ def _paired(x: Series, y: Series, q: float | str):
     return trials, _statistic(x, q, trials), _statistic(y, q, trials), n, reps
 
 
-def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
-    """q-quantile of x over that of y, both measured in the same trials:
-    resampled paired, over the trials they share."""
-    found = _paired(x, y, q)
-    if found is None:
+def _contrast(parts: list[tuple[Series, int]], trials: list[int], q: float | str, salt: int = 0):
+    """A paired contrast of figures measured in the same trials (see
+    bootstrap.contrast_replicates): its value, the geometric mean over the
+    trials of each trial's contrast, and its replicates (None with fewer than
+    two samples). None when a trial's statistic is not positive."""
+    groups = [series.groups() for series, _ in parts]
+    stats = np.array([[bootstrap.statistic_of(by_trial[t], q) for t in trials] for by_trial in groups])
+    if not (stats > 0).all():
         return None
-    trials, mine, theirs, n, reps = found
-    value = mine / theirs
-    if reps is None:
+    logs = sum(sign * np.log(row) for (_, sign), row in zip(parts, stats))
+    value = float(np.exp(np.mean(logs)))
+    if min(len(series.only(trials)) for series, _ in parts) < 2:
+        return value, None
+    reps = bootstrap.contrast_replicates(logs, [_groups(series, trials, q) for series, _ in parts],
+                                         [sign for _, sign in parts], q=q, salt=salt)
+    return (value, reps) if reps is not None else None
+
+
+def _pooled_ratio(x: Series, y: Series, trials: list[int], q: float | str, salt: int = 0):
+    """x over y as the ratio of their pooled statistics, resampled paired: for
+    figures a trial's statistic of which can be zero or negative (memory)."""
+    n = min(len(x.only(trials)), len(y.only(trials)))
+    value = _statistic(x, q, trials) / _statistic(y, q, trials)
+    if n < 2:
+        return value, None
+    reps = bootstrap.replicates([_groups(x, trials, q), _groups(y, trials, q)], q=q, paired=True, salt=salt)
+    return value, reps[0] / reps[1]
+
+
+def _within_run_ratio(x: Series, y: Series, trials: list[int], q: float | str, salt: int = 0):
+    """x over y measured in the same trials: the trials' own ratios
+    (geometric mean), so that what a trial shares cancels; the pooled ratio
+    when a trial's statistic is not positive."""
+    return _contrast([(x, 1), (y, -1)], trials, q, salt) or _pooled_ratio(x, y, trials, q, salt)
+
+
+def trial_ratio(x: Series, y: Series, q: float | str = 0.5) -> float | None:
+    """The value paired_ratio gives, without its interval."""
+    trials = common_trials(x, y) if x and y else []
+    if not trials:
+        return None
+    found = _contrast([(x, 1), (y, -1)], trials, q)
+    return found[0] if found else _statistic(x, q, trials) / _statistic(y, q, trials)
+
+
+def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
+    """q-quantile of x over that of y, both measured in the same trials: the
+    geometric mean of the trials' own ratios, resampled over the trials."""
+    trials = common_trials(x, y) if x and y else []
+    if not trials:
+        return None
+    n = min(len(x.only(trials)), len(y.only(trials)))
+    value, ratio = _within_run_ratio(x, y, trials, q)
+    if ratio is None:
         return Estimate(value, None, n, len(trials))
-    ratio = reps[0] / reps[1]
     return Estimate(value, bootstrap.interval(ratio, len(trials)), n, len(trials), bootstrap.log_se(ratio),
                     p_value=bootstrap.p_value_ratio(value, ratio, len(trials)))
 
@@ -171,18 +216,20 @@ def _from_independent(value: float, ratio: np.ndarray, new: Series, old: Series)
 
 def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: float | str = 0.5) -> tuple[Estimate, np.ndarray] | None:
     """(x/ref in the new run) over (x/ref in the old run): each ratio paired
-    within its run, the two runs independent."""
+    within its run (the trials' own ratios), the two runs independent."""
     (new_x, new_ref), (old_x, old_ref) = new, old
     new_trials, old_trials = common_trials(new_x, new_ref), common_trials(old_x, old_ref)
     if not new_trials or not old_trials:
         return None
-    value = ((_statistic(new_x, q, new_trials) / _statistic(new_ref, q, new_trials))
-             / (_statistic(old_x, q, old_trials) / _statistic(old_ref, q, old_trials)))
-    reps_new = bootstrap.replicates([_groups(new_x, new_trials), _groups(new_ref, new_trials)], q=q)
-    reps_old = bootstrap.replicates([_groups(old_x, old_trials), _groups(old_ref, old_trials)], q=q, salt=1)
-    change = (reps_new[0] / reps_new[1]) / (reps_old[0] / reps_old[1])
+    new_value, reps_new = _within_run_ratio(new_x, new_ref, new_trials, q)
+    old_value, reps_old = _within_run_ratio(old_x, old_ref, old_trials, q, salt=1)
+    value = new_value / old_value
     trials = min(len(new_trials), len(old_trials))
-    estimate_ = Estimate(value, bootstrap.interval(change, trials), min(len(new_x), len(old_x)), trials,
+    n = min(len(new_x), len(old_x))
+    if reps_new is None or reps_old is None:
+        return Estimate(value, None, n, trials), np.array([value])
+    change = reps_new / reps_old
+    estimate_ = Estimate(value, bootstrap.interval(change, trials), n, trials,
                          bootstrap.log_se(change), p_value=bootstrap.p_value_ratio(value, change, trials))
     return estimate_, change
 
@@ -190,18 +237,26 @@ def ratio_change(new: tuple[Series, Series], old: tuple[Series, Series], q: floa
 def paired_ratio_change(new: tuple[Series, Series], old: tuple[Series, Series],
                         q: float | str = 0.5) -> tuple[Estimate, np.ndarray] | None:
     """(x/ref on one side) over (x/ref on the other), all four measured in the
-    same trials (A/B pairs): one paired resampling of the trials for all four."""
+    same trials (A/B pairs): the geometric mean of each trial's change of the
+    ratio, resampled over the trials."""
     trials = common_trials(*new, *old)
     if not trials:
         return None
     (new_x, new_ref), (old_x, old_ref) = new, old
-    stat = lambda s: _statistic(s, q, trials)  # noqa: E731
-    value = (stat(new_x) / stat(new_ref)) / (stat(old_x) / stat(old_ref))
-    reps = bootstrap.replicates([_groups(s, trials) for s in (new_x, new_ref, old_x, old_ref)], q=q, paired=True)
-    change = (reps[0] / reps[1]) / (reps[2] / reps[3])
-    found = Estimate(value, bootstrap.interval(change, len(trials)), min(len(new_x), len(old_x)), len(trials),
-                     bootstrap.log_se(change), p_value=bootstrap.p_value_ratio(value, change, len(trials)))
-    return found, change
+    parts = [(new_x, 1), (new_ref, -1), (old_x, -1), (old_ref, 1)]
+    found = _contrast(parts, trials, q)
+    if found is None:  # a statistic that is not positive: the pooled ratio of ratios
+        stat = lambda s: _statistic(s, q, trials)  # noqa: E731
+        value = (stat(new_x) / stat(new_ref)) / (stat(old_x) / stat(old_ref))
+        reps = bootstrap.replicates([_groups(s, trials) for s in (new_x, new_ref, old_x, old_ref)], q=q, paired=True)
+        found = value, (reps[0] / reps[1]) / (reps[2] / reps[3])
+    value, change = found
+    n = min(len(new_x), len(old_x))
+    if change is None:
+        return Estimate(value, None, n, len(trials)), np.array([value])
+    estimate_ = Estimate(value, bootstrap.interval(change, len(trials)), n, len(trials),
+                         bootstrap.log_se(change), p_value=bootstrap.p_value_ratio(value, change, len(trials)))
+    return estimate_, change
 
 
 def is_finite(value: float | None) -> bool:

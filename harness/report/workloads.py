@@ -257,8 +257,9 @@ def variant_lines(view: WorkloadView) -> list[str]:
         if cells:
             summary = view.data[sizes[-1]].result(backend).info.summary if backend in view.data[sizes[-1]].run.backends \
                 else backend
-            lines += [f"**{backend}** over **{base}**, cold start (median ratio, 95% interval, paired by trial; below "
-                      f"1 is faster): " + "; ".join(cells) + f". {backend}: {summary}.", ""]
+            lines += [f"**{backend}** over **{base}**, cold start (ratio within each trial, geometric mean over "
+                      f"the trials, 95% interval; below 1 is faster): " + "; ".join(cells)
+                      + f". {backend}: {summary}.", ""]
     if lines:
         lines += ["Cloudflare's 2025 post on cold starts (`docs/sources.md`) names compiling the script and running its "
                   "top-level code as phases of a Worker's cold start and says large Workers now outlast the TLS "
