@@ -36,7 +36,7 @@ def isobench_containers(client, session=None):
     """isobench containers; only one session's (run id's) when given, so that
     tests and runs going on side by side do not see each other's."""
     label = f"isobench.session={session}" if session else "isobench"
-    return client.containers.list(all=True, filters={"label": label})
+    return client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
 
 
 def node_descendants():

@@ -23,7 +23,11 @@ class Descendants:
                 return
             for child in children:
                 try:
-                    self.seen.setdefault(child.pid, (child.create_time(), " ".join(child.cmdline())))
+                    # Read the command line again each time: a child first seen between fork and
+                    # exec still shows its parent's, and would never be recognised.
+                    created, cmdline = child.create_time(), " ".join(child.cmdline())
+                    if cmdline or child.pid not in self.seen:  # a zombie's is empty: keep the last one read
+                        self.seen[child.pid] = (created, cmdline)
                 except psutil.Error:
                     continue
             time.sleep(interval_s)

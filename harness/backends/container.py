@@ -74,7 +74,8 @@ def remove_labelled_containers(client, session: str | None = None) -> int:
     """Remove every isobench container (of one session, if given). Returns the count."""
     label = f"{SESSION_LABEL}={session}" if session else LABEL
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": label}):
+    # ignore_removed: a container removed while the list is read (its own stop) is not an error
+    for container in client.containers.list(all=True, filters={"label": label}, ignore_removed=True):
         try:
             container.remove(force=True)
             removed += 1
