@@ -33,9 +33,9 @@ def test_contain_prints_the_matrix_and_writes_both_files(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert len(names) == 2 and names[1] == "containment-latest.json" and names[0].startswith("containment-2")
     data = load(tmp_path / "containment-latest.json")
-    assert data["status"] == "complete" and [p["workload"] for p in data["pairs"]] == ["spin", "escape"]
-    assert data["limits"]["call_timeout_s"] == 1.0
-    assert data["pairs"][0]["facts"]["limits"]["time"].startswith("deadline on the V8 answer")
+    assert data.status == "complete" and [p.workload for p in data.pairs] == ["spin", "escape"]
+    assert data.limits.call_timeout_s == 1.0
+    assert data.pairs[0].facts["limits"]["time"].startswith("deadline on the V8 answer")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -99,8 +99,8 @@ def test_signal_mid_pair_cleans_up_and_saves_what_it_has(tmp_path, sig):
     assert watch.seen and watch.alive() == [], "processes left behind"
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
     data = load(out / "containment-latest.json")
-    assert data["status"] == "interrupted"
-    assert data["pairs"] == []  # the pair under way is not recorded as if it had finished
+    assert data.status == "interrupted"
+    assert data.pairs == []  # the pair under way is not recorded as if it had finished
 
 
 def _block_sigterm():
@@ -113,7 +113,7 @@ def test_sigterm_reaches_a_harness_whose_parent_blocked_it(tmp_path):
     code, output, out, _ = interrupt_mid_pair(tmp_path, "subprocess", runner_started, signal.SIGTERM,
                                               preexec_fn=_block_sigterm)
     assert code == 130, output[-3000:]
-    assert load(out / "containment-latest.json")["status"] == "interrupted"
+    assert load(out / "containment-latest.json").status == "interrupted"
 
 
 @pytest.mark.slow
@@ -129,4 +129,4 @@ def test_ctrl_c_in_a_container_pair_leaves_no_container(tmp_path):
     assert code == 130, output[-3000:]
     assert isobench_containers(client, run_id) == []
     assert watch.seen and watch.alive() == []
-    assert load(out / "containment-latest.json")["status"] == "interrupted"
+    assert load(out / "containment-latest.json").status == "interrupted"

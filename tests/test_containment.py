@@ -29,8 +29,9 @@ def bait():
 @pytest.fixture
 def pair(bait, no_leftover_processes):
     def run(backend: str, workload: str) -> dict:
+        """The pair's record as the results file holds it."""
         client = docker_or_skip() if backend == "container" else None
-        result = run_pair(backend, workload, PLAN, bait)
+        result = run_pair(backend, workload, PLAN, bait).to_json()
         if client is not None:
             assert not isobench_containers(client, RUN_ID), "containers left behind"
         assert result.get("unavailable") is None and result.get("setup_error") is None, result
@@ -155,10 +156,10 @@ def test_neighbour_sees_nothing(pair, backend):
 def test_backend_without_limits_is_skipped(monkeypatch):
     monkeypatch.setitem(REGISTRY, "fake-no-limits", "tests.fakes:FakeDropsLimits")
     status = backend_status("fake-no-limits", PLAN)
-    assert status["available"] is False and "does not enforce the Limits" in status["reason"]
+    assert status.available is False and "does not enforce the Limits" in status.reason
 
 
 def test_backend_with_limits_joins(monkeypatch):
     monkeypatch.setitem(REGISTRY, "fake-limits", "tests.fakes:FakeBackend")
-    assert backend_status("fake-limits", PLAN)["available"] is True
+    assert backend_status("fake-limits", PLAN).available is True
 

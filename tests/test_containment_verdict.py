@@ -3,10 +3,12 @@ recorded runs (no engine): the judgement follows what happened, never the
 backend's name, and what a worker claims is checked against the truth."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from harness.containment.record import load, save
+from harness.backends.base import Limits
+from harness.containment.record import BackendStatus, ContainmentRecord, PairResult, PairRun, load, save
 from harness.containment.render import matrix_markdown, reading, to_markdown
 from harness.containment.verdict import escape_obtained, judge
 from harness.results.store import ResultsError
@@ -16,13 +18,13 @@ TRUTH = {"secret": "s3cret", "hostname": "host\n", "canary": "c4nary", "loopback
 
 
 def run(survived=True, outcome=None, next_ok=True, **host):
-    return {
+    return PairRun.from_json({
         "host": {"survived": survived, "exit": "exit 0" if survived else host.pop("exit", "SIGABRT"),
                  "killed_by": None, "death_ms": None, "call_growth_bytes": 0, "memory_limit_bytes": 1024 * MIB,
                  **host},
         "outcome": outcome, "next": {"ok": next_ok, "answer": "Hello World!"},
         "instance_memory_limit_bytes": 128 * MIB,
-    }
+    })
 
 
 def error(kind, typed=True):
@@ -39,7 +41,7 @@ def escape(secret=None, canary=None):
 
 def test_typed_stop_with_a_working_next_instance_is_contained():
     verdict = judge("spin", run(outcome=error("CallTimeout")))
-    assert verdict["contained"] is True and "CallTimeout" in verdict["why"]
+    assert verdict.contained is True and "CallTimeout" in verdict.why
 
 
 @pytest.mark.parametrize("host", [
@@ -49,26 +51,26 @@ def test_typed_stop_with_a_working_next_instance_is_contained():
 ])
 def test_a_host_that_did_not_survive_is_never_contained(host):
     verdict = judge("crash", run(survived=False, outcome=error("InstanceCrashed"), **host))
-    assert verdict["contained"] is False
+    assert verdict.contained is False
 
 
 def test_a_failing_next_instance_is_not_contained():
-    assert judge("crash", run(outcome=error("InstanceCrashed"), next_ok=False))["contained"] is False
+    assert judge("crash", run(outcome=error("InstanceCrashed"), next_ok=False)).contained is False
 
 
 def test_memory_growth_past_the_limit_is_not_contained_even_when_stopped():
     verdict = judge("heap-bomb", run(outcome=error("CallTimeout"), call_growth_bytes=900 * MIB))
-    assert verdict["contained"] is False and "did not hold" in verdict["why"]
-    assert judge("heap-bomb", run(outcome=error("MemoryLimitExceeded"), call_growth_bytes=100 * MIB))["contained"]
+    assert verdict.contained is False and "did not hold" in verdict.why
+    assert judge("heap-bomb", run(outcome=error("MemoryLimitExceeded"), call_growth_bytes=100 * MIB)).contained
 
 
 def test_escape_claims_are_checked_against_the_truth():
-    assert escape_obtained(json.loads(escape(secret="not the secret")["answer"]), TRUTH)["host_secret_file"] is False
-    assert escape_obtained(json.loads(escape(secret="s3cret")["answer"]), TRUTH)["host_secret_file"] is True
-    assert judge("escape", run(outcome=escape()), TRUTH)["contained"] is True
+    assert escape_obtained(json.loads(escape(secret="not the secret")["answer"]), TRUTH).host_secret_file is False
+    assert escape_obtained(json.loads(escape(secret="s3cret")["answer"]), TRUTH).host_secret_file is True
+    assert judge("escape", run(outcome=escape()), TRUTH).contained is True
     got = judge("escape", run(outcome=escape(canary="c4nary")), TRUTH)
-    assert got["contained"] is False and got["obtained"]["host_environment"] is True
-    assert judge("escape", run(outcome=escape()), {**TRUTH, "loopback_received": True})["contained"] is False
+    assert got.contained is False and got.obtained.host_environment is True
+    assert judge("escape", run(outcome=escape()), {**TRUTH, "loopback_received": True}).contained is False
 
 
 def test_neighbour_only_counts_the_victims_own_token():
@@ -76,28 +78,28 @@ def test_neighbour_only_counts_the_victims_own_token():
     outcome = {"kind": "answer", "token": token, "plant": {"file": "/tmp/x"},
                "probe": {"found": [{"token": "isobench-nbr-" + "b" * 32, "via": "file /tmp/old"}]},
                "check": {"global": token, "file_content": token}}
-    assert judge("neighbour", run(outcome=outcome))["contained"] is True
+    assert judge("neighbour", run(outcome=outcome)).contained is True
     outcome["check"]["file_content"] = "overwritten by 42"
     verdict = judge("neighbour", run(outcome=outcome))
-    assert verdict["contained"] is False and verdict["obtained"]["modified"] == ["its file"]
+    assert verdict.contained is False and list(verdict.obtained.modified) == ["its file"]
 
 
 def test_unavailable_pair_is_not_judged():
-    verdict = judge("spin", {**run(), "unavailable": "no engine"})
-    assert verdict["contained"] is None and "no engine" in verdict["why"]
+    verdict = judge("spin", replace(run(), unavailable="no engine"))
+    assert verdict.contained is None and "no engine" in verdict.why
 
 
-def record(pairs, backends=None):
-    return {"schema": "isobench-containment/1", "status": "complete", "workloads": ["spin", "crash"],
-            "limits": {"call_timeout_s": 2.0, "memory_bytes": 128 * MIB, "max_pids": 64, "cpus": 1.0},
-            "backends": backends or {"a": {"available": True, "instance_class": "in-process"},
-                                     "b": {"available": False, "reason": "no engine here"}},
-            "pairs": pairs}
+def record(pairs, backends=None, workloads=("spin", "crash")):
+    return ContainmentRecord(
+        run_id="contain-test", started="2026-01-01T00:00:00+00:00", status="complete", workloads=list(workloads),
+        limits=Limits(call_timeout_s=2.0, memory_bytes=128 * MIB, max_pids=64, cpus=1.0), host_safety_bytes=1024 * MIB,
+        backends=backends or {"a": BackendStatus(True, instance_class="in-process"),
+                              "b": BackendStatus(False, "no engine here")},
+        pairs=pairs)
 
 
 def pair(backend, workload, **verdict):
-    base = judge(workload, run(**verdict))
-    return {"backend": backend, "workload": workload, **base, **run(**verdict)}
+    return PairResult(backend, workload, judge(workload, run(**verdict)), run(**verdict))
 
 
 def test_matrix_has_a_row_per_workload_and_a_column_per_backend():
@@ -149,6 +151,18 @@ def test_bad_results_files_are_one_line_errors(tmp_path, content, message):
 
 def test_a_failed_escape_is_contained_and_says_so():
     result = pair("a", "escape", outcome=error("InstanceCrashed"))
-    assert result["contained"] is True
-    text = matrix_markdown(record([result], {"a": {"available": True}}) | {"workloads": ["escape"]})
+    assert result.contained is True
+    text = matrix_markdown(record([result], {"a": BackendStatus(True)}, workloads=["escape"]))
     assert "| escape | contained: the worker's instance failed (InstanceCrashed), nothing obtained |" in text
+
+
+def test_the_committed_matrix_is_read_and_written_back_byte_for_byte():
+    """The typed records hold every field of a real containment file: read and
+    saved again, the committed reference's matrix is the same file."""
+    from harness.paths import REPO_ROOT
+
+    [path] = sorted((REPO_ROOT / "results" / "reference").glob("containment-2*.json"))
+    record = load(path)
+    assert len(record.pairs) == len(record.backends) * len(record.workloads)
+    assert json.dumps(record.to_json(), indent=2) + "\n" == path.read_text()
+    assert all(isinstance(p.host.survived, bool) for p in record.pairs)

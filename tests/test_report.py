@@ -3,7 +3,6 @@ the trade-off map first), every number comes from the run, the body stays
 short, plots stay small, containment is a narrow grid, published figures are
 paired like for like, and the HTML page is self-contained."""
 
-import json
 import re
 import struct
 from dataclasses import replace
@@ -12,6 +11,7 @@ import pytest
 
 from harness import cli
 from harness.report import build_report
+from harness.containment.record import load as load_containment
 from harness.report.data import report_data
 from harness.report.headline import headline, what_this_means
 from harness.report.markdown import BODY_WORDS, body_words
@@ -26,8 +26,7 @@ CONTAINMENT = "tests/data/containment.json"
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     run = synthetic_run(1, trials=4)
-    containment = json.loads(open(CONTAINMENT).read())
-    path = build_report(run, folder, containment=containment)
+    path = build_report(run, folder, containment=load_containment(CONTAINMENT))
     return folder, path.read_text(), run
 
 

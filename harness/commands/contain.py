@@ -64,14 +64,14 @@ def run(args) -> int:
     run_id = args.run_id or f"contain-{stamp}-{uuid.uuid4().hex[:8]}"
     plan = _plan(args, run_id)
     statuses = {name: backend_status(name, plan) for name in plan.backends}
-    if not any(status["available"] for status in statuses.values()):
+    if not any(status.available for status in statuses.values()):
         raise UsageError("no requested backend can run here: "
-                         + "; ".join(f"{name}: {status['reason']}" for name, status in statuses.items()))
+                         + "; ".join(f"{name}: {status.reason}" for name, status in statuses.items()))
     out_dir = output_folder(args.out)
 
     become_subreaper()
     record = new_record(plan)
-    record["backends"] = statuses
+    record.backends = statuses
     status = "interrupted"
     from harness.commands.output import _raise_keyboard_interrupt
 
@@ -80,12 +80,12 @@ def run(args) -> int:
     try:
         note(f"isobench contain: {', '.join(plan.workloads)} on {', '.join(plan.backends)} (run {run_id})")
         for name, backend in statuses.items():
-            if not backend["available"]:
-                print(f"  {name}: skipped ({backend['reason']})", file=sys.stderr, flush=True)
-        for name in [name for name, backend in statuses.items() if backend["available"]]:
+            if not backend.available:
+                print(f"  {name}: skipped ({backend.reason})", file=sys.stderr, flush=True)
+        for name in [name for name, backend in statuses.items() if backend.available]:
             for workload in plan.workloads:
                 pair = run_pair(name, workload, plan, bait)
-                record["pairs"].append(pair)
+                record.pairs.append(pair)
                 print(f"  {name:<20} {workload:<10} {cell(pair)}", file=sys.stderr, flush=True)
         status = "complete"
     except KeyboardInterrupt:
@@ -111,8 +111,8 @@ def run(args) -> int:
     print(f"\nresults: {path} (status: {status})")
     if status == "interrupted":
         return EXIT_INTERRUPTED
-    if any(p.get("contained") is None and p.get("setup_error") for p in record["pairs"]):
+    if any(not p.tried and p.run.setup_error for p in record.pairs):
         return EXIT_FAILED
-    if any(not s["available"] for s in record["backends"].values()):
+    if any(not s.available for s in record.backends.values()):
         return EXIT_SKIPPED
     return EXIT_OK

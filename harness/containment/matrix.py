@@ -15,10 +15,11 @@ from harness.backends.base import Limits
 from harness.containment import WORKLOADS, workload_path
 from harness.containment.bait import Bait
 from harness.containment.host import run_probe
+from harness.containment.record import (BackendStatus, CallOutcome, ContainmentRecord, HostOutcome, NextInstance,
+                                        PairResult, PairRun)
 from harness.containment.verdict import judge
 from harness.runtime.worker import DEFAULT_WORKER
 
-SCHEMA = "isobench-containment/1"
 MIB = 1 << 20
 
 
@@ -44,43 +45,31 @@ def default_limits(call_timeout_s: float = 2.0, memory_mb: int = 128) -> Limits:
     return Limits(call_timeout_s=call_timeout_s, memory_bytes=memory_mb * MIB, max_pids=64, cpus=1.0)
 
 
-def backend_status(name: str, plan: Plan) -> dict:
+def backend_status(name: str, plan: Plan) -> BackendStatus:
     """Whether the backend can run here and takes Limits; its summary and limit mechanisms."""
     backend = create_backend(name, BackendOptions(run_id=plan.run_id, inherit_env=plan.inherit_env,
                                                   base_image=plan.base_image, limits=plan.limits))
     try:
         if backend.limits != plan.limits:
-            return {"available": False, "reason": "does not enforce the Limits it was given (from_options drops "
-                                                  "them): skipped", "summary": backend.summary}
+            return BackendStatus(False, "does not enforce the Limits it was given (from_options drops them): skipped",
+                                 backend.summary)
         availability = backend.availability()
         if not availability.available:
-            return {"available": False, "reason": availability.reason, "summary": backend.summary}
-        return {"available": True, "reason": "", "summary": backend.summary,
-                "instance_class": backend.instance_class, "family": backend.family}
+            return BackendStatus(False, availability.reason, backend.summary)
+        return BackendStatus(True, "", backend.summary, backend.instance_class, backend.family)
     finally:
         backend.close()
 
 
-def new_record(plan: Plan) -> dict:
+def new_record(plan: Plan) -> ContainmentRecord:
     from harness.measure.machine import machine_info
 
-    return {
-        "schema": SCHEMA,
-        "status": "running",
-        "run_id": plan.run_id,
-        "started": _now(),
-        "finished": None,
-        "machine": machine_info(),
-        "limits": asdict(plan.limits),
-        "host_safety": {"memory_bytes": plan.host_memory_bytes,
-                        "what": "RSS of the probe's process tree; past it the probe is killed"},
-        "workloads": list(plan.workloads),
-        "backends": {},
-        "pairs": [],
-    }
+    return ContainmentRecord(run_id=plan.run_id, started=_now(), limits=plan.limits,
+                             host_safety_bytes=plan.host_memory_bytes, workloads=list(plan.workloads),
+                             machine=machine_info())
 
 
-def run_pair(name: str, workload: str, plan: Plan, bait: Bait, on_probe=lambda probe: None) -> dict:
+def run_pair(name: str, workload: str, plan: Plan, bait: Bait, on_probe=lambda probe: None) -> PairResult:
     token = "isobench-esc-" + secrets.token_hex(8)
     request = {
         "backend": name, "options": plan.options(), "limits": asdict(plan.limits), "workload": workload,
@@ -89,26 +78,23 @@ def run_pair(name: str, workload: str, plan: Plan, bait: Bait, on_probe=lambda p
     }
     probe = run_probe(request, bait.environment(), plan.pair_deadline_s(), plan.host_memory_bytes, on_probe)
     events = probe.events
-    run = {
-        "host": {"survived": probe.survived, "exit": probe.exit, "killed_by": probe.killed_by,
-                 "death_ms": probe.host_death_ms, "peak_tree_rss_bytes": probe.peak_tree_rss,
-                 "call_growth_bytes": probe.call_growth, "memory_limit_bytes": plan.host_memory_bytes},
-        "instance_memory_limit_bytes": plan.limits.memory_bytes,
-        "outcome": _strip(events.get("outcome")),
-        "next": _strip(events.get("next")),
-        "unavailable": (events.get("unavailable") or {}).get("reason"),
-        "setup_error": _setup_error(events.get("error")),
-    }
+    host = HostOutcome(survived=probe.survived, exit=probe.exit, killed_by=probe.killed_by,
+                       death_ms=probe.host_death_ms, peak_tree_rss_bytes=probe.peak_tree_rss,
+                       call_growth_bytes=probe.call_growth, memory_limit_bytes=plan.host_memory_bytes,
+                       stderr_tail=None if probe.survived else tuple(_last_lines(probe.stderr_tail)))
+    run = PairRun(
+        host=host, instance_memory_limit_bytes=plan.limits.memory_bytes,
+        outcome=CallOutcome.from_json(_strip(events["outcome"])) if "outcome" in events else None,
+        next=NextInstance.from_json(_strip(events["next"])) if "next" in events else None,
+        unavailable=events["unavailable"].get("reason") if "unavailable" in events else None,
+        setup_error=_setup_error(events.get("error")),
+    )
     verdict = judge(workload, run, bait.truth(token) if workload == "escape" else None)
-    record = {"backend": name, "workload": workload, **verdict, **run,
-              "facts": (events.get("prepared") or {}).get("facts", {})}
-    if not probe.survived:
-        record["host"]["stderr_tail"] = _last_lines(probe.stderr_tail)
-    return record
+    return PairResult(name, workload, verdict, run, facts=(events.get("prepared") or {}).get("facts", {}))
 
 
-def _strip(event: dict | None) -> dict | None:
-    return None if event is None else {k: v for k, v in event.items() if k != "event"}
+def _strip(event: dict) -> dict:
+    return {k: v for k, v in event.items() if k != "event"}
 
 
 def _setup_error(event: dict | None) -> str | None:
@@ -126,7 +112,7 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
-def finish(record: dict, status: str) -> dict:
-    record["status"] = status
-    record["finished"] = _now()
+def finish(record: ContainmentRecord, status: str) -> ContainmentRecord:
+    record.status = status
+    record.finished = _now()
     return record

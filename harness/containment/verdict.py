@@ -9,6 +9,10 @@ per backend: every verdict comes from the recorded behaviour.
 from __future__ import annotations
 
 import json
+from typing import Any, Mapping
+
+from harness.containment.record import (CallOutcome, EscapeObtained, HostOutcome, NeighbourObtained, PairRun,
+                                        Verdict)
 
 STOPPING = ("spin", "heap-bomb", "crash")  # workloads the harness has to stop
 # The host's growth during a call may pass the instance's memory limit by this
@@ -16,97 +20,96 @@ STOPPING = ("spin", "heap-bomb", "crash")  # workloads the harness has to stop
 MEMORY_SLACK = 1.25
 
 
-def escape_obtained(answer: dict, truth: dict) -> dict:
-    """What escape really got, checked against the real values (not its claims)."""
+def escape_obtained(answer: Mapping[str, Any], truth: Mapping[str, Any]) -> EscapeObtained:
+    """What escape really got, checked against the real values (not its
+    claims). answer is the hostile worker's own JSON, so it is read with care."""
     files = answer.get("files", {})
     secret = files.get("secret", {})
     hostname = files.get("hostname", {})
     env = answer.get("env", {})
     host_env = (env.get("parent") or {}).get("canary") == truth["canary"] or env.get("canary_in_own") == truth["canary"]
-    return {
-        "host_secret_file": bool(secret.get("ok")) and secret.get("value") == truth["secret"],
-        "host_hostname_file": bool(hostname.get("ok")) and hostname.get("value") == truth["hostname"],
-        "host_loopback": bool(truth["loopback_received"]),
-        "host_environment": bool(host_env),
-    }
+    return EscapeObtained(
+        host_secret_file=bool(secret.get("ok")) and secret.get("value") == truth["secret"],
+        host_hostname_file=bool(hostname.get("ok")) and hostname.get("value") == truth["hostname"],
+        host_loopback=bool(truth["loopback_received"]),
+        host_environment=bool(host_env),
+    )
 
 
-def neighbour_obtained(outcome: dict) -> dict:
-    token = outcome["token"]
-    probe, check, plant = outcome.get("probe", {}), outcome.get("check", {}), outcome.get("plant", {})
+def neighbour_obtained(outcome: CallOutcome) -> NeighbourObtained:
+    """What the attacker saw of the victim and changed in it. The replies are
+    the hostile worker's own JSON."""
+    token = outcome.token
+    probe, check, plant = outcome.probe or {}, outcome.check or {}, outcome.plant or {}
     seen_via = sorted({hit.get("via", "").split(" (")[0] for hit in probe.get("found", []) if hit.get("token") == token})
     file_changed = bool(plant.get("file")) and check.get("file_content") != token
     global_changed = check.get("global") != token
-    return {
-        "saw_other_instance": bool(seen_via),
-        "seen_via": seen_via,
-        "modified_other_instance": file_changed or global_changed,
-        "modified": [what for what, changed in (("its global", global_changed), ("its file", file_changed)) if changed],
-    }
+    return NeighbourObtained(
+        saw_other_instance=bool(seen_via), seen_via=tuple(seen_via),
+        modified_other_instance=file_changed or global_changed,
+        modified=tuple(what for what, changed in (("its global", global_changed), ("its file", file_changed)) if changed),
+    )
 
 
-def judge(workload: str, run: dict, truth: dict | None = None) -> dict:
-    """run: host (survived, exit, killed_by, death_ms), outcome, next. Returns
-    contained (True/False, None when the pair could not be tried), why, obtained."""
-    host, outcome, nxt = run["host"], run.get("outcome"), run.get("next")
-    if run.get("unavailable"):
-        return {"contained": None, "why": f"not tried: {run['unavailable']}", "obtained": None}
-    if run.get("setup_error"):
-        return {"contained": None, "why": f"could not set up the pair: {run['setup_error']}", "obtained": None}
+def judge(workload: str, run: PairRun, truth: Mapping[str, Any] | None = None) -> Verdict:
+    """Contained (True/False, None when the pair could not be tried), why, and what was obtained."""
+    host, outcome, nxt = run.host, run.outcome, run.next
+    if run.unavailable:
+        return Verdict(None, f"not tried: {run.unavailable}")
+    if run.setup_error:
+        return Verdict(None, f"could not set up the pair: {run.setup_error}")
     obtained = None
-    if outcome and outcome.get("kind") == "answer" and workload in ("escape", "neighbour"):
+    if outcome and outcome.answered and workload in ("escape", "neighbour"):
         obtained = _obtained(workload, outcome, truth)
-    if not host["survived"]:
-        return {"contained": False, "why": _host_died(host), "obtained": obtained}
+    if not host.survived:
+        return Verdict(False, _host_died(host), obtained)
     if outcome is None:
-        return {"contained": False, "why": "the probe ended without an outcome", "obtained": obtained}
-    if nxt is not None and not nxt.get("ok"):
-        why = f"the next instance on the same backend failed: {nxt.get('error_type', '')} {nxt.get('message', '')}"
-        return {"contained": False, "why": why.strip(), "obtained": obtained}
-    growth, limit = host.get("call_growth_bytes"), run.get("instance_memory_limit_bytes")
+        return Verdict(False, "the probe ended without an outcome", obtained)
+    if nxt is not None and not nxt.ok:
+        why = f"the next instance on the same backend failed: {nxt.error_type or ''} {nxt.message or ''}"
+        return Verdict(False, why.strip(), obtained)
+    growth, limit = host.call_growth_bytes, run.instance_memory_limit_bytes
     if workload == "heap-bomb" and growth is not None and limit and growth > MEMORY_SLACK * limit:
-        return {"contained": False, "obtained": obtained,
-                "why": f"{_stopped(workload, outcome)}, but only after the host grew by {growth / 2**20:.0f} MiB: "
-                       f"the {limit / 2**20:.0f} MiB memory limit did not hold"}
+        return Verdict(False, f"{_stopped(outcome)}, but only after the host grew by {growth / 2**20:.0f} MiB: "
+                              f"the {limit / 2**20:.0f} MiB memory limit did not hold", obtained)
     if workload in STOPPING:
-        return {"contained": True, "why": _stopped(workload, outcome), "obtained": obtained}
-    if outcome.get("kind") != "answer":
-        return {"contained": True, "why": f"the worker failed: {outcome.get('error_type')}: {outcome.get('message')}",
-                "obtained": obtained}
-    got = [name for name, value in obtained.items() if value is True]
-    if workload == "neighbour":
-        got = [f"saw it (via {', '.join(obtained['seen_via'])})"] if obtained["saw_other_instance"] else []
-        if obtained["modified_other_instance"]:
-            got.append(f"changed {' and '.join(obtained['modified'])}")
+        return Verdict(True, _stopped(outcome), obtained)
+    if not outcome.answered:
+        return Verdict(True, f"the worker failed: {outcome.error_type}: {outcome.message}", obtained)
+    if isinstance(obtained, NeighbourObtained):
+        got = [f"saw it (via {', '.join(obtained.seen_via)})"] if obtained.saw_other_instance else []
+        if obtained.modified_other_instance:
+            got.append(f"changed {' and '.join(obtained.modified)}")
         why = ("the other instance: " + "; ".join(got)) if got else "saw and changed nothing of the other instance"
     else:
+        got = obtained.got() if obtained else []
         why = ("obtained " + ", ".join(name.replace("_", " ") for name in got)) if got else "obtained nothing of the host"
-    return {"contained": not got, "why": why, "obtained": obtained}
+    return Verdict(not got, why, obtained)
 
 
-def _obtained(workload: str, outcome: dict, truth: dict | None) -> dict:
+def _obtained(workload: str, outcome: CallOutcome, truth: Mapping[str, Any] | None) -> EscapeObtained | NeighbourObtained:
     if workload == "neighbour":
         return neighbour_obtained(outcome)
     try:
-        answer = json.loads(outcome["answer"])
-    except (KeyError, ValueError):
+        answer = json.loads(outcome.answer or "")
+    except ValueError:
         answer = {}
-    return escape_obtained(answer, truth)
+    return escape_obtained(answer if isinstance(answer, dict) else {}, truth)
 
 
-def _host_died(host: dict) -> str:
-    after = f" {host['death_ms']:.0f} ms into the call" if host.get("death_ms") is not None else ""
-    if host.get("killed_by") == "host-memory-safety":
-        return (f"the host grew past the {host['memory_limit_bytes'] / 2**20:.0f} MiB safety limit{after} "
+def _host_died(host: HostOutcome) -> str:
+    after = f" {host.death_ms:.0f} ms into the call" if host.death_ms is not None else ""
+    if host.killed_by == "host-memory-safety":
+        return (f"the host grew past the {(host.memory_limit_bytes or 0) / 2**20:.0f} MiB safety limit{after} "
                 "and was killed (nothing in the backend stopped the worker)")
-    if host.get("killed_by") == "pair-deadline":
+    if host.killed_by == "pair-deadline":
         return "the pair hung: no outcome before the deadline, the probe was killed"
-    return f"the host process died ({host.get('exit')}){after}"
+    return f"the host process died ({host.exit}){after}"
 
 
-def _stopped(workload: str, outcome: dict) -> str:
-    if outcome.get("kind") == "answer":
+def _stopped(outcome: CallOutcome) -> str:
+    if outcome.answered:
         return "the worker returned; its host was not harmed"
-    kind = outcome.get("error_type", "error")
-    typed = "" if outcome.get("typed") else " (not a typed limit error)"
-    return f"{kind}{typed} after {outcome.get('detect_ms', 0):.0f} ms, instance stopped at {outcome.get('stop_ms', 0):.0f} ms"
+    kind = outcome.error_type or "error"
+    typed = "" if outcome.typed else " (not a typed limit error)"
+    return f"{kind}{typed} after {outcome.detect_ms or 0:.0f} ms, instance stopped at {outcome.stop_ms or 0:.0f} ms"

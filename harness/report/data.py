@@ -13,6 +13,7 @@ import numpy as np
 from harness.analysis.density import HEADLINE_KINDS, headline_kinds
 from harness.analysis.estimate import Estimate, estimate
 from harness.analysis.summary import summarize_run
+from harness.containment.record import ContainmentRecord
 from harness.results.model import BackendResult, Run, Series
 from harness.results.vocabulary import FAMILIES, FIGURES, MIB, colour, family_rank, memory_label
 
@@ -38,7 +39,7 @@ class Value:
 @dataclass
 class ReportData:
     run: Run
-    containment: dict | None = None
+    containment: ContainmentRecord | None = None
     summary: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -202,11 +203,11 @@ class ReportData:
         """(contained, tried) hostile workers, from the containment record."""
         if not self.containment:
             return None
-        tried = [p for p in self.containment.get("pairs", []) if p["backend"] == name and p.get("contained") is not None]
+        tried = [p for p in self.containment.by_backend().get(name, []) if p.tried]
         if not tried:
             return None
-        return sum(1 for p in tried if p["contained"]), len(tried)
+        return sum(1 for p in tried if p.contained), len(tried)
 
 
-def report_data(run: Run, containment: dict | None = None) -> ReportData:
+def report_data(run: Run, containment: ContainmentRecord | None = None) -> ReportData:
     return ReportData(run, containment)

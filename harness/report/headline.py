@@ -187,8 +187,8 @@ def _containment_line(data: ReportData, numbers: dict) -> str | None:
         tied = [n for n, s in scores.items() if n != ref and s[0] / s[1] == fewest]
         text += (f", tied with {fmt.and_list(tied)} for the fewest of the backends tried" if tied
                  else ", the fewest of the backends tried")
-    crash = next((p for p in data.containment.get("pairs", []) if p["backend"] == ref and p["workload"] == "crash"), None)
-    if crash and not (crash.get("host") or {}).get("survived", True):
+    crash = data.containment.pair(ref, "crash")
+    if crash and not crash.host.survived:
         text += "; an engine crash in the worker took its host process down"
     if full:
         text += f". {len(full)} of {len(scores)} backends contained all of them"
