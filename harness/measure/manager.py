@@ -36,6 +36,7 @@ from harness.measure.journal import Journal, JournalError
 from harness.measure.profiles import get_profile
 from harness.measure.stopping import Planner
 from harness.measure.trial import TrialSpec, now_iso
+from harness.measure.trial_record import TrialRecord, TrialRecordError
 from harness.measure.options import RunOptions
 from harness.paths import REPO_ROOT
 from harness.results.model import Run
@@ -100,7 +101,7 @@ class TrialProcess:
         self.display = display
         self.timeout_s = timeout_s
 
-    def run(self, spec: TrialSpec, side: Side) -> tuple[dict | None, str]:
+    def run(self, spec: TrialSpec, side: Side) -> tuple[TrialRecord | None, str]:
         with tempfile.TemporaryDirectory(prefix="isobench-trial-") as folder:
             spec_path, out, log = Path(folder, "spec.json"), Path(folder, "record.json"), Path(folder, "log.txt")
             spec_path.write_text(json.dumps(spec.to_json()))
@@ -126,8 +127,8 @@ class TrialProcess:
                 relay.join(timeout=5)
             if out.exists():
                 try:
-                    return json.loads(out.read_text()), ""
-                except (OSError, json.JSONDecodeError) as error:
+                    return TrialRecord.from_json(json.loads(out.read_text())), ""
+                except (OSError, json.JSONDecodeError, TrialRecordError) as error:
                     return None, f"its record is unreadable ({error})"
             detail = _last_line(log)
             why = f"killed by {_signal_name(code)}" if code < 0 else f"exited with status {code}"
@@ -348,7 +349,8 @@ class Manager:
             if delay.percent is None:
                 out[name] = {"ms": delay.ms, "percent": None, "calibrated_median_ms": None, "kind": delay.kind}
                 continue
-            walls = (record["backends"][name].get("cold_start") or {}).get("wall_s") or []
+            cold = record.backends[name].cold_start if name in record.backends else None
+            walls = cold.wall_s if cold else []
             if not walls:
                 raise UsageError(f"could not calibrate the injected delay of {name}: no cold start measured")
             median_ms = float(np.median(walls)) * 1e3
@@ -422,9 +424,9 @@ class Manager:
             ledger.add(entry)
             raise
         if record is not None:
-            entry = {"kind": "trial", "record": record}
+            entry = {"kind": "trial", "record": record.to_json()}
             line = f"{label}: {time.monotonic() - began:.0f} s"
-            failures = [f"{n}: {f}" for n, b in record["backends"].items() for f in b.get("failures", [])]
+            failures = [f"{n}: {f}" for n, b in record.backends.items() for f in b.failures]
             if failures:
                 line += f"; failed: {'; '.join(failures)[:200]}"
         else:
@@ -450,8 +452,8 @@ class Manager:
         messages = [f"removed what the run left behind: {', '.join(left)}"] if left else []
         if status == "complete" and lost:
             status = "some-trials-lost"
-        if status == "complete" and any(f for e in complete for b in e["record"]["backends"].values()
-                                        for f in b.get("failures", [])):
+        if status == "complete" and any(b.failures for e in complete
+                                        for b in TrialRecord.from_json(e["record"]).backends.values()):
             status = "some-measurements-failed"
         if not complete:
             messages.append("no trial finished: no results were recorded"

@@ -10,19 +10,21 @@ from harness.backends.base import Backend, BackendError
 from harness.measure.injection import CrashingStart, DelayedStart
 from harness.measure.pinning import cpuset_string, pin_process
 from harness.measure.trial import Trial, TrialSpec
+from harness.measure.trial_record import BackendDescription
 from harness.runtime.worker import load_worker
 
 
-def describe(backend: Backend) -> dict:
+def describe(backend: Backend) -> BackendDescription:
     """What the backend says it is, for the run record."""
     try:
         versions = backend.versions()
     except Exception as error:  # a version we cannot read is not a reason to stop
         versions = {"error": (str(error).splitlines() or [""])[0]}
-    return {"summary": backend.summary, "transport": backend.transport(), "family": backend.family,
-            "instance_class": backend.instance_class, "described_as": backend.described_as,
-            "reference": backend.reference, "roles": list(backend.roles), "versions": versions, "cpu_scope": backend.cpu_scope,
-            "concurrency_modes": list(backend.concurrency_modes), "variant_of": backend.variant_of}
+    return BackendDescription(
+        summary=backend.summary, transport=backend.transport(), family=backend.family,
+        instance_class=backend.instance_class, described_as=backend.described_as, reference=backend.reference,
+        roles=tuple(backend.roles), versions=versions, cpu_scope=backend.cpu_scope,
+        concurrency_modes=tuple(backend.concurrency_modes), variant_of=backend.variant_of)
 
 
 def open_trial(spec: TrialSpec) -> Trial:

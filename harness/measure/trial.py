@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.measure.options import RunOptions
+from harness.measure.trial_record import SCALE, BackendDescription, BackendTrialRecord, TrialRecord, WarmupRecord
 
 PROTOCOL = 1  # bumped when a spec or record changes shape; `ab` refuses a base that speaks another
 
@@ -103,7 +104,7 @@ class Progress:
 class Trial:
     """The trial the suites measure: prepared backends, plan, orders, record."""
 
-    def __init__(self, spec: TrialSpec, worker, backends: dict, info: dict[str, dict],
+    def __init__(self, spec: TrialSpec, worker, backends: dict, info: dict[str, BackendDescription],
                  unavailable: dict[str, str]) -> None:
         from harness.measure.profiles import get_profile
 
@@ -113,8 +114,8 @@ class Trial:
         self.progress = Progress()
         self.started = now_iso()
         self.load_average_at_start = list(os.getloadavg())
-        self._records: dict[str, dict] = {name: {"info": info.get(name, {}), "unavailable": unavailable.get(name),
-                                                 "failures": []} for name in spec.backends}
+        self._records = {name: BackendTrialRecord(info=info.get(name), unavailable=unavailable.get(name))
+                         for name in spec.backends}
         self._broken: dict[str, set[str]] = {}
         self.suite_errors: list[str] = []
         self.measured: dict[str, list[str]] = {}
@@ -150,7 +151,7 @@ class Trial:
         """The backend failed in this suite: recorded, and left out of the rest of the suite."""
         lines = str(error).strip().splitlines() or [""]
         message = f"{error.__class__.__name__}: {lines[0][:300]}".rstrip(": ")
-        self._records[name]["failures"].append(f"{suite}: {message}")
+        self._records[name].failures.append(f"{suite}: {message}")
         self._broken.setdefault(suite, set()).add(name)
 
     @property
@@ -166,56 +167,31 @@ class Trial:
 
     # ------------------------------------------------------------ recording
 
-    def record(self, name: str) -> dict:
+    def record(self, name: str) -> BackendTrialRecord:
         return self._records[name]
 
     def add_cold_start(self, name: str, sample, regime: str = "idle") -> None:
-        key = "cold_start" if regime == "idle" else f"cold_start_{regime}"
-        cold = self._records[name].setdefault(key, {"wall_s": [], "cpu_s": [], "phases_ms": {}, "answers": []})
-        cold["wall_s"].append(sample.wall_s)
-        if sample.cpu_s is None or cold["cpu_s"] is None:
-            cold["cpu_s"] = None
-        else:
-            cold["cpu_s"].append(sample.cpu_s)
-        for phase, value in sample.phases_ms.items():
-            cold["phases_ms"].setdefault(phase, []).append(value)
-        if str(sample.answer) not in cold["answers"]:
-            cold["answers"].append(str(sample.answer))
+        self._records[name].timed("cold_start" if regime == "idle" else f"cold_start_{regime}").add(sample)
 
     def add_first_instance(self, name: str, probe: dict) -> None:
-        first = self._records[name].setdefault("first_instance", {"total_ms": [], "phases_ms": {},
-                                                                  "uss_growth_bytes": [], "timer": ""})
-        first["total_ms"].append(float(probe["total_ms"]))
-        first["uss_growth_bytes"].append(float(probe.get("uss_growth_bytes") or 0))
-        first["timer"] = probe.get("timer", "")
-        for phase, value in (probe.get("phases_ms") or {}).items():
-            first["phases_ms"].setdefault(phase, []).append(float(value))
+        self._records[name].timed("first_instance").add(probe)
 
     def add_calls(self, name: str, calls_ns: list[int], pings_ns: list[int], regime: str = "idle") -> None:
-        key = "warm_call" if regime == "idle" else f"warm_call_{regime}"
-        warm = self._records[name].setdefault(key, {"call_ns": [], "ping_ns": []})
-        warm["call_ns"] += calls_ns
-        warm["ping_ns"] += pings_ns
+        warm = self._records[name].timed("warm_call" if regime == "idle" else f"warm_call_{regime}")
+        warm.call_ns += calls_ns
+        warm.ping_ns += pings_ns
 
     def add_warmup(self, name: str, calls_ns: list[int], settled: bool, cpus: str) -> None:
         """The warm-up calls before the timed blocks, in CPU regime `cpus`, and whether they settled."""
-        self._records[name]["warmup"] = {"call_ns": list(calls_ns), "settled": settled, "regime": cpus}
+        self._records[name].warmup = WarmupRecord(list(calls_ns), settled, cpus)
 
     def add_engine(self, name: str, result: dict) -> None:
-        engine = self._records[name].setdefault("engine", {"handler_ns": [], "loop_ns": [], "calls": [],
-                                                           "clock": "", "clock_resolution_ns": None})
-        engine["handler_ns"].append(float(result["handler_ns"]))
-        engine["loop_ns"].append(float(result["loop_ns"]))
-        engine["calls"].append(int(result["calls"]))
-        engine["clock"] = result.get("clock") or ""
-        step = result.get("clock_resolution_ns")
-        if step is not None:
-            known = engine["clock_resolution_ns"]
-            engine["clock_resolution_ns"] = float(step) if known is None else max(known, float(step))
+        self._records[name].timed("engine").add(result)
 
     def set(self, name: str, suite: str, value: dict) -> None:
-        """A scale suite's whole record (memory, density, concurrency) for one backend."""
-        self._records[name][suite] = value
+        """A scale suite's whole record (memory, density, concurrency) for one
+        backend, as the results model's JSON: read into its record here, once."""
+        setattr(self._records[name], suite, SCALE[suite].from_json(value, f"trial {self.spec.index}, {name}, {suite}"))
 
     def classify_warm_calls(self) -> None:
         """Each backend's warm-up series classified, once, when the trial's
@@ -227,22 +203,28 @@ class Trial:
         from harness.analysis.steady_state import classify
 
         for record in self._records.values():
-            warmup = record.get("warmup") or {}
-            state = classify([c * 1e-9 for c in warmup.get("call_ns", [])], self.spec.index,
-                             warmup.get("regime", "idle"))
+            warmup = record.warmup
+            if warmup is None:
+                continue
+            state = classify([c * 1e-9 for c in warmup.call_ns], self.spec.index, warmup.regime)
             if state:
-                record["steady_state"] = [state.to_json()]
+                record.steady_state = [state]
+
+    def finish(self, facts: dict[str, dict] | None = None) -> TrialRecord:
+        """The trial's record, with each backend's facts (read when it closed)."""
+        for name, extra in (facts or {}).items():
+            if self._records[name].info is not None:
+                self._records[name].info.facts = extra
+        return TrialRecord(protocol=PROTOCOL, index=self.spec.index, seed=self.spec.seed, side=self.spec.side,
+                           pair=self.spec.pair, pid=os.getpid(), started=self.started, finished=now_iso(),
+                           load_average_at_start=self.load_average_at_start, suites=self.measured,
+                           startup_seconds=self.startup_seconds, suite_seconds=self.suite_seconds,
+                           suite_errors=self.suite_errors,
+                           cpu_regimes={"measured": list(self.regimes), "awake": self.lever.describe()},
+                           backends=self._records)
 
     def to_json(self, facts: dict[str, dict] | None = None) -> dict:
-        for name, extra in (facts or {}).items():
-            self._records[name]["info"]["facts"] = extra
-        return {"protocol": PROTOCOL, "index": self.spec.index, "seed": self.spec.seed, "side": self.spec.side,
-                "pair": self.spec.pair, "pid": os.getpid(), "started": self.started, "finished": now_iso(),
-                "load_average_at_start": self.load_average_at_start, "suites": self.measured,
-                "startup_seconds": self.startup_seconds, "suite_seconds": self.suite_seconds,
-                "suite_errors": self.suite_errors, "cpu_regimes": {"measured": list(self.regimes),
-                                                                   "awake": self.lever.describe()},
-                "backends": self._records}
+        return self.finish(facts).to_json()
 
 
 def _since_process_start() -> float | None:
