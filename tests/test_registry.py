@@ -24,6 +24,8 @@ def _suite(name):
 def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path):
     from harness.analysis.summary import summarize_run
     from harness.measure.assemble import Ending, assemble
+    from harness.measure.journal import TrialEntry
+    from harness.measure.trial_record import TrialRecord
     from harness.measure.manager import Side, direct_plan, make_header
     from harness.measure.session import close_trial, open_trial
     from harness.measure.trial import TrialSpec, now_iso
@@ -43,7 +45,7 @@ def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path
     finally:
         record = close_trial(trial)
     assert not any(b["failures"] for b in record["backends"].values()), record
-    run = assemble(make_header(options, (Side(),)), [{"kind": "trial", "record": record}],
+    run = assemble(make_header(options, (Side(),)), [TrialEntry(TrialRecord.from_json(record))],
                    Ending("complete", now_iso(), tuple(os.getloadavg())))
     toy = run.backends["toy"]
     assert toy.info.family == "in-process" and toy.info.described_as == "a toy object"

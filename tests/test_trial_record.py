@@ -65,3 +65,21 @@ def test_a_base_record_that_says_less_still_reads():
         info.pop(key)
     record = TrialRecord.from_json(raw)
     assert record.suite_seconds == {} and record.backends["isolate"].info.concurrency_modes is None
+
+
+def test_journal_entries_are_typed_and_a_bad_one_is_one_line(tmp_path):
+    from harness.measure.journal import (VERSION, CalibrationEntry, Journal, JournalError, LostEntry, ResumedEntry,
+                                         TrialEntry)
+
+    journal = Journal.create(tmp_path / "run.journal.jsonl", {"options": {}})
+    written = [TrialEntry(a_record()), LostEntry(index=4, cause="killed by SIGKILL", side="head", pair=4),
+               CalibrationEntry({"container": {"ms": 1.5}}), ResumedEntry("2026-12-03T01:00:00+00:00")]
+    for entry in written:
+        journal.append(entry)
+    header, entries = journal.read()
+    assert header["version"] == VERSION and entries == written
+    with open(journal.path, "a") as handle:
+        handle.write('{"kind": "teleported"}\n{"kind": "lost", "index": 5}\n')
+    with pytest.raises(JournalError, match="unknown journal entry kind 'teleported'") as caught:
+        journal.read()
+    assert "\n" not in str(caught.value)

@@ -5,7 +5,6 @@ trial, lost ones with their cause. The journal's header says what the run is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from harness.results.model import (
     BackendInfo,
@@ -26,7 +25,8 @@ from harness.results.model import (
     WorkerInfo,
     _freeze,
 )
-from harness.measure.trial_record import BackendDescription, BackendTrialRecord, TrialRecord
+from harness.measure.journal import Entry, LostEntry, TrialEntry
+from harness.measure.trial_record import BackendDescription, BackendTrialRecord
 
 MS, NS = 1e-3, 1e-9
 
@@ -123,13 +123,12 @@ def backend_result(name: str, records: Records, header: dict) -> BackendResult:
     )
 
 
-def trial_info(entry: dict, record: TrialRecord | None = None) -> TrialInfo:
+def trial_info(entry: TrialEntry | LostEntry) -> TrialInfo:
     """A journal entry's TrialInfo: a lost trial's from the entry, a complete one's from its record."""
-    if entry["kind"] == "lost":
-        return TrialInfo(index=entry["index"], status="lost", cause=entry.get("cause", ""),
-                         started=entry.get("started", ""), finished=entry.get("finished", ""),
-                         seed=entry.get("seed", 0), side=entry.get("side", ""), pair=entry.get("pair"))
-    record = record or TrialRecord.from_json(entry["record"])
+    if isinstance(entry, LostEntry):
+        return TrialInfo(index=entry.index, status="lost", cause=entry.cause, started=entry.started,
+                         finished=entry.finished, seed=entry.seed, side=entry.side, pair=entry.pair)
+    record = entry.record
     return TrialInfo(index=record.index, status="complete", started=record.started,
                      finished=record.finished, pid=record.pid, seed=record.seed,
                      load_average_at_start=tuple(record.load_average_at_start),
@@ -148,14 +147,12 @@ class Ending:
     load_average: tuple[float, ...] = ()
 
 
-def assemble(header: dict, entries: list[dict], ending: Ending, side: str | None = None) -> Run:
-    """A Run from the journal's header and entries (of one side, for A/B runs)."""
-    entries = [e for e in entries if e.get("kind") in ("trial", "lost")
-               and (side is None or (e.get("record") or e).get("side") == side)]
+def assemble(header: dict, entries: list[Entry], ending: Ending, side: str | None = None) -> Run:
+    """A Run from the journal's header and entries (of one side, for A/B runs): it merges, it does not parse."""
+    entries = [e for e in entries if isinstance(e, (TrialEntry, LostEntry)) and (side is None or e.side == side)]
     names: list[str] = list(header["options"]["backends"])
-    records = {id(e): TrialRecord.from_json(e["record"]) for e in entries if e["kind"] == "trial"}
     per_backend: dict[str, Records] = {name: [] for name in names}
-    for record in records.values():
+    for record in (e.record for e in entries if isinstance(e, TrialEntry)):
         for name, data in record.backends.items():
             per_backend.setdefault(name, []).append((record.index, data))
     backends = {name: backend_result(name, records, header) for name, records in per_backend.items() if records}
@@ -171,7 +168,7 @@ def assemble(header: dict, entries: list[dict], ending: Ending, side: str | None
         profile=Profile.from_json(header["profile"], f"{where}.profile"),
         worker=WorkerInfo.from_json(header["worker"], f"{where}.worker"),
         conditions=Conditions.from_json(header["conditions"], f"{where}.conditions"),
-        trials=tuple(trial_info(e, records.get(id(e))) for e in entries),
+        trials=tuple(trial_info(e) for e in entries),
         backends=FrozenMap({name: backends[name] for name in names}),
         requested_backends=tuple(names),
         finished=ending.finished,
@@ -182,9 +179,6 @@ def assemble(header: dict, entries: list[dict], ending: Ending, side: str | None
     )
 
 
-def suite_errors(entries: list[dict]) -> list[str]:
-    out: list[Any] = []
-    for entry in entries:
-        if entry.get("kind") == "trial":
-            out += [f"trial {entry['record']['index']}: {e}" for e in entry["record"].get("suite_errors", [])]
-    return out
+def suite_errors(entries: list[Entry]) -> list[str]:
+    return [f"trial {entry.index}: {error}" for entry in entries if isinstance(entry, TrialEntry)
+            for error in entry.record.suite_errors]

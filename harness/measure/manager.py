@@ -32,7 +32,8 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
 from harness.measure.assemble import Ending, assemble, suite_errors
-from harness.measure.journal import Journal, JournalError
+from harness.measure.journal import (CalibrationEntry, Entry, Journal, JournalError, LostEntry, ResumedEntry,
+                                     TrialEntry)
 from harness.measure.profiles import get_profile
 from harness.measure.stopping import Planner
 from harness.measure.trial import TrialSpec, now_iso
@@ -256,9 +257,9 @@ class Ledger:
 
     journal: Journal
     header: dict
-    entries: list[dict]
+    entries: list[Entry]
 
-    def add(self, entry: dict) -> None:
+    def add(self, entry: Entry) -> None:
         self.journal.append(entry)
         self.entries.append(entry)
 
@@ -285,7 +286,7 @@ class Manager:
                     calibrated = self._calibrate()
                     header["injected"] = {name: {**header["injected"].get(name, {}), **calibrated.get(name, {})}
                                           for name in {*header["injected"], *calibrated}}
-                    ledger.journal.append({"kind": "calibration", "injected": header["injected"]})
+                    ledger.journal.append(CalibrationEntry(header["injected"]))
                 self._trials(ledger, planner)
         except KeyboardInterrupt:
             status = "interrupted"
@@ -302,14 +303,14 @@ class Manager:
                 raise UsageError(str(error)) from None
             header = dict(header)
             for entry in entries:
-                if entry.get("kind") == "calibration":
-                    header["injected"] = entry["injected"]
+                if isinstance(entry, CalibrationEntry):
+                    header["injected"] = entry.injected
             header["resumed"] = list(header.get("resumed") or []) + [now_iso()]
-            journal.append({"kind": "resumed", "at": header["resumed"][-1]})
+            journal.append(ResumedEntry(header["resumed"][-1]))
             self.spent_before = sum(_duration(e) for e in entries)
             # A trial cut short by Ctrl-C was not a failure of the measurement: it is measured again.
-            kept = [e for e in entries if e.get("kind") == "trial"
-                    or (e.get("kind") == "lost" and not str(e.get("cause", "")).startswith(INTERRUPTED))]
+            kept = [e for e in entries if isinstance(e, TrialEntry)
+                    or (isinstance(e, LostEntry) and not e.cause.startswith(INTERRUPTED))]
             return Ledger(journal, header, kept)
         header = make_header(self.options, self.setup.sides)
         try:
@@ -394,7 +395,7 @@ class Manager:
         return planner.plan(index, so_far, elapsed, mean)
 
     def _so_far(self, ledger: Ledger) -> Run | None:
-        if self.setup.pairs is not None or not any(e["kind"] == "trial" for e in ledger.entries):
+        if self.setup.pairs is not None or not any(isinstance(e, TrialEntry) for e in ledger.entries):
             return None
         return assemble(ledger.header, ledger.entries, Ending("running"), side=self.setup.sides[-1].name or None)
 
@@ -419,19 +420,19 @@ class Manager:
         try:
             record, cause = self.process.run(spec, side)
         except KeyboardInterrupt:
-            entry = {"kind": "lost", "index": index, "cause": f"{INTERRUPTED} (Ctrl-C or SIGTERM)", "started": started,
-                     "finished": now_iso(), "seed": spec.seed, "side": side.name, "pair": spec.pair}
+            entry = LostEntry(index=index, cause=f"{INTERRUPTED} (Ctrl-C or SIGTERM)", started=started,
+                              finished=now_iso(), seed=spec.seed, side=side.name, pair=spec.pair)
             ledger.add(entry)
             raise
         if record is not None:
-            entry = {"kind": "trial", "record": record.to_json()}
+            entry = TrialEntry(record)
             line = f"{label}: {time.monotonic() - began:.0f} s"
             failures = [f"{n}: {f}" for n, b in record.backends.items() for f in b.failures]
             if failures:
                 line += f"; failed: {'; '.join(failures)[:200]}"
         else:
-            entry = {"kind": "lost", "index": index, "cause": cause, "started": started, "finished": now_iso(),
-                     "seed": spec.seed, "side": side.name, "pair": spec.pair}
+            entry = LostEntry(index=index, cause=cause, started=started, finished=now_iso(), seed=spec.seed,
+                              side=side.name, pair=spec.pair)
             line = f"{label}: LOST: {cause}"
             self._clean_up()
         ledger.add(entry)
@@ -446,14 +447,13 @@ class Manager:
 
     def _finish(self, ledger: Ledger, planner: Planner, status: str) -> Outcome:
         journal, header, entries = ledger.journal, ledger.header, ledger.entries
-        complete = [e for e in entries if e["kind"] == "trial"]
-        lost = [e for e in entries if e["kind"] == "lost"]
+        complete = [e for e in entries if isinstance(e, TrialEntry)]
+        lost = [e for e in entries if isinstance(e, LostEntry)]
         left = self._clean_up(settle=status == "interrupted" or bool(lost))
         messages = [f"removed what the run left behind: {', '.join(left)}"] if left else []
         if status == "complete" and lost:
             status = "some-trials-lost"
-        if status == "complete" and any(b.failures for e in complete
-                                        for b in TrialRecord.from_json(e["record"]).backends.values()):
+        if status == "complete" and any(b.failures for e in complete for b in e.record.backends.values()):
             status = "some-measurements-failed"
         if not complete:
             messages.append("no trial finished: no results were recorded"
@@ -475,8 +475,8 @@ class Manager:
                 save(run, self.setup.out_dir / "latest.json")
             runs[side.name], paths[side.name] = run.with_path(str(path)), path
         for entry in lost:
-            where = f" ({entry['side']})" if entry.get("side") else ""
-            messages.append(f"trial {entry['index']}{where} lost: {entry['cause']}")
+            where = f" ({entry.side})" if entry.side else ""
+            messages.append(f"trial {entry.index}{where} lost: {entry.cause}")
         messages += suite_errors(entries)
         code = self._code(runs, status, lost, entries)
         if status == "interrupted":
@@ -486,7 +486,7 @@ class Manager:
         return Outcome(runs, paths, code, None, messages)
 
     @staticmethod
-    def _code(runs: dict[str, Run], status: str, lost: list[dict], entries: list[dict]) -> int:
+    def _code(runs: dict[str, Run], status: str, lost: list[LostEntry], entries: list[Entry]) -> int:
         if status == "interrupted":
             return EXIT_INTERRUPTED
         failed = any(result.info.failures for run in runs.values() for result in run.backends.values())
@@ -503,16 +503,18 @@ def _with_stops(run: Run, stops) -> Run:
     return replace(run, stopping=tuple(stops))
 
 
-def _index(entry: dict) -> int:
-    return entry["record"]["index"] if entry.get("kind") == "trial" else int(entry.get("index", -1))
+def _index(entry: Entry) -> int:
+    return entry.index if isinstance(entry, (TrialEntry, LostEntry)) else -1
 
 
-def _duration(entry: dict) -> float:
-    source = entry.get("record") or entry
+def _duration(entry: Entry) -> float:
+    source = entry.record if isinstance(entry, TrialEntry) else entry
+    if not isinstance(source, (TrialRecord, LostEntry)):
+        return 0.0
     try:
-        start = datetime.datetime.fromisoformat(source["started"])
-        end = datetime.datetime.fromisoformat(source["finished"])
-    except (KeyError, ValueError, TypeError):
+        start = datetime.datetime.fromisoformat(source.started)
+        end = datetime.datetime.fromisoformat(source.finished)
+    except (ValueError, TypeError):
         return 0.0
     return max(0.0, (end - start).total_seconds())
 
@@ -522,7 +524,7 @@ def _duration(entry: dict) -> float:
 def save_single_trial(spec: TrialSpec, record: dict, path: str | Path, started: dict | None = None) -> Path:
     """A results file from one trial run directly under `pytest bench` (provenance taken when it started)."""
     header = make_header(spec.options, (Side(),), started)
-    entries = [{"kind": "trial", "record": record}]
+    entries = [TrialEntry(TrialRecord.from_json(record))]
     run = assemble(header, entries, Ending("complete", now_iso(), tuple(os.getloadavg())))
     return save(run, path)
 
