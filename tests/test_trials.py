@@ -32,7 +32,7 @@ def worker_processes(parent: int) -> list[psutil.Process]:
     found = []
     for child in children:
         try:
-            if "harness.measure.worker" in " ".join(child.cmdline()):
+            if "harness.measure.trial_process" in " ".join(child.cmdline()):
                 found.append(child)
         except psutil.Error:
             continue

@@ -2,7 +2,7 @@
 process that measures every selected backend, interleaved in random orders
 (pyperf's worker processes combined with randomized multiple interleaved
 trials, Abedi and Brecht, ICPE 2017). This process only orchestrates: it
-writes each trial's spec, starts `python -m harness.measure.worker`, waits,
+writes each trial's spec, starts `python -m harness.measure.trial_process`, waits,
 and appends the trial's record to the journal the moment the trial ends. A
 trial process that dies (a V8 fatal error, an OOM kill, SIGKILL) loses only
 its own trial: it is journalled with its cause and the run goes on. The
@@ -109,7 +109,7 @@ class TrialProcess:
             read_fd, write_fd = os.pipe()
             env = {**os.environ, "ISOBENCH_PROGRESS_FD": str(write_fd), "PYTHONPATH": str(side.cwd)}
             with open(log, "wb") as log_file:
-                process = subprocess.Popen([side.python, "-m", "harness.measure.worker", str(spec_path), str(out)],
+                process = subprocess.Popen([side.python, "-m", trial_module(side.cwd), str(spec_path), str(out)],
                                            cwd=side.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
                                            stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True)
             os.close(write_fd)
@@ -501,6 +501,13 @@ def _with_stops(run: Run, stops) -> Run:
     from dataclasses import replace
 
     return replace(run, stopping=tuple(stops))
+
+
+def trial_module(checkout: Path) -> str:
+    """The trial process's module in a checkout. An A/B base from before it
+    was renamed (December 2026) names it harness.measure.worker."""
+    renamed = Path(checkout, "harness", "measure", "trial_process.py").exists()
+    return "harness.measure.trial_process" if renamed else "harness.measure.worker"
 
 
 def _index(entry: Entry) -> int:

@@ -1,7 +1,7 @@
 """One trial, inside its own worker process: the backends it prepared, the
 plan it was given, the random orders it visits them in, and the record it
 fills. The run manager (harness/measure/manager.py) writes a TrialSpec,
-starts `python -m harness.measure.worker SPEC OUT`, and reads the trial
+starts `python -m harness.measure.trial_process SPEC OUT`, and reads the trial
 record the process leaves at OUT; the suites in bench/ do the measuring."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A trial process: `python -m harness.measure.worker SPEC OUT` runs the
+"""A trial process: `python -m harness.measure.trial_process SPEC OUT` runs the
 suites in bench/ as one trial (pytest with the isobench plugin) and leaves
 the trial record at OUT. The run manager starts one fresh process per trial,
 so each trial has its own address-space layout, heap and engine state (as
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m harness.measure.worker SPEC.json RECORD.json", file=sys.stderr)
+        print("usage: python -m harness.measure.trial_process SPEC.json RECORD.json", file=sys.stderr)
         return 2
     return int(pytest.main(pytest_args(args[0], args[1])))
 
