@@ -47,14 +47,9 @@ def _info(name: str, records: Records, header: dict) -> BackendInfo:
     available = any(r.info and not r.unavailable for _, r in records)
     reasons = [r.unavailable for _, r in records if r.unavailable]
     failures = tuple(f"trial {index}: {failure}" for index, r in records for failure in r.failures)
-    return BackendInfo(
-        name=name, available=available, reason="" if available else (reasons[0] if reasons else "not measured"),
-        summary=described.summary, transport=described.transport, family=described.family,
-        family_index=int((header.get("family_index") or {}).get(name, 0)),
-        instance_class=described.instance_class, described_as=described.described_as,
-        reference=described.reference, roles=described.roles, versions=_freeze(dict(described.versions)),
-        facts=_freeze(dict(described.facts or {})), failures=failures,
-        concurrency_modes=described.concurrency_modes, variant_of=described.variant_of)
+    return described.info(name=name, available=available,
+                          reason="" if available else (reasons[0] if reasons else "not measured"),
+                          family_index=int((header.get("family_index") or {}).get(name, 0)), failures=failures)
 
 
 def _cold_start(records: Records, cpu_scope: str, key: str = "cold_start") -> ColdStart | None:

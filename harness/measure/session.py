@@ -20,11 +20,7 @@ def describe(backend: Backend) -> BackendDescription:
         versions = backend.versions()
     except Exception as error:  # a version we cannot read is not a reason to stop
         versions = {"error": (str(error).splitlines() or [""])[0]}
-    return BackendDescription(
-        summary=backend.summary, transport=backend.transport(), family=backend.family,
-        instance_class=backend.instance_class, described_as=backend.described_as, reference=backend.reference,
-        roles=tuple(backend.roles), versions=versions, cpu_scope=backend.cpu_scope,
-        concurrency_modes=tuple(backend.concurrency_modes), variant_of=backend.variant_of)
+    return BackendDescription.of(backend, versions)
 
 
 def open_trial(spec: TrialSpec) -> Trial:

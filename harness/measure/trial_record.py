@@ -15,10 +15,10 @@ records of every trial into a Run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from harness.results.model import Concurrency, DensitySweep, MemorySweep, SteadyState
+from harness.results.model import BackendInfo, Concurrency, DensitySweep, MemorySweep, SteadyState, _freeze
 
 
 class TrialRecordError(ValueError):
@@ -176,9 +176,14 @@ class EngineRecord:
                    clock=str(raw.get("clock") or ""), clock_resolution_ns=None if step is None else float(step))
 
 
+DECLARED = ("summary", "family", "instance_class", "described_as", "reference", "roles", "cpu_scope",
+            "concurrency_modes", "variant_of")  # Backend's class attributes, recorded as they are declared
+
+
 @dataclass
 class BackendDescription:
-    """What a backend said it is, in the trial that prepared it."""
+    """What a backend said it is, in the trial that prepared it: its declared
+    attributes (DECLARED), its transport, its versions, and its facts."""
 
     summary: str = ""
     transport: str = ""
@@ -192,6 +197,21 @@ class BackendDescription:
     concurrency_modes: tuple[str, ...] | None = None
     variant_of: str = ""
     facts: Mapping[str, Any] | None = None  # read when the trial closes
+
+    @classmethod
+    def of(cls, backend, versions: Mapping[str, Any]) -> "BackendDescription":
+        """A prepared backend's description (its versions read by the caller, who handles a failure)."""
+        declared = {name: getattr(backend, name) for name in DECLARED}
+        return cls(**{**declared, "roles": tuple(declared["roles"]),
+                      "concurrency_modes": tuple(declared["concurrency_modes"])},
+                   transport=backend.transport(), versions=versions)
+
+    def info(self, **measured) -> BackendInfo:
+        """The run's BackendInfo: what the description shares with it, and what the run measured of it
+        (name, available, reason, family_index, failures)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(BackendInfo) if hasattr(self, f.name)}
+        shared.update(versions=_freeze(dict(self.versions)), facts=_freeze(dict(self.facts or {})))
+        return BackendInfo(**shared, **measured)
 
     def to_json(self) -> dict:
         out = {"summary": self.summary, "transport": self.transport, "family": self.family,
