@@ -127,49 +127,56 @@ def _paired(x: Series, y: Series, q: float | str):
     return trials, _statistic(x, q, trials), _statistic(y, q, trials), n, reps
 
 
-def _contrast(parts: list[tuple[Series, int]], trials: list[int], q: float | str, salt: int = 0):
+def _contrast(parts: list[tuple[Series, int]], trials: list[int], q: float | str, salt: int = 0,
+              replicated: bool = True):
     """A paired contrast of figures measured in the same trials (see
     bootstrap.contrast_replicates): its value, the geometric mean over the
     trials of each trial's contrast, and its replicates (None with fewer than
-    two samples). None when a trial's statistic is not positive."""
+    two samples, or when not `replicated`). None when a trial's statistic is
+    not positive."""
     groups = [series.groups() for series, _ in parts]
     stats = np.array([[bootstrap.statistic_of(by_trial[t], q) for t in trials] for by_trial in groups])
     if not (stats > 0).all():
         return None
     logs = sum(sign * np.log(row) for (_, sign), row in zip(parts, stats))
     value = float(np.exp(np.mean(logs)))
-    if min(len(series.only(trials)) for series, _ in parts) < 2:
+    if not replicated or min(len(series.only(trials)) for series, _ in parts) < 2:
         return value, None
     reps = bootstrap.contrast_replicates(logs, [_groups(series, trials, q) for series, _ in parts],
                                          [sign for _, sign in parts], q=q, salt=salt)
     return (value, reps) if reps is not None else None
 
 
-def _pooled_ratio(x: Series, y: Series, trials: list[int], q: float | str, salt: int = 0):
-    """x over y as the ratio of their pooled statistics, resampled paired: for
-    figures a trial's statistic of which can be zero or negative (memory)."""
-    n = min(len(x.only(trials)), len(y.only(trials)))
-    value = _statistic(x, q, trials) / _statistic(y, q, trials)
-    if n < 2:
+def _pooled_contrast(parts: list[tuple[Series, int]], trials: list[int], q: float | str, salt: int = 0,
+                     replicated: bool = True):
+    """The same contrast of the parts' pooled statistics, resampled paired:
+    for figures a trial's statistic of which can be zero or negative (memory)."""
+    value = float(np.prod([_statistic(series, q, trials) ** sign for series, sign in parts]))
+    if not replicated or min(len(series.only(trials)) for series, _ in parts) < 2:
         return value, None
-    reps = bootstrap.replicates([_groups(x, trials, q), _groups(y, trials, q)], q=q, paired=True, salt=salt)
-    return value, reps[0] / reps[1]
+    reps = bootstrap.replicates([_groups(series, trials, q) for series, _ in parts], q=q, paired=True, salt=salt)
+    return value, np.prod([row ** sign for row, (_, sign) in zip(reps, parts)], axis=0)
+
+
+def _paired_contrast(parts: list[tuple[Series, int]], trials: list[int], q: float | str, salt: int = 0,
+                     replicated: bool = True):
+    """Figures measured in the same trials, contrasted within each trial, so
+    that what a trial shares cancels; pooled when a trial's statistic is not positive."""
+    return (_contrast(parts, trials, q, salt, replicated)
+            or _pooled_contrast(parts, trials, q, salt, replicated))
 
 
 def _within_run_ratio(x: Series, y: Series, trials: list[int], q: float | str, salt: int = 0):
-    """x over y measured in the same trials: the trials' own ratios
-    (geometric mean), so that what a trial shares cancels; the pooled ratio
-    when a trial's statistic is not positive."""
-    return _contrast([(x, 1), (y, -1)], trials, q, salt) or _pooled_ratio(x, y, trials, q, salt)
+    """x over y measured in the same trials: value and replicates."""
+    return _paired_contrast([(x, 1), (y, -1)], trials, q, salt)
 
 
 def trial_ratio(x: Series, y: Series, q: float | str = 0.5) -> float | None:
-    """The value paired_ratio gives, without its interval."""
+    """The value paired_ratio gives, without its interval (nothing resampled)."""
     trials = common_trials(x, y) if x and y else []
     if not trials:
         return None
-    found = _contrast([(x, 1), (y, -1)], trials, q)
-    return found[0] if found else _statistic(x, q, trials) / _statistic(y, q, trials)
+    return _paired_contrast([(x, 1), (y, -1)], trials, q, replicated=False)[0]
 
 
 def paired_ratio(x: Series, y: Series, q: float | str = 0.5) -> Estimate | None:
@@ -243,14 +250,7 @@ def paired_ratio_change(new: tuple[Series, Series], old: tuple[Series, Series],
     if not trials:
         return None
     (new_x, new_ref), (old_x, old_ref) = new, old
-    parts = [(new_x, 1), (new_ref, -1), (old_x, -1), (old_ref, 1)]
-    found = _contrast(parts, trials, q)
-    if found is None:  # a statistic that is not positive: the pooled ratio of ratios
-        stat = lambda s: _statistic(s, q, trials)  # noqa: E731
-        value = (stat(new_x) / stat(new_ref)) / (stat(old_x) / stat(old_ref))
-        reps = bootstrap.replicates([_groups(s, trials) for s in (new_x, new_ref, old_x, old_ref)], q=q, paired=True)
-        found = value, (reps[0] / reps[1]) / (reps[2] / reps[3])
-    value, change = found
+    value, change = _paired_contrast([(new_x, 1), (new_ref, -1), (old_x, -1), (old_ref, 1)], trials, q)
     n = min(len(new_x), len(old_x))
     if change is None:
         return Estimate(value, None, n, len(trials)), np.array([value])
