@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.analysis.gate import ALPHA as GATE_ALPHA, BASELINE_SET, THRESHOLD as GATE_THRESHOLD  # noqa: E402
+from harness.findings.gate import ALPHA as GATE_ALPHA, BASELINE_SET, THRESHOLD as GATE_THRESHOLD  # noqa: E402
 
 STUDY = ROOT / "results" / "power-study"
 BASELINE = ROOT / BASELINE_SET
@@ -145,8 +145,8 @@ def baseline_sets(root: Path, rounds: int | None) -> dict[tuple, list]:
 
 
 def _judge(settings, baselines, args) -> list[dict]:
-    """Each committed A/B run through the gate's own two checks (harness/analysis/gate.py)."""
-    from harness.analysis.gate import judge
+    """Each committed A/B run through the gate's own two checks (harness/findings/gate.py)."""
+    from harness.findings.gate import judge
     from harness.results.store import load
 
     rows = []
@@ -169,7 +169,7 @@ def _regressions(comparison) -> list[dict]:
 
 
 def evaluate(args) -> None:
-    from harness.analysis.gate import GateSettings
+    from harness.findings.gate import GateSettings
     from harness.commands.compare import parse_threshold
     from harness.results.store import load
 
@@ -328,8 +328,8 @@ def permute(args) -> None:
 
     import numpy as np
 
-    from harness.analysis.compare import REGRESSION, compare
-    from harness.analysis.gate import GateSettings
+    from harness.findings.compare import REGRESSION, compare
+    from harness.findings.gate import GateSettings
     from harness.commands.compare import parse_threshold
     from harness.results.store import load
 

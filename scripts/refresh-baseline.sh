@@ -35,7 +35,7 @@ while (( kept < runs && attempts < 3 * runs )); do
     # Refuse a run that was disturbed or faked: the baseline must be real and quiet.
     if "$python" - "$file" "$commit" <<'PY'
 import sys
-from harness.analysis.compare import busy_machine
+from harness.findings.compare import busy_machine
 from harness.results.store import load
 
 run = load(sys.argv[1])

@@ -10,7 +10,7 @@ import pytest
 
 from harness.backends import REGISTRY, BackendOptions, create_backend
 from harness.backends.base import BackendError, Limits, PhaseClock, WorkerLoadError
-from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep, timed_cold_start
+from harness.procedures.instances import MemorySettings, cold_start, engine_time, memory_sweep, timed_cold_start
 from harness.results.vocabulary import FAMILIES, INSTANCE_CLASSES, MEMORY_KINDS, PER_CALLER, SHARED
 from harness.runtime.worker import load_worker
 

@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from harness.backends import create_backend
-from harness.measure.procedures import MemorySettings, cold_start, memory_sweep
+from harness.procedures.instances import MemorySettings, cold_start, memory_sweep
 from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers

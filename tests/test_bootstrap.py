@@ -144,7 +144,7 @@ def test_every_tail_interval_of_the_reference_contains_its_own_percentile():
     """Real data: in the committed reference, each p90/p99 interval of the
     summary contains the p90/p99 printed beside it (the intervals resample the
     raw calls within resampled trials, not block medians)."""
-    from harness.analysis.summary import TAILED, backend_summary
+    from harness.findings.summary import TAILED, backend_summary
     from harness.paths import REPO_ROOT
     from harness.results.store import load
 

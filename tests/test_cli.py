@@ -53,7 +53,7 @@ def test_run_smoke_writes_results_and_summary(tmp_path):
     assert raw["isobench"]["status"] == "complete"
     assert raw["machine_info"]["isobench"]["cpu_count"] >= 1
     names = {b["name"] for b in raw["benchmarks"]}
-    from harness.measure.cpu_regime import AwakeLever
+    from harness.procedures.cpu_regime import AwakeLever
 
     awake = ("cold_start_awake", "warm_call_awake", "transport_awake") if AwakeLever().available else ()
     assert names == {f"test_{m}[{b}]"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness import cli
-from harness.analysis.compare import (
+from harness.findings.compare import (
     IMPROVEMENT, NOT_GATED, REGRESSION, UNCHANGED, CompareSettings, IncompatibleResults, between_runs, compare,
     verdict,
 )

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from harness.analysis.concurrency import level_figures, queueing_note, summarize_concurrency, throughput_rps
-from harness.measure.concurrency import ConcurrencySettings, ModeSweep, primary_mode, run_level
+from harness.procedures.concurrency import ConcurrencySettings, ModeSweep, primary_mode, run_level
 from harness.results.model import Concurrency, ConcurrencyMode
 from harness.results.vocabulary import PER_CALLER, SHARED
 
@@ -88,7 +88,7 @@ def test_a_wrong_answer_is_an_error():
 
 
 def sweep(backend, levels, mode, duration_s=0.05, warmup_calls=1, max_calls=1000):
-    """One mode over its levels, as bench/test_concurrency.py runs it."""
+    """One mode over its levels, as harness/suites/concurrency.py runs it."""
     found = ModeSweep(backend, FakeWorker(), mode, ConcurrencySettings(duration_s, warmup_calls, max_calls))
     try:
         for k in levels:

@@ -5,8 +5,8 @@ import struct
 
 import pytest
 
-from harness.measure import cpu_regime
-from harness.measure.cpu_regime import AWAKE, IDLE, AwakeLever, regime, regimes_here
+from harness.procedures import cpu_regime
+from harness.procedures.cpu_regime import AWAKE, IDLE, AwakeLever, regime, regimes_here
 from harness.measure.machine import cpu_idle
 
 

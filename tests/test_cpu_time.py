@@ -16,7 +16,7 @@ import pytest
 from harness.backends import BackendOptions, backend_class, create_backend
 from harness.backends import cpu_probes
 from harness.backends.base import Backend, Limits
-from harness.measure.procedures import timed_cold_start
+from harness.procedures.instances import timed_cold_start
 from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip

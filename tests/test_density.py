@@ -5,7 +5,7 @@ every instance is stopped)."""
 import pytest
 
 from harness.analysis.density import analyse, density_curve, headline_kinds, instances_per_gib, summarize_density
-from harness.measure.density import (
+from harness.procedures.density import (
     GIB,
     LADDER_COMPLETE,
     DensitySettings,

@@ -1,4 +1,4 @@
-"""The CI gate's policy (harness/analysis/gate.py) on synthetic runs: both
+"""The CI gate's policy (harness/findings/gate.py) on synthetic runs: both
 checks on one measurement, the baseline set as advice on another machine,
 the worst exit, the re-measure rule; and the command's bad input."""
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from harness import cli
-from harness.analysis import gate
-from harness.analysis.compare import ADVISORY, REGRESSION, UNCHANGED
+from harness.findings import gate
+from harness.findings.compare import ADVISORY, REGRESSION, UNCHANGED
 
 from .synthetic import MACHINE, synthetic_run
 

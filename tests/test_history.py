@@ -4,8 +4,8 @@ commit time or date, series with their intervals, step changes, the command."""
 import json
 
 from harness import cli
-from harness.analysis.history import build_history, find_runs, to_markdown
-from harness.analysis.key_figures import history_record
+from harness.findings.history import build_history, find_runs, to_markdown
+from harness.findings.key_figures import history_record
 
 from .synthetic import save_run, synthetic_run
 

@@ -21,7 +21,7 @@ from harness.backends.base import (
     PhaseClock,
 )
 from harness.containment import workload_path
-from harness.measure.procedures import cold_start
+from harness.procedures.instances import cold_start
 from harness.runtime.worker import load_worker
 
 from .conftest import docker_or_skip, isobench_containers

@@ -9,7 +9,7 @@ from harness.backends import BackendOptions, create_backend
 from harness.backends.base import CallTimeout, InstanceCrashed, Limits, MemoryLimitExceeded, PhaseClock
 from harness.backends.prefork import PreforkBackend
 from harness.paths import REPO_ROOT
-from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
+from harness.procedures.instances import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 

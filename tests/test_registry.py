@@ -2,27 +2,14 @@
 (tests/toy_backend.py) joins a trial, the results, the summary and the
 ratios without anything else naming it."""
 
-import importlib.util
 import os
 
-import pytest
-
 from harness.backends import REGISTRY, parse_backend_names
-from harness.paths import REPO_ROOT
-
-SUITES = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
-
-
-def _suite(name):
-    path = REPO_ROOT / "bench" / f"test_{name}.py"
-    spec = importlib.util.spec_from_file_location(f"isobench_suite_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, f"test_{name}")
+from harness.suites import SUITES
 
 
 def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path):
-    from harness.analysis.summary import summarize_run
+    from harness.findings.summary import summarize_run
     from harness.measure.assemble import Ending, assemble
     from harness.measure.journal import TrialEntry
     from harness.measure.trial_record import TrialRecord
@@ -37,11 +24,8 @@ def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path
     options = RunOptions(backends=("isolate", "toy"), profile="smoke", run_id="toy-test", seed=7)
     trial = open_trial(TrialSpec(index=0, seed=7, options=options, plan=direct_plan(options)))
     try:
-        for name in SUITES:
-            try:
-                _suite(name)(trial)
-            except pytest.skip.Exception:
-                pass
+        for suite in SUITES.values():
+            assert trial.run(suite) is None, suite.name
     finally:
         record = close_trial(trial)
     assert not any(b["failures"] for b in record["backends"].values()), record

@@ -25,7 +25,7 @@ from harness.backends.container_runtimes import CRUN, RUNSC, registration_proble
 from harness.backends.oci import BUNDLES_PREFIX, ID_PREFIX, RUNTIMES, OciBackend, OciRuntime, leftover_containers
 from harness.backends.oci_cgroup import leftover_cgroups
 from harness.paths import REPO_ROOT
-from harness.measure.procedures import cold_start
+from harness.procedures.instances import cold_start
 from harness.backends.memory_probes import process_tree_memory
 from harness.runtime.worker import load_worker
 

@@ -34,9 +34,9 @@ def smoke_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("scale") / "results.json"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ISOBENCH_SCALE_MARK": MARK}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", str(REPO_ROOT / "bench" / "test_density.py"),
-         str(REPO_ROOT / "bench" / "test_concurrency.py"), "-p", "no:cacheprovider", "-q", f"--rootdir={REPO_ROOT}",
-         "--isobench-backends=isolate,subprocess", "--isobench-profile=smoke",
+        [sys.executable, "-m", "pytest", str(REPO_ROOT / "bench"), "-p", "no:cacheprovider", "-q",
+         f"--rootdir={REPO_ROOT}", "--isobench-backends=isolate,subprocess", "--isobench-profile=smoke",
+         "--isobench-suites=density,concurrency",
          "--isobench-inherit-env=ISOBENCH_SCALE_MARK", f"--isobench-results={out}"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, env=env,
     )

@@ -11,7 +11,7 @@ import pytest
 
 from harness.backends import BackendOptions, create_backend
 from harness.backends.base import BackendError, CallTimeout, Limits, MemoryLimitExceeded
-from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
+from harness.procedures.instances import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.paths import REPO_ROOT
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker

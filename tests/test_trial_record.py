@@ -4,8 +4,9 @@ record of an earlier commit (an A/B base) that says less still reads."""
 
 import pytest
 
-from harness.measure.trial_record import (BackendDescription, BackendTrialRecord, ColdStartRecord, TrialRecord,
-                                          TrialRecordError, WarmCallRecord, WarmupRecord)
+from harness.measure.trial_record import BackendDescription, BackendTrialRecord, TrialRecord, TrialRecordError
+from harness.suites.cold_start import ColdStartRecord
+from harness.suites.warm_call import WarmCallRecord, WarmupRecord
 
 
 class Sample:
@@ -19,8 +20,8 @@ def a_record() -> TrialRecord:
         cold.add(Sample(wall, wall * 0.9))
     backend = BackendTrialRecord(info=BackendDescription(summary="a V8 isolate", family="in-process",
                                                          concurrency_modes=("per-caller",), facts={"v8": "13"}),
-                                 cold_start=cold, warm_call=WarmCallRecord([70_000, 71_000], [60_000, 61_000]),
-                                 warmup=WarmupRecord([90_000, 80_000], True, "awake"))
+                                 parts={"cold_start": cold, "warm_call": WarmCallRecord([70_000, 71_000], [60_000, 61_000]),
+                                        "warmup": WarmupRecord([90_000, 80_000], True, "awake")})
     missing = BackendTrialRecord(unavailable="no engine here")
     return TrialRecord(protocol=1, index=3, seed=9, started="2026-12-03T00:00:00+00:00",
                        finished="2026-12-03T00:01:00+00:00", backends={"isolate": backend, "wasm": missing},
@@ -31,7 +32,7 @@ def test_a_trial_record_reads_back_as_it_was_written():
     record = a_record()
     again = TrialRecord.from_json(record.to_json())
     assert again == record
-    assert again.backends["isolate"].cold_start.phases_ms == {"start": [2.0, 2.5]}
+    assert again.backends["isolate"].part("cold_start").phases_ms == {"start": [2.0, 2.5]}
     assert again.backends["wasm"].info is None and again.backends["wasm"].unavailable == "no engine here"
 
 

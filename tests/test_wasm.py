@@ -18,7 +18,7 @@ from harness.backends.base import (
     PhaseClock,
     WorkerLoadError,
 )
-from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
+from harness.procedures.instances import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.runtime.worker import load_worker
 
 LIMITED = Limits(call_timeout_s=0.5, memory_bytes=64 << 20)

@@ -18,7 +18,7 @@ from harness.backends.base import (
     MemoryLimitExceeded,
 )
 from harness.backends.workerd import CGROUP_PREFIX, INSTALL_COMMAND, WorkerdBackend, config_text
-from harness.measure.procedures import MemorySettings, cold_start, engine_time, memory_sweep
+from harness.procedures.instances import MemorySettings, cold_start, engine_time, memory_sweep
 from harness.results.model import MemorySweep
 from harness.runtime.worker import load_worker
 

@@ -1,5 +1,5 @@
 """Concurrency, as pure functions: throughput and latency percentiles of K
-callers from their raw call records. harness/measure/concurrency.py does the
+callers from their raw call records. harness/procedures/concurrency.py does the
 measuring."""
 
 from __future__ import annotations

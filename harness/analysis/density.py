@@ -1,6 +1,6 @@
 """Density, as pure functions on a density sweep: which memory counts for a
 kind of instance, the marginal memory per instance, and "instances per GiB"
-with its curve. harness/measure/density.py does the measuring."""
+with its curve. harness/procedures/density.py does the measuring."""
 
 from __future__ import annotations
 

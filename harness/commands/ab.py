@@ -49,12 +49,11 @@ def run(args) -> int:
     import tempfile
     from dataclasses import replace
 
-    from harness.analysis.compare import ABPairs, IncompatibleResults, compare
+    from harness.findings.compare import ABPairs, IncompatibleResults, compare
     from harness.commands.output import output_folder, sigterm_as_interrupt
     from harness.commands.run import new_run_options, report_outcome
     from harness.measure.base_checkout import BaseUnsupported, resolve
     from harness.measure.preflight import some_backend_can_run, worker_answers
-    from harness.measure.profiles import get_profile
 
     chosen = replace(settings(args), paired=True)
     stamp, options = new_run_options(args)
@@ -62,7 +61,7 @@ def run(args) -> int:
         raise UsageError("ab compares one workload at a time; give a single --workload")
     if args.pairs is not None and args.pairs < 2:
         raise UsageError("--pairs must be at least 2")
-    pairs = args.pairs or get_profile(options.profile).max_trials
+    pairs = args.pairs or options.run_profile().max_trials
     resolve(args.base)  # bad input before anything is written
     some_backend_can_run(options)
     worker_answers(options)

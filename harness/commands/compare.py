@@ -55,7 +55,7 @@ def parse_threshold(text: str) -> float:
 
 def settings(args, baseline_set: bool = False):
     """The verdict options; a baseline set (a folder) is bound to its machine unless --gate-any-machine."""
-    from harness.analysis.compare import CompareSettings
+    from harness.findings.compare import CompareSettings
 
     metrics = None
     if args.metrics is not None:
@@ -106,7 +106,7 @@ def load_baseline_sets(where: str) -> list:
 
 def print_comparison(comparison, fmt: str, strict: bool) -> int:
     """A Comparison as markdown or JSON on stdout, its warnings on stderr: exit 1 on a regression."""
-    from harness.analysis.compare import ADVISORY, REGRESSION
+    from harness.findings.compare import ADVISORY, REGRESSION
 
     differences = comparison.machine_differences
     if differences:
@@ -147,7 +147,7 @@ def _bound(row) -> str:
 
 def to_markdown(comparison) -> str:
     """A Comparison as the markdown table `compare` prints."""
-    from harness.analysis.compare import IMPROVEMENT, NOT_GATED, REGRESSION
+    from harness.findings.compare import IMPROVEMENT, NOT_GATED, REGRESSION
 
     lines = [f"> **WARNING:** {warning}" for warning in comparison.warnings]
     if comparison.advisory:
@@ -186,7 +186,7 @@ def to_markdown(comparison) -> str:
 
 def run(args) -> int:
     """Each workload of NEW against the same workload in the baseline(s)."""
-    from harness.analysis.compare import IncompatibleResults, compare
+    from harness.findings.compare import IncompatibleResults, compare
     from harness.results.store import ResultsError, load_set
 
     chosen = settings(args, baseline_set=Path(args.baseline).is_dir())

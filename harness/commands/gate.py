@@ -2,7 +2,7 @@
 commit in trial pairs (as `ab` does), then judges that one measurement twice,
 A/B and against the baseline set, and measures again once if it fails. The
 policy (settings, checks, how they combine, the re-measure rule) is
-harness/analysis/gate.py's. Exit 0 pass, 1 a regression confirmed by every
+harness/findings/gate.py's. Exit 0 pass, 1 a regression confirmed by every
 measurement (or a lost trial), 2 bad input, 130 interrupted."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.analysis import gate
+from harness.findings import gate
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, UsageError
 from harness.measure.options import add_to_argparse
 
@@ -71,14 +71,13 @@ def _attempt(args, settings: gate.GateSettings, baselines: list, attempt: int) -
     from harness.commands.output import output_folder, sigterm_as_interrupt
     from harness.commands.run import new_run_options, report_outcome
     from harness.measure.preflight import some_backend_can_run, worker_answers
-    from harness.measure.profiles import get_profile
 
     stamp, options = new_run_options(args)
     some_backend_can_run(options)
     worker_answers(options)
     keep = output_folder(Path(args.out) / f"attempt-{attempt + 1}") if args.out else None
     with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="isobench-gate-") as scratch:
-        outcome = _measure(options, settings, keep or Path(scratch), stamp, get_profile(options.profile).max_trials)
+        outcome = _measure(options, settings, keep or Path(scratch), stamp, options.run_profile().max_trials)
         report_outcome(outcome, print_summary=False)
         if outcome.code == EXIT_INTERRUPTED or ("head" not in outcome.runs and "" not in outcome.runs):
             return outcome.code or EXIT_FAILED

@@ -78,7 +78,7 @@ def plot(history) -> bytes:
 
 def run(args) -> int:
     from harness.commands.compare import parse_threshold
-    from harness.analysis.history import build_history, find_runs, to_json, to_markdown
+    from harness.findings.history import build_history, find_runs, to_json, to_markdown
     from harness.results.store import ResultsError, write_atomic
 
     threshold = parse_threshold(args.threshold)

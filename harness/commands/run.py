@@ -48,7 +48,7 @@ def _resumed_setup(journal_path: str):
 
 
 def report_outcome(outcome, print_summary: bool = True) -> None:
-    from harness.analysis.summary import summarize_run, to_markdown
+    from harness.findings.summary import summarize_run, to_markdown
 
     for side, run in outcome.runs.items():
         if print_summary:

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from harness.analysis.summary import summarize_run, to_markdown
+    from harness.findings.summary import summarize_run, to_markdown
     from harness.results.store import ResultsError, load_set
 
     try:

@@ -87,7 +87,7 @@ def neighbour(backend, worker) -> dict:
 
 def next_instance(backend, hello) -> dict:
     from harness.backends.base import BackendError
-    from harness.measure.procedures import cold_start
+    from harness.procedures.instances import cold_start
 
     started = time.perf_counter()
     try:

@@ -5,7 +5,7 @@ backend-over-reference ratios to `ratio`. lower/upper are the 95% CI."""
 
 from __future__ import annotations
 
-from harness.analysis.key_figures import key_figures
+from harness.findings.key_figures import key_figures
 from harness.results.model import Run
 
 TO_NS = {"ms": 1e6, "µs": 1e3}

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from harness.analysis.key_figures import key_figures
+from harness.findings.key_figures import key_figures
 from harness.results.model import Run
 
 

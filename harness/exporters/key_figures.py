@@ -3,7 +3,7 @@ few KB (what `history` reads when the raw results are not kept)."""
 
 from __future__ import annotations
 
-from harness.analysis.key_figures import history_record
+from harness.findings.key_figures import history_record
 from harness.results.model import Run
 
 

@@ -100,7 +100,7 @@ def cpu_idle() -> dict:
     """How this machine's idle CPUs sleep: the cpuidle driver and governor, CPU
     0's idle states (exit latency and target residency in µs, disabled or not),
     the guest halt-poll parameters, and whether the PM QoS device that holds
-    CPUs awake (harness/measure/cpu_regime.py) is there. Empty where unknown."""
+    CPUs awake (harness/procedures/cpu_regime.py) is there. Empty where unknown."""
     found: dict = {}
     for name in ("current_driver", "current_governor"):
         value = _read(CPUIDLE / name)
@@ -122,7 +122,7 @@ def cpu_idle() -> dict:
                                                                 "processor.max_cstate"))]
     if idle_words:
         found["kernel_command_line"] = idle_words
-    from harness.measure.cpu_regime import PM_QOS_DEVICE
+    from harness.procedures.cpu_regime import PM_QOS_DEVICE
 
     found["pm_qos_device"] = PM_QOS_DEVICE.exists()
     return found

@@ -34,7 +34,6 @@ from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED,
 from harness.measure.assemble import Ending, assemble, suite_errors
 from harness.measure.journal import (CalibrationEntry, Entry, Journal, JournalError, LostEntry, ResumedEntry,
                                      TrialEntry)
-from harness.measure.profiles import get_profile
 from harness.measure.stopping import Planner
 from harness.measure.trial import TrialSpec, now_iso
 from harness.measure.trial_record import TrialRecord, TrialRecordError
@@ -215,7 +214,7 @@ class Display:
 
 def direct_plan(options: RunOptions) -> dict[str, tuple[str, ...]]:
     """Every suite of the profile for every backend: one trial under plain `pytest bench`."""
-    profile = get_profile(options.profile)
+    profile = options.run_profile()
     return {suite: tuple(options.backends) for suite in profile.suites}
 
 
@@ -238,7 +237,7 @@ def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | No
         "options": options.to_json(),
         "provenance": started or provenance(__version__),
         "machine": machine_info(),
-        "profile": get_profile(options.profile).to_json(),
+        "profile": options.run_profile().to_json(),
         "worker": worker.describe(),
         "conditions": {"pinned_cpus": list(options.pin) if options.pin else None, "base_image": options.base_image,
                        "child_environment": describe_child_environment(options.inherit_env)},
@@ -268,7 +267,7 @@ class Manager:
     def __init__(self, setup: RunSetup) -> None:
         self.setup = setup
         self.options = setup.options
-        self.profile = get_profile(self.options.profile)
+        self.profile = self.options.run_profile()
         self.started = time.monotonic()
         self.spent_before = 0.0  # trial time of an interrupted run being resumed
         self.display = Display(self.profile.min_trials * len(setup.sides))
@@ -350,7 +349,7 @@ class Manager:
             if delay.percent is None:
                 out[name] = {"ms": delay.ms, "percent": None, "calibrated_median_ms": None, "kind": delay.kind}
                 continue
-            cold = record.backends[name].cold_start if name in record.backends else None
+            cold = record.backends[name].part("cold_start") if name in record.backends else None
             walls = cold.wall_s if cold else []
             if not walls:
                 raise UsageError(f"could not calibrate the injected delay of {name}: no cold start measured")

@@ -31,6 +31,12 @@ def _profile_names() -> tuple[str, ...]:
     return tuple(PROFILES)
 
 
+def _suite_names():
+    from harness.suites import SUITES
+
+    return SUITES
+
+
 def _default_backends() -> str:
     from harness.backends import DEFAULT_BACKENDS
 
@@ -41,6 +47,8 @@ OPTIONS = (
     Option("backends", "comma-separated backends, or 'all' (default: %(default)s)", metavar="NAMES"),
     Option("profile", "how much to measure: %(choices)s (default: %(default)s; see docs/methodology.md)",
            default="quick", choices=_profile_names),
+    Option("suites", "comma-separated suites to run instead of the profile's: %(choices)s", metavar="NAMES",
+           choices=lambda: tuple(_suite_names())),
     Option("workload", "workloads/NAME to run: NAME[,NAME...] or all, one run each, kept in one file "
            "(default: hello; see docs/workloads.md)", metavar="NAMES"),
     Option("worker", "a worker file of your own instead of a workload (handler or module form; docs/workloads.md)",
@@ -107,6 +115,7 @@ class RunOptions:
     backends: tuple[str, ...]
     profile: str
     worker: str | None = None  # path; None: the hello worker
+    suites: tuple[str, ...] = ()  # --suites: these instead of the profile's (empty: the profile's)
     workloads: tuple[str, ...] = ()  # --workload: several mean one run each (commands/run.py); worker is the first's
     pin: tuple[int, ...] | None = None
     base_image: str | None = None
@@ -117,7 +126,8 @@ class RunOptions:
     inject_crash: dict[str, int] = field(default_factory=dict)  # backend -> trial index
 
     def to_json(self) -> dict:
-        return {"backends": list(self.backends), "profile": self.profile, "worker": self.worker,
+        return {"backends": list(self.backends), "profile": self.profile, "suites": list(self.suites),
+                "worker": self.worker,
                 "workloads": list(self.workloads), "pin": list(self.pin) if self.pin is not None else None, "base_image": self.base_image,
                 "inherit_env": list(self.inherit_env), "run_id": self.run_id, "seed": self.seed,
                 "inject_start_delay": {k: v.to_json() for k, v in self.inject_start_delay.items()},
@@ -126,11 +136,19 @@ class RunOptions:
     @staticmethod
     def from_json(raw: dict) -> "RunOptions":
         return RunOptions(
-            backends=tuple(raw["backends"]), profile=raw["profile"], worker=raw.get("worker"),
+            backends=tuple(raw["backends"]), profile=raw["profile"], suites=tuple(raw.get("suites") or ()),
+            worker=raw.get("worker"),
             workloads=tuple(raw.get("workloads") or ()), pin=tuple(raw["pin"]) if raw.get("pin") is not None else None, base_image=raw.get("base_image"),
             inherit_env=tuple(raw.get("inherit_env") or ()), run_id=raw.get("run_id") or "", seed=raw.get("seed"),
             inject_start_delay={k: StartDelay(**v) for k, v in (raw.get("inject_start_delay") or {}).items()},
             inject_crash={k: int(v) for k, v in (raw.get("inject_crash") or {}).items()})
+
+    def run_profile(self):
+        """The profile this run measures with: the named one, with --suites in place of its suites."""
+        from harness.measure.profiles import get_profile
+
+        profile = get_profile(self.profile)
+        return replace(profile, suites=self.suites) if self.suites else profile
 
     def with_run_id(self, run_id: str) -> "RunOptions":
         return replace(self, run_id=run_id)
@@ -207,6 +225,10 @@ def run_options(values: dict[str, object]) -> RunOptions:
     try:
         names = tuple(parse_backend_names(str(values.get("backends") or _default_backends())))
         profile = get_profile(str(values.get("profile") or "quick")).name
+        suites = tuple(s.strip() for s in str(values.get("suites") or "").split(",") if s.strip())
+        unknown = [s for s in suites if s not in _suite_names()]
+        if unknown:
+            raise ValueError(f"unknown suite {unknown[0]!r}; choose among: {', '.join(_suite_names())}")
         pin = tuple(sorted(parse_cpus(str(values["pin"])))) if values.get("pin") else None
         if values.get("worker") and values.get("workload"):
             raise ValueError("give --worker (a file of your own) or --workload (workloads/NAME), not both")
@@ -221,7 +243,7 @@ def run_options(values: dict[str, object]) -> RunOptions:
     except (ValueError, WorkerError) as error:
         raise UsageError(str(error)) from None
     inherit = tuple(v.strip() for v in str(values.get("inherit-env") or "").split(",") if v.strip())
-    return RunOptions(backends=names, profile=profile, worker=worker, workloads=workloads, pin=pin,
+    return RunOptions(backends=names, profile=profile, suites=suites, worker=worker, workloads=workloads, pin=pin,
                       base_image=values.get("base-image") or None, inherit_env=inherit,
                       run_id=str(values.get("run-id") or ""), seed=seed, inject_start_delay=delays,
                       inject_crash=crashes)

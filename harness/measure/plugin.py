@@ -1,11 +1,10 @@
 """The pytest plugin that turns `pytest bench` into one trial: the options
-(declared once, in harness/measure/options.py), the `trial` fixture the suites in
-bench/ measure with, and the trial record written when the session ends.
-
-Under the run manager (`python -m harness run`) each trial process runs
-`pytest bench --isobench-spec SPEC --isobench-trial-out OUT`. Run directly
-(`pytest bench --isobench-backends isolate --isobench-results out.json`) it is
-a run of one trial, written as a results file."""
+(declared once, in harness/measure/options.py), the `trial` fixture
+bench/test_suites.py runs each suite with, and the trial record written when
+the session ends. Run directly (`pytest bench --isobench-backends isolate
+--isobench-results out.json`) it is a run of one trial, written as a results
+file. The run manager's trial processes do not use pytest: they run the same
+suites through harness/measure/trial_process.py."""
 
 from __future__ import annotations
 
@@ -16,14 +15,13 @@ import uuid
 import pytest
 
 from harness.measure.options import add_to_pytest, given, run_options
-from harness.results.vocabulary import SUITES
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("isobench")
     add_to_pytest(group)
-    group.addoption("--isobench-spec", default=None, help="the trial to run (a TrialSpec file; the run manager sets it)")
-    group.addoption("--isobench-trial-out", default=None, help="where to write the trial record (the run manager sets it)")
+    group.addoption("--isobench-spec", default=None, help="the trial to run (a TrialSpec file)")
+    group.addoption("--isobench-trial-out", default=None, help="where to write the trial record")
     group.addoption("--isobench-results", default=None,
                     help="when run directly: write the results of this one-trial run here")
 
@@ -57,14 +55,6 @@ def pytest_configure(config):
         config._isobench_started = provenance(__version__)  # when the run starts, not when it ends
 
 
-def pytest_collection_modifyitems(session, config, items):
-    """Suites run in the order of the vocabulary (cold start first, density last)."""
-    def rank(item):
-        suite = item.name.removeprefix("test_")
-        return SUITES.index(suite) if suite in SUITES else len(SUITES)
-    items.sort(key=rank)
-
-
 def pytest_sessionstart(session):
     from harness.measure.session import open_trial
 
@@ -74,29 +64,6 @@ def pytest_sessionstart(session):
 @pytest.fixture(scope="session")
 def trial(pytestconfig):
     return pytestconfig._isobench_trial
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    """How long each suite took, kept in the trial record."""
-    import time
-
-    began = time.monotonic()
-    yield
-    trial = item.config._isobench_trial
-    if trial is not None:
-        trial.suite_seconds[item.name.removeprefix("test_")] = round(time.monotonic() - began, 3)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """An error in a suite's own code (not a backend's) is kept in the trial record."""
-    outcome = yield
-    report = outcome.get_result()
-    trial = item.config._isobench_trial
-    if report.failed and trial is not None and call.excinfo is not None:
-        lines = str(call.excinfo.value).strip().splitlines() or [""]
-        trial.suite_errors.append(f"{item.name}: {call.excinfo.typename}: {lines[0][:300]}")
 
 
 def pytest_sessionfinish(session, exitstatus):

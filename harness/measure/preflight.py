@@ -80,7 +80,7 @@ def _check_main(argv: list[str]) -> int:
 
 def _check(name: str, options: RunOptions) -> bool:
     """True when the worker answered on this backend; False when the backend cannot run here."""
-    from harness.measure.procedures import cold_start
+    from harness.procedures.instances import cold_start
 
     worker = load_worker(options.worker)
     backend = create_backend(name)

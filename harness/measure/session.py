@@ -66,8 +66,12 @@ def close_trial(trial: Trial) -> dict:
             backend.close()
         except Exception as error:
             trial.fail("close", name, error)
-    try:
-        trial.classify_warm_calls()
-    except Exception as error:  # an analysis failure must not cost the trial's measurements
-        trial.suite_errors.append(f"steady-state classification: {error.__class__.__name__}: {error}")
+    from harness.suites import SUITES
+
+    for suite in SUITES.values():
+        if suite.name in trial.measured:
+            try:
+                suite.close(trial)
+            except Exception as error:  # an analysis failure must not cost the trial's measurements
+                trial.suite_errors.append(f"{suite.name}, closing: {error.__class__.__name__}: {error}")
     return trial.to_json(facts)

@@ -9,8 +9,10 @@ backend does, so that every ratio stays paired by trial). The run stops when
 every figure is known, at `max_trials`, or when another trial would not fit
 in the profile's time budget; each figure records which of these stopped it
 ("precision", "max trials" or "time budget").
-Density and concurrency are capacity sweeps: they run in a fixed number of
-trials (`density_trials`, `concurrency_trials`), spread over the first ones.
+What each suite must know, whether it is adaptive or paired, and in which
+trials it runs at all, each suite declares (harness/suites/base.py): density
+and concurrency, capacity sweeps, run in a fixed number of trials spread over
+the first ones.
 """
 
 from __future__ import annotations
@@ -19,34 +21,20 @@ from dataclasses import dataclass, field
 
 from harness.analysis.estimate import estimate
 from harness.results.model import BackendResult, FigureStop, Profile, Run
+from harness.suites import SUITES
+from harness.suites.base import Suite
 
-ADAPTIVE = ("cold_start", "first_instance", "warm_call", "memory")
-PAIRED = ("cold_start", "warm_call")  # the reference stays while others are measured
-SCALE = {"density": "density_trials", "concurrency": "concurrency_trials"}
 PRECISION, MAX_TRIALS, TIME_BUDGET = "precision", "max trials", "time budget"
 
 
-def memory_kind(result: BackendResult) -> str | None:
-    kinds = result.memory.kinds if result.memory else ()
-    return next((kind for kind in ("pss", "cgroup", "uss") if kind in kinds), None)
-
-
-def half_widths(result: BackendResult, suite: str) -> dict[str, float | None]:
-    """The figures a suite measures, each with its interval's relative half-width (None: not enough data)."""
+def half_widths(result: BackendResult, suite: Suite) -> dict[str, float | None]:
+    """The figures a suite must know (Suite.known_by), each with its interval's relative half-width
+    (None: not enough data)."""
     def width(series):
         found = estimate(series) if series else None
         return found.half_width if found else None
 
-    if suite == "cold_start" and result.cold_start:
-        return {"cold_start": width(result.cold_start.wall)}
-    if suite == "first_instance" and result.first_instance:
-        return {"first_instance": width(result.first_instance.total)}
-    if suite == "warm_call" and result.warm_call:
-        return {"warm_call": width(result.warm_call), "transport": width(result.transport)}
-    if suite == "memory" and result.memory:
-        kind = memory_kind(result)
-        return {f"memory_{kind}": width(result.memory.per_instance(kind))} if kind else {}
-    return {}
+    return {figure: width(series) for figure, series in suite.known_by(result).items()}
 
 
 @dataclass
@@ -55,18 +43,9 @@ class Planner:
     backends: tuple[str, ...]
     stops: dict[str, FigureStop] = field(default_factory=dict)  # "backend/figure" -> why it stopped
 
-    def scale_trials(self, suite: str) -> set[int]:
-        count = min(getattr(self.profile, SCALE[suite]), self.profile.min_trials)
-        return {(self.profile.min_trials - 1 - i) % self.profile.min_trials for i in range(count)}
-
     def scheduled(self, suite: str, index: int) -> bool:
-        """Whether trial index measures this suite at all: scale suites in their
-        trials only, memory in the first memory_trials (when set)."""
-        if suite in SCALE:
-            return index in self.scale_trials(suite)
-        if suite == "memory" and self.profile.memory_trials is not None:
-            return index < self.profile.memory_trials
-        return True
+        """Whether trial index measures this suite at all (Suite.scheduled)."""
+        return SUITES[suite].scheduled(self.profile, index)
 
     def plan(self, index: int, run: Run | None, elapsed_s: float, trial_s: float) -> dict[str, tuple[str, ...]] | None:
         """The next trial's suites and backends, or None when the run is done."""
@@ -80,16 +59,16 @@ class Planner:
         for suite in profile.suites:
             if not self.scheduled(suite, index):
                 continue
-            if suite in SCALE or index < profile.min_trials or run is None:
+            if not SUITES[suite].adaptive or index < profile.min_trials or run is None:
                 plan[suite] = tuple(names)
                 continue
             wanted = [n for n in names if self._unknown(run, n, suite)]
-            if suite in PAIRED and run.reference and wanted and run.reference in names \
+            if SUITES[suite].paired and run.reference and wanted and run.reference in names \
                     and run.reference not in wanted:
                 wanted = [n for n in names if n in wanted or n == run.reference]
             if wanted:
                 plan[suite] = tuple(wanted)
-        if index >= profile.min_trials and not any(s in plan for s in ADAPTIVE):
+        if index >= profile.min_trials and not any(SUITES[s].adaptive for s in plan):
             return None
         return {suite: members for suite, members in plan.items() if members} or None
 
@@ -102,7 +81,7 @@ class Planner:
         result = run.backend(name)
         if result is None or not result.info.available:
             return False
-        widths = half_widths(result, suite)
+        widths = half_widths(result, SUITES[suite])
         trials = len(run.complete_trials)
         unknown = False
         for figure, width in widths.items():
@@ -118,7 +97,7 @@ class Planner:
         out = dict(self.stops)
         trials = len(run.complete_trials)
         for name, result in run.backends.items():
-            for suite in ADAPTIVE:
+            for suite in (s for s in SUITES.values() if s.adaptive):
                 for figure, width in half_widths(result, suite).items():
                     key = f"{name}/{figure}"
                     if key not in out:

@@ -2,7 +2,8 @@
 plan it was given, the random orders it visits them in, and the record it
 fills. The run manager (harness/measure/manager.py) writes a TrialSpec,
 starts `python -m harness.measure.trial_process SPEC OUT`, and reads the trial
-record the process leaves at OUT; the suites in bench/ do the measuring."""
+record the process leaves at OUT; the suites (harness/suites/) do the
+measuring, run by `run_suites`."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import json
 import os
 import random
 import sys
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.measure.options import RunOptions
-from harness.measure.trial_record import SCALE, BackendDescription, BackendTrialRecord, TrialRecord, WarmupRecord
+from harness.measure.trial_record import BackendDescription, BackendTrialRecord, TrialRecord
 
 PROTOCOL = 1  # bumped when a spec or record changes shape; `ab` refuses a base that speaks another
 
@@ -102,13 +104,14 @@ class Progress:
 
 
 class Trial:
-    """The trial the suites measure: prepared backends, plan, orders, record."""
+    """The trial the suites measure: prepared backends, plan, orders, record.
+    A suite reads `members`, `order`, `regime_order`, `healthy`, `profile`,
+    `worker`, `backends`, `lever` and `progress`, and puts what it measured in
+    `record(name)` (or `fail`s the backend)."""
 
     def __init__(self, spec: TrialSpec, worker, backends: dict, info: dict[str, BackendDescription],
                  unavailable: dict[str, str]) -> None:
-        from harness.measure.profiles import get_profile
-
-        self.spec, self.profile, self.worker = spec, get_profile(spec.options.profile), worker
+        self.spec, self.profile, self.worker = spec, spec.options.run_profile(), worker
         self.backends = backends  # name -> prepared Backend
         self.rng = random.Random(spec.seed)
         self.progress = Progress()
@@ -121,7 +124,7 @@ class Trial:
         self.measured: dict[str, list[str]] = {}
         self.suite_seconds: dict[str, float] = {}
         self.startup_seconds = _since_process_start()
-        from harness.measure.cpu_regime import AwakeLever, regimes_here
+        from harness.procedures.cpu_regime import AwakeLever, regimes_here
 
         self.lever = AwakeLever()
         self.regimes = regimes_here(self.profile.regimes, self.lever)
@@ -157,7 +160,7 @@ class Trial:
     @property
     def warmup_regime(self) -> str:
         """The warm-up's CPU regime: held awake where this trial measures that regime."""
-        from harness.measure.cpu_regime import AWAKE, IDLE
+        from harness.procedures.cpu_regime import AWAKE, IDLE
 
         return AWAKE if AWAKE in self.regimes else IDLE
 
@@ -170,45 +173,29 @@ class Trial:
     def record(self, name: str) -> BackendTrialRecord:
         return self._records[name]
 
-    def add_cold_start(self, name: str, sample, regime: str = "idle") -> None:
-        self._records[name].timed("cold_start" if regime == "idle" else f"cold_start_{regime}").add(sample)
+    def run(self, suite) -> BaseException | None:
+        """One suite of the plan: timed, and an error in its own code (not a
+        backend's: those are `fail`ed) kept in the record and returned."""
+        if not self.members(suite.name):
+            return None
+        began = time.monotonic()
+        try:
+            suite.measure(self)
+        except Exception as error:
+            lines = str(error).strip().splitlines() or [""]
+            self.suite_errors.append(f"{suite.name}: {error.__class__.__name__}: {lines[0][:300]}")
+            return error
+        finally:
+            self.suite_seconds[suite.name] = round(time.monotonic() - began, 3)
+        return None
 
-    def add_first_instance(self, name: str, probe: dict) -> None:
-        self._records[name].timed("first_instance").add(probe)
+    def run_plan(self) -> None:
+        """Every suite of the plan, in the registry's order."""
+        from harness.suites import SUITES
 
-    def add_calls(self, name: str, calls_ns: list[int], pings_ns: list[int], regime: str = "idle") -> None:
-        warm = self._records[name].timed("warm_call" if regime == "idle" else f"warm_call_{regime}")
-        warm.call_ns += calls_ns
-        warm.ping_ns += pings_ns
-
-    def add_warmup(self, name: str, calls_ns: list[int], settled: bool, cpus: str) -> None:
-        """The warm-up calls before the timed blocks, in CPU regime `cpus`, and whether they settled."""
-        self._records[name].warmup = WarmupRecord(list(calls_ns), settled, cpus)
-
-    def add_engine(self, name: str, result: dict) -> None:
-        self._records[name].timed("engine").add(result)
-
-    def set(self, name: str, suite: str, value: dict) -> None:
-        """A scale suite's whole record (memory, density, concurrency) for one
-        backend, as the results model's JSON: read into its record here, once."""
-        setattr(self._records[name], suite, SCALE[suite].from_json(value, f"trial {self.spec.index}, {name}, {suite}"))
-
-    def classify_warm_calls(self) -> None:
-        """Each backend's warm-up series classified, once, when the trial's
-        measuring is done (harness/analysis/steady_state.py). Only the warm-up
-        is: it is the one contiguous series of calls from the cold start on.
-        The timed blocks are not, since other backends' blocks and the other
-        regime run between them, so a change at a block's edge says what the
-        machine did meanwhile, not how the instance settles."""
-        from harness.analysis.steady_state import classify
-
-        for record in self._records.values():
-            warmup = record.warmup
-            if warmup is None:
-                continue
-            state = classify([c * 1e-9 for c in warmup.call_ns], self.spec.index, warmup.regime)
-            if state:
-                record.steady_state = [state]
+        for suite in SUITES.values():
+            if suite.name in self.spec.plan:
+                self.run(suite)
 
     def finish(self, facts: dict[str, dict] | None = None) -> TrialRecord:
         """The trial's record, with each backend's facts (read when it closed)."""

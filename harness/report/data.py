@@ -12,10 +12,11 @@ import numpy as np
 
 from harness.analysis.density import HEADLINE_KINDS, headline_kinds
 from harness.analysis.estimate import Estimate, estimate
-from harness.analysis.summary import summarize_run
+from harness.findings.summary import summarize_run
 from harness.containment.record import ContainmentRecord
 from harness.results.model import BackendResult, Run, Series
-from harness.results.vocabulary import FAMILIES, FIGURES, MIB, colour, family_rank, memory_label
+from harness.results.vocabulary import FAMILIES, MIB, colour, family_rank, memory_label
+from harness.suites import FIGURES
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class ReportData:
 
     # ------------------------------------------------------------ figures
 
-    def _timing(self, name: str, key: str, q: float = 0.5) -> Value | None:
+    def timing(self, name: str, key: str, q: float = 0.5) -> Value | None:
+        """A timing figure's estimate (quantile q), in its display unit."""
         series = self.result(name).timing(key)
         return Value.of(estimate(series, q), FIGURES[key].scale) if series else None
 
@@ -110,24 +112,24 @@ class ReportData:
 
     def cold_start(self, name: str) -> Value | None:
         """Median cold start, ms."""
-        return self._cached(("cold", name), lambda: self._timing(name, "cold_start"))
+        return self._cached(("cold", name), lambda: self.timing(name, "cold_start"))
 
     def cold_start_cpu(self, name: str) -> Value | None:
-        return self._cached(("cpu", name), lambda: self._timing(name, "cold_start_cpu"))
+        return self._cached(("cpu", name), lambda: self.timing(name, "cold_start_cpu"))
 
     def first_instance(self, name: str) -> Value | None:
-        return self._cached(("first", name), lambda: self._timing(name, "first_instance"))
+        return self._cached(("first", name), lambda: self.timing(name, "first_instance"))
 
     def warm_call(self, name: str) -> Value | None:
         """Median warm call, µs."""
-        return self._cached(("warm", name), lambda: self._timing(name, "warm_call"))
+        return self._cached(("warm", name), lambda: self.timing(name, "warm_call"))
 
     def warm_call_awake(self, name: str) -> Value | None:
         """Median warm call with the CPUs held awake, µs (None for runs before the regimes)."""
-        return self._cached(("warm awake", name), lambda: self._timing(name, "warm_call_awake"))
+        return self._cached(("warm awake", name), lambda: self.timing(name, "warm_call_awake"))
 
     def transport(self, name: str) -> Value | None:
-        return self._cached(("transport", name), lambda: self._timing(name, "transport"))
+        return self._cached(("transport", name), lambda: self.timing(name, "transport"))
 
     def samples(self, name: str, key: str) -> np.ndarray:
         series = self.result(name).timing(key)

@@ -13,6 +13,7 @@ from harness.report import claims, conditions, containment as containment_sectio
 from harness.report import workloads as workloads_section
 from harness.report.data import ReportData
 from harness.report.headline import headline, what_this_means
+from harness.suites import SUITES
 
 BODY_WORDS = 2500
 
@@ -171,7 +172,7 @@ def memory_section(data: ReportData, plots: dict) -> list[str]:
 
 def since_baseline(data: ReportData, baseline) -> list[str]:
     """The significant changes since a baseline run (or set), and figures outside its interval, explained."""
-    from harness.analysis.compare import IMPROVEMENT, REGRESSION, CompareSettings, IncompatibleResults, compare
+    from harness.findings.compare import IMPROVEMENT, REGRESSION, CompareSettings, IncompatibleResults, compare
 
     baselines = baseline if isinstance(baseline, list) else [baseline]
     lines = ["## Since the baseline", "", f"Baseline: {', '.join(f'`{display_path(b.path)}`' for b in baselines)}.", ""]
@@ -210,12 +211,30 @@ def since_baseline(data: ReportData, baseline) -> list[str]:
     return lines + [""]
 
 
+def figures_section(data: ReportData, suite) -> list[str]:
+    """A suite that names no section of its own: its timing figures per backend, median [95% interval]."""
+    figures = [figure for figure in suite.figures if figure.series]
+    rows = [(name, [data.timing(name, figure.key) for figure in figures]) for name in data.measured]
+    rows = [(name, values) for name, values in rows if any(values)]
+    if not rows:
+        return []
+    lines = [f"## {suite.label[:1].upper()}{suite.label[1:]}", "",
+             "| backend | " + " | ".join(f"{figure.label}, {figure.unit}" for figure in figures) + " |",
+             "|---|" + "---:|" * len(figures)]
+    lines += [f"| {name} | " + " | ".join(_with(value) for value in values) + " |" for name, values in rows]
+    return lines + [""]
+
+
+SECTIONS = {"cold_start": cold_start_section, "warm_call": warm_section, "memory": memory_section,
+            "scale": scale.section}  # the report sections that suites name (Suite.report)
+
+
 def render(data: ReportData, plots: dict, baseline=None, workloads=None) -> str:
     lines = first_screen(data, plots, workloads) + glance(data) + published(data)
     if workloads is not None:
         lines += workloads_section.section(workloads, plots)
-    lines += cold_start_section(data, plots)
-    lines += warm_section(data, plots) + memory_section(data, plots) + scale.section(data, plots)
+    for section in dict.fromkeys(suite.report or suite.name for suite in SUITES.values()):
+        lines += SECTIONS[section](data, plots) if section in SECTIONS else figures_section(data, SUITES[section])
     if data.containment:
         lines += containment_section.section(data, data.containment)
     if baseline is not None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from harness.analysis import bootstrap
 from harness.report import fmt
 from harness.report.data import ReportData
-from harness.results.vocabulary import FIGURES, IDLE_FIGURES, REGIMES, memory_label, memory_meaning
+from harness.results.vocabulary import REGIMES, memory_label, memory_meaning
+from harness.suites import FIGURES, IDLE_FIGURES
 
 
 def _trials(data: ReportData) -> list[str]:

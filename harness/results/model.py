@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from harness.results.vocabulary import REGIMES, STEADY_CLASSES, SUITES
+from harness.results.vocabulary import REGIMES, STEADY_CLASSES
 
 from harness.results.migrate import migrate_v1
 from harness.results.schema import LEGACY_SCHEMA, SCHEMA, WORKLOADS_SCHEMA, ResultsError  # noqa: F401
@@ -235,7 +235,7 @@ class Profile:
     concurrency_duration_s: float = 0.1
     concurrency_warmup_calls: int = 3
     concurrency_max_calls: int = 300
-    # CPU regimes of the cold-start and warm-call blocks (harness/measure/cpu_regime.py), interleaved in each trial.
+    # CPU regimes of the cold-start and warm-call blocks (harness/procedures/cpu_regime.py), interleaved in each trial.
     regimes: tuple[str, ...] = ("idle", "awake")
 
     def __post_init__(self):
@@ -243,9 +243,6 @@ class Profile:
             raise ValueError(f"profile {self.name}: need 1 <= min_trials <= max_trials")
         if "idle" not in self.regimes or set(self.regimes) - set(REGIMES):
             raise ValueError(f"profile {self.name}: regimes must include idle and be among {', '.join(REGIMES)}")
-        unknown = set(self.suites) - set(SUITES)
-        if unknown:
-            raise ValueError(f"profile {self.name}: unknown suites {sorted(unknown)}")
 
     def memory_counts_for(self, instance_class: str) -> tuple[int, ...]:
         return self.in_process_memory_counts if instance_class == "in-process" else self.memory_counts
@@ -831,7 +828,7 @@ class BackendResult:
     warm_call: Series | None = None  # seconds, idle CPUs
     transport: Series | None = None  # seconds, idle CPUs
     engine: EngineTime | None = None
-    # The same figures timed with the CPUs held awake (harness/measure/cpu_regime.py).
+    # The same figures timed with the CPUs held awake (harness/procedures/cpu_regime.py).
     cold_start_awake: ColdStart | None = None
     warm_call_awake: Series | None = None
     transport_awake: Series | None = None
@@ -840,6 +837,8 @@ class BackendResult:
     memory: Memory | None = None
     density: tuple[DensitySweep, ...] = ()
     concurrency: tuple[Concurrency, ...] = ()
+    # Seconds of the timing figures of suites that have no field of their own here (harness/suites/).
+    timings: FrozenMap = FrozenMap()
 
     @property
     def name(self) -> str:
@@ -847,7 +846,7 @@ class BackendResult:
 
     @property
     def measured(self) -> bool:
-        return any((self.cold_start, self.warm_call, self.memory, self.density, self.concurrency))
+        return any((self.cold_start, self.warm_call, self.memory, self.density, self.concurrency, self.timings))
 
     def timing(self, key: str) -> Series | None:
         """A timing figure by its vocabulary key (seconds), or None."""
@@ -861,7 +860,7 @@ class BackendResult:
             return self.first_instance.total if self.first_instance else None
         if key in ("warm_call", "transport", "warm_call_awake", "transport_awake"):
             return getattr(self, key)
-        raise KeyError(key)
+        return self.timings[key] if key in self.timings else None
 
 
 @dataclass(frozen=True)
@@ -1056,6 +1055,8 @@ def to_json(run: Run) -> dict:
             benchmarks.append(_benchmark("density", name, [s.growth_s + s.teardown_s for s in result.density],
                                          {"timer": "duration of each sweep; not a performance figure",
                                           "sweeps": [s.to_json() for s in result.density]}))
+        for key, series in result.timings.items():
+            benchmarks.append(_benchmark(key, name, list(series.values), {"unit": "s", "trials": list(series.trials)}))
         if result.concurrency:
             durations = [sum(lv.window_s for m in c.modes.values() for lv in m.levels) for c in result.concurrency]
             benchmarks.append(_benchmark("concurrency", name, durations,
@@ -1152,11 +1153,15 @@ def from_json(raw: object, where: str = "results") -> Run:
         elif suite == "concurrency":
             target["concurrency"] = tuple(Concurrency.from_json(s, f"{here}.extra_info.sweeps[{i}]")
                                           for i, s in enumerate(extra.list("sweeps")))
+        elif extra.str("unit") == "s" and "trials" in extra.raw:  # a timing of a suite with no field here
+            target.setdefault("timings", {})[suite] = Series(data, extra.ints("trials", True))
         else:
             raise ResultsError(f"{here}: unknown suite {suite!r}")
     backends = {}
     for name, found in parts.items():
         info = infos.get(name) or BackendInfo(name=name, available=True)
+        if "timings" in found:
+            found["timings"] = FrozenMap(found["timings"])
         backends[name] = BackendResult(info=info, **found)
     stopping = tuple(FigureStop(figure=s.str("figure", required=True), trials=s.int("trials", 0),
                                 half_width=s.float("half_width"), stopped_because=s.str("stopped_because"))

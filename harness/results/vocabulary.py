@@ -1,6 +1,7 @@
-"""One vocabulary for every reader and writer of results: the figures and
-their units, the memory kinds and what each counts, the backend families and
-their colours, and the concurrency modes. Nothing here knows a backend by name:
+"""One vocabulary for every reader and writer of results: what a figure
+declares (each suite in harness/suites/ declares its own figures), the
+memory kinds and what each counts, the backend families and their colours,
+and the concurrency modes. Nothing here knows a backend by name:
 a run records each backend's family, and everything else follows from it."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ CONFIDENCE = 0.95
 
 # ---------------------------------------------------------------- timing figures
 
-# The CPU regimes a timed block runs in (harness/measure/cpu_regime.py).
+# The CPU regimes a timed block runs in (harness/procedures/cpu_regime.py).
 REGIMES = {
     "idle": "idle CPUs: as the machine is; an idle CPU sleeps in whatever state its cpuidle governor picks, and "
             "waking it is part of what is timed",
@@ -43,6 +44,12 @@ class Figure:
         """Its name in a summary: the key and its unit, e.g. cold_start_ms, warm_call_awake_us."""
         return f"{self.key}_{UNIT_SUFFIXES[self.unit]}"
 
+    def awake(self, key: str) -> "Figure":
+        """The same figure timed with the CPUs held awake, under `key`."""
+        return Figure(key, f"{self.label}, CPUs awake", self.unit, self.scale,
+                      f"{self.meaning} Timed with the CPUs held awake (PM QoS at 0 µs).", regime="awake",
+                      clock=self.clock, series=self.series, ratio=self.ratio, tailed=self.tailed)
+
     @property
     def unit_words(self) -> str:
         """Its unit as a summary's `units` spells it out."""
@@ -52,47 +59,6 @@ class Figure:
 
 UNIT_SUFFIXES = {"ms": "ms", "µs": "us", "ns": "ns"}
 UNIT_WORDS = {"ms": "milliseconds", "µs": "microseconds", "ns": "nanoseconds"}
-
-
-def _awake(key: str, figure: Figure) -> Figure:
-    return Figure(key, f"{figure.label}, CPUs awake", figure.unit, figure.scale,
-                  f"{figure.meaning} Timed with the CPUs held awake (PM QoS at 0 µs).", regime="awake",
-                  clock=figure.clock, series=figure.series, ratio=figure.ratio, tailed=figure.tailed)
-
-
-FIGURES: dict[str, Figure] = {figure.key: figure for figure in (
-    Figure("cold_start", "cold start", "ms", 1e3,
-           "From the harness asking the backend for a fresh instance to the harness receiving the first handler "
-           "answer: creating the isolate (or spawning the process, or creating and starting the container), the "
-           "runtime becoming ready, loading the worker and the first call. Stopping the instance is not timed.",
-           ratio=True, tailed=True),
-    Figure("cold_start_cpu", "cold-start CPU time", "ms", 1e3,
-           "CPU time (user + system) the same cold start cost: the harness process (all its threads), plus the "
-           "instance's own processes or cgroup, plus, for Docker, the engine's daemons; what each backend counts "
-           "is recorded with it.", clock="cpu", ratio=True),
-    Figure("first_instance", "first isolate in a fresh process", "ms", 1e3,
-           "The first isolate of a fresh process also loads the engine library and starts V8's platform; it is "
-           "sampled in fresh interpreters and never mixed with the steady cold start."),
-    Figure("warm_call", "warm call", "µs", 1e6,
-           "One handler call on a live instance: perf_counter_ns around instance.call(arg), request out to answer "
-           "in.", ratio=True, tailed=True),
-    Figure("transport", "transport round trip", "µs", 1e6,
-           "One round trip through the backend's channel that does not run the handler (a ping), timed like the "
-           "warm call and interleaved with it.", ratio=True, tailed=True),
-    Figure("engine", "in-engine handler time", "ns", 1e9,
-           "The handler's own time in the engine: a JS loop calls it with varied arguments and folds every answer "
-           "into a checksum it returns, minus the same loop with the handler replaced by identity; shown only "
-           "where it exceeds that loop's own cost and the clock's resolution.", series=False),
-)}
-AWAKE_FIGURES = {"cold_start_awake": "cold_start", "cold_start_awake_cpu": "cold_start_cpu",
-                 "warm_call_awake": "warm_call", "transport_awake": "transport"}
-FIGURES.update({key: _awake(key, FIGURES[base]) for key, base in AWAKE_FIGURES.items()})
-# Every list of timing figures derives from FIGURES: add a figure there, and
-# results, summary, key figures, compare and the report's timer table follow.
-TIMINGS = tuple(key for key, figure in FIGURES.items() if figure.series)  # the timing series of a backend
-RATIO_TIMINGS = tuple(key for key in TIMINGS if FIGURES[key].ratio)
-TAILED = tuple(key for key in TIMINGS if FIGURES[key].tailed)
-IDLE_FIGURES = tuple(key for key, figure in FIGURES.items() if figure.regime == "idle")
 
 
 # ---------------------------------------------------------------- memory kinds
@@ -203,6 +169,3 @@ STEADY_CLASSES = {
     SLOWDOWN: "got slower and stayed there: an earlier segment was faster than the steady state",
     NO_STEADY_STATE: "still changing near the end of the series",
 }
-
-# The suites a trial can run, in the order a trial runs them.
-SUITES = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")

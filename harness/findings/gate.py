@@ -16,7 +16,7 @@ and memory, in trials):
    (`machine_bound`), and the A/B check alone gates.
 
 A figure regresses when it is worse by more than THRESHOLD and significant
-at ALPHA (each cold-start clock at ALPHA/2: harness/analysis/compare.py).
+at ALPHA (each cold-start clock at ALPHA/2: harness/findings/compare.py).
 The worst exit of the two checks is the gate's. A gate that fails (exit 1)
 is measured again, REMEASURES times, and fails only if every measurement
 fails: a one-off slowdown of a shared machine is not a regression. Bad input
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.analysis.compare import REGRESSION, CompareSettings, Comparison, compare
+from harness.findings.compare import REGRESSION, CompareSettings, Comparison, compare
 from harness.errors import EXIT_FAILED, EXIT_OK
 from harness.results.model import Run
 

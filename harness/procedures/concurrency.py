@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from harness.backends.base import Backend, BackendError, Instance
 from harness.analysis.concurrency import queueing_note
 from harness.results.vocabulary import CONCURRENCY_QUESTIONS, PER_CALLER, SHARED
-from harness.measure.procedures import ARG, cold_start
+from harness.procedures.instances import ARG, cold_start
 from harness.runtime.worker import Worker
 
 JOIN_GRACE_S = 120.0  # past the window, for warmup calls and one last call

@@ -16,7 +16,7 @@ import psutil
 
 from harness.backends.base import Backend, Instance
 from harness.backends.memory_probes import release_freed_memory
-from harness.measure.procedures import ARG, cold_start
+from harness.procedures.instances import ARG, cold_start
 from harness.runtime.worker import Worker
 
 GIB = float(1 << 30)

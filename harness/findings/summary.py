@@ -15,7 +15,8 @@ from harness.analysis.estimate import Estimate, estimate, paired_difference, pai
 from harness.analysis.steady_state import over_trials
 from harness.results.histogram import tail as histogram_tail
 from harness.results.model import LATENCY_SUITES, BackendResult, EngineTime, Run, thaw
-from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, REGIMES, TAILED, TIMINGS
+from harness.results.vocabulary import MEMORY_KINDS, MIB, REGIMES
+from harness.suites import FIGURES, RATIO_TIMINGS, TAILED, TIMINGS
 
 SUMMARY_SCHEMA = "isobench-summary/2"
 UNITS = {

@@ -50,7 +50,8 @@ from scipy import stats as scipy_stats
 from harness.analysis.bootstrap import TRIMMED, batch_medians
 from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio, trial_ratio
 from harness.results.model import Run, Series
-from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, TIMINGS
+from harness.results.vocabulary import MEMORY_KINDS, MIB
+from harness.suites import FIGURES, RATIO_TIMINGS, TIMINGS
 
 COMPARE_SCHEMA = "isobench-compare/2"
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_GATED = "regression", "improvement", "no significant change", "not gated"

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 
 from harness.analysis.estimate import estimate, paired_ratio
 from harness.results.model import Run
-from harness.results.vocabulary import FIGURES, MEMORY_KINDS, MIB, RATIO_TIMINGS, TIMINGS as ALL_TIMINGS
+from harness.results.vocabulary import MEMORY_KINDS, MIB
+from harness.suites import FIGURES, RATIO_TIMINGS, TIMINGS as ALL_TIMINGS
 
 KEY_FIGURES_SCHEMA = "isobench-key-figures/1"
 TIMINGS = tuple(key for key in ALL_TIMINGS if FIGURES[key].regime == "idle")  # absolute figures: idle CPUs

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.analysis.key_figures import KEY_FIGURES_SCHEMA, KeyFigure, history_record
+from harness.findings.key_figures import KEY_FIGURES_SCHEMA, KeyFigure, history_record
 from harness.analysis.stats import drift_between_runs
 from harness.analysis.steps import step_changes
 from harness.paths import REPO_ROOT

@@ -1,0 +1,45 @@
+"""Density: for each backend in turn (a new random order each trial), memory
+against N live instances along the profile's ladder for its instance class,
+within a time budget; stopped early, with the reason recorded, at the budget,
+the machine's memory floor, task or mapping ceiling, or an error. Instances
+per GiB come from harness/analysis/density.py. One backend at a time: the
+harness's own memory counts for the in-process backends. A capacity sweep:
+it runs in `density_trials` trials, spread over the first ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.procedures.density import DensitySettings, Hooks, density_sweep
+from harness.results.model import DensitySweep
+from harness.suites.base import CapacitySweep, Records, parts
+
+
+class DensitySuite(CapacitySweep):
+    name = "density"
+    label = "density"
+    records = {"density": DensitySweep}
+    trials_setting = "density_trials"
+
+    def measure(self, trial) -> None:
+        profile = trial.profile
+        for name in trial.order(trial.members(self.name)):
+            backend = trial.backends[name]
+            settings = DensitySettings(counts=profile.density_counts_for(backend.instance_class),
+                                       budget_s=profile.density_budget_s, settle_s=profile.density_settle_s,
+                                       memory_floor=profile.density_memory_floor,
+                                       task_ceiling=profile.density_task_ceiling)
+            label = f"density {name} (N up to {max(settings.counts)}, budget {settings.budget_s:g} s)"
+            with trial.progress.steps(label, max(settings.counts)) as advance:
+                try:
+                    sweep = density_sweep(backend, trial.worker, settings, trial.spec.index, Hooks(advance=advance))
+                except Exception as error:
+                    trial.fail(self.name, name, error)
+                    continue
+            trial.record(name).put("density", DensitySweep.from_json(sweep, f"trial {trial.spec.index}, {name}, density"))
+
+    def merge(self, records: Records) -> dict[str, Any]:
+        return {"density": tuple(sweep for _, sweep in parts(records, "density"))}
+
+
+SUITE = DensitySuite()

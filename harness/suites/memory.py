@@ -1,0 +1,52 @@
+"""Memory per instance: for each backend in turn (a new random order each
+trial), N instances held alive at once for growing N, and the backend's
+memory figures (USS, PSS, RSS, cgroup, shim, V8 heap ...) read at each N as
+growth over its baseline. One backend at a time, because a figure such as the
+harness's own USS would count every other backend's instances too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.procedures.instances import MemorySettings, memory_sweep
+from harness.results.model import BackendResult, Memory, MemorySweep, Profile, Series
+from harness.suites.base import Records, Suite, parts
+
+STOPPING_KINDS = ("pss", "cgroup", "uss")  # the first a backend has is the one its stopping rule watches
+
+
+class MemorySuite(Suite):
+    name = "memory"
+    label = "memory"
+    records = {"memory": MemorySweep}
+    report = "memory"  # harness/report/markdown.py and plots.py
+
+    def scheduled(self, profile: Profile, index: int) -> bool:
+        """In the first `memory_trials` trials, when the profile sets it; else in every one."""
+        return profile.memory_trials is None or index < profile.memory_trials
+
+    def measure(self, trial) -> None:
+        profile = trial.profile
+        for name in trial.order(trial.members(self.name)):
+            backend = trial.backends[name]
+            counts = profile.memory_counts_for(backend.instance_class)
+            with trial.progress.steps(f"memory {name} (N = {', '.join(map(str, counts))})", max(counts)) as advance:
+                try:
+                    settings = MemorySettings(counts, profile.memory_settle_s, trial.spec.index)
+                    sweep = memory_sweep(backend, trial.worker, settings, advance)
+                except Exception as error:
+                    trial.fail(self.name, name, error)
+                    continue
+            trial.record(name).put("memory", MemorySweep.from_json(sweep, f"trial {trial.spec.index}, {name}, memory"))
+
+    def merge(self, records: Records) -> dict[str, Any]:
+        sweeps = tuple(sweep for _, sweep in parts(records, "memory"))
+        return {"memory": Memory(sweeps) if sweeps else None}
+
+    def known_by(self, result: BackendResult) -> dict[str, Series | None]:
+        kinds = result.memory.kinds if result.memory else ()
+        kind = next((k for k in STOPPING_KINDS if k in kinds), None)
+        return {f"memory_{kind}": result.memory.per_instance(kind)} if kind else {}
+
+
+SUITE = MemorySuite()
