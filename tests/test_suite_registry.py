@@ -147,10 +147,25 @@ def test_the_planner_follows_each_suites_schedule():
 
     quick = get_profile("quick")
     planner = Planner(quick, ("isolate", "subprocess"))
-    plans = [planner.plan(index, None, 0.0, 1.0) for index in range(quick.min_trials)]
-    last = quick.min_trials - 1
+    plans = [planner.plan(index, None, 0.0, 1.0) for index in range(quick.stopping.min_trials)]
+    last = quick.stopping.min_trials - 1
     assert [i for i, plan in enumerate(plans) if "density" in plan] == [last]  # one capacity trial, the last
     assert [i for i, plan in enumerate(plans) if "concurrency" in plan] == [last]
-    assert [i for i, plan in enumerate(plans) if "memory" in plan] == list(range(quick.memory_trials))
+    assert [i for i, plan in enumerate(plans) if "memory" in plan] == list(range(SUITES["memory"].settings(quick).memory_trials))
     assert all(plan["cold_start"] == ("isolate", "subprocess") for plan in plans)
-    assert planner.plan(quick.max_trials, None, 0.0, 1.0) is None
+    assert planner.plan(quick.stopping.max_trials, None, 0.0, 1.0) is None
+
+
+def test_a_profile_lists_what_differs_and_a_suite_reads_its_own_settings():
+    from harness.measure.profiles import profile
+    from harness.results.model import Profile
+
+    made = profile("mine", "a test profile", cold_start=dict(cold_rounds=4))
+    cold = SUITES["cold_start"].settings(made)
+    assert cold.cold_rounds == 4 and cold.cold_warmups == type(cold)().cold_warmups  # the rest: the defaults
+    assert made.suites == tuple(SUITES)
+    assert Profile.from_json(made.to_json(), "profile") == made  # one flat object in a results file
+    with pytest.raises(ValueError, match="cold_start"):
+        profile("bad", "", cold_start=dict(cold_rouns=4))
+    with pytest.raises(ValueError, match="unknown suite 'toy'"):
+        profile("bad", "", toy=dict(rounds=1))

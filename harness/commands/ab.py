@@ -61,7 +61,7 @@ def run(args) -> int:
         raise UsageError("ab compares one workload at a time; give a single --workload")
     if args.pairs is not None and args.pairs < 2:
         raise UsageError("--pairs must be at least 2")
-    pairs = args.pairs or options.run_profile().max_trials
+    pairs = args.pairs or options.run_profile().stopping.max_trials
     resolve(args.base)  # bad input before anything is written
     some_backend_can_run(options)
     worker_answers(options)

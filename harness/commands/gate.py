@@ -77,7 +77,7 @@ def _attempt(args, settings: gate.GateSettings, baselines: list, attempt: int) -
     worker_answers(options)
     keep = output_folder(Path(args.out) / f"attempt-{attempt + 1}") if args.out else None
     with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="isobench-gate-") as scratch:
-        outcome = _measure(options, settings, keep or Path(scratch), stamp, options.run_profile().max_trials)
+        outcome = _measure(options, settings, keep or Path(scratch), stamp, options.run_profile().stopping.max_trials)
         report_outcome(outcome, print_summary=False)
         if outcome.code == EXIT_INTERRUPTED or ("head" not in outcome.runs and "" not in outcome.runs):
             return outcome.code or EXIT_FAILED

@@ -270,9 +270,9 @@ class Manager:
         self.profile = self.options.run_profile()
         self.started = time.monotonic()
         self.spent_before = 0.0  # trial time of an interrupted run being resumed
-        self.display = Display(self.profile.min_trials * len(setup.sides))
+        self.display = Display(self.profile.stopping.min_trials * len(setup.sides))
         # A trial that takes longer than the whole run's budget (or 15 min) is stuck.
-        self.process = TrialProcess(self.display, timeout_s=max(900.0, self.profile.budget_s))
+        self.process = TrialProcess(self.display, timeout_s=max(900.0, self.profile.stopping.budget_s))
 
     def run(self, resume: Path | None = None) -> Outcome:
         ledger = self._open(resume)

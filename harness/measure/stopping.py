@@ -50,16 +50,16 @@ class Planner:
     def plan(self, index: int, run: Run | None, elapsed_s: float, trial_s: float) -> dict[str, tuple[str, ...]] | None:
         """The next trial's suites and backends, or None when the run is done."""
         profile = self.profile
-        if index >= profile.max_trials:
+        if index >= profile.stopping.max_trials:
             return None
-        if index >= profile.min_trials and elapsed_s + trial_s > profile.budget_s:
+        if index >= profile.stopping.min_trials and elapsed_s + trial_s > profile.stopping.budget_s:
             return None
         names = [n for n in self.backends if run is None or index < 1 or self._could_run(run, n)]
         plan: dict[str, tuple[str, ...]] = {}
         for suite in profile.suites:
             if not self.scheduled(suite, index):
                 continue
-            if not SUITES[suite].adaptive or index < profile.min_trials or run is None:
+            if not SUITES[suite].adaptive or index < profile.stopping.min_trials or run is None:
                 plan[suite] = tuple(names)
                 continue
             wanted = [n for n in names if self._unknown(run, n, suite)]
@@ -68,7 +68,7 @@ class Planner:
                 wanted = [n for n in names if n in wanted or n == run.reference]
             if wanted:
                 plan[suite] = tuple(wanted)
-        if index >= profile.min_trials and not any(SUITES[s].adaptive for s in plan):
+        if index >= profile.stopping.min_trials and not any(SUITES[s].adaptive for s in plan):
             return None
         return {suite: members for suite, members in plan.items() if members} or None
 
@@ -86,7 +86,7 @@ class Planner:
         unknown = False
         for figure, width in widths.items():
             key = f"{name}/{figure}"
-            if width is not None and width <= self.profile.target_half_width:
+            if width is not None and width <= self.profile.stopping.target_half_width:
                 self.stops.setdefault(key, FigureStop(key, trials, width, PRECISION))
             elif key not in self.stops:
                 unknown = True
@@ -101,7 +101,7 @@ class Planner:
                 for figure, width in half_widths(result, suite).items():
                     key = f"{name}/{figure}"
                     if key not in out:
-                        known = width is not None and width <= self.profile.target_half_width
-                        why = PRECISION if known else (MAX_TRIALS if trials >= self.profile.max_trials else TIME_BUDGET)
+                        known = width is not None and width <= self.profile.stopping.target_half_width
+                        why = PRECISION if known else (MAX_TRIALS if trials >= self.profile.stopping.max_trials else TIME_BUDGET)
                         out[key] = FigureStop(key, trials, width, why)
         return tuple(out[key] for key in sorted(out))

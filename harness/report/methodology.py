@@ -9,11 +9,12 @@ from harness.analysis import bootstrap
 from harness.report import fmt
 from harness.report.data import ReportData
 from harness.results.vocabulary import REGIMES, memory_label, memory_meaning
-from harness.suites import FIGURES, IDLE_FIGURES
+from harness.suites import FIGURES, IDLE_FIGURES, SUITES
 
 
 def _trials(data: ReportData) -> list[str]:
     run, profile = data.run, data.run.profile
+    cold, warm = SUITES["cold_start"].settings(profile), SUITES["warm_call"].settings(profile)
     complete, lost = len(run.complete_trials), run.lost_trials
     measured = sorted({r for t in run.complete_trials for r in (t.cpu_regimes.get("measured") or ("idle",))},
                       key=list(REGIMES).index)
@@ -21,9 +22,9 @@ def _trials(data: ReportData) -> list[str]:
                if len(measured) > 1 else " with idle CPUs")
     text = (f"The run is **{complete} trial(s)**{f' (and {len(lost)} lost)' if lost else ''}, each a fresh worker "
             f"process that measures every backend. Inside a trial, cold starts run in rounds "
-            f"({profile.cold_rounds} kept after {profile.cold_warmups} warmup round(s)); each round starts one "
-            f"instance of every backend{regimes}, in a new random order. Warm calls run in {profile.warm_blocks} "
-            f"blocks of {profile.warm_block_calls} calls per backend per regime, again in random orders, each call followed by a timed "
+            f"({cold.cold_rounds} kept after {cold.cold_warmups} warmup round(s)); each round starts one "
+            f"instance of every backend{regimes}, in a new random order. Warm calls run in {warm.warm_blocks} "
+            f"blocks of {warm.warm_block_calls} calls per backend per regime, again in random orders, each call followed by a timed "
             f"ping. Memory is one backend at a time (the harness's own memory counts for in-process backends), in a "
             f"random order. The profile is `{profile.name}`: {profile.description or 'no description'}.")
     lines = [text, ""]
@@ -99,7 +100,7 @@ def _statistics(data: ReportData) -> list[str]:
         for stop in stops:
             by_reason[stop.stopped_because] = by_reason.get(stop.stopped_because, 0) + 1
         lines += ["", f"Sampling stopped for {len(stops)} figures: " + ", ".join(
-            f"{count} because " + (f"their interval reached ±{fmt.percent(data.run.profile.target_half_width)}"
+            f"{count} because " + (f"their interval reached ±{fmt.percent(data.run.profile.stopping.target_half_width)}"
                                    if reason == "precision" else f"of the {reason}")
             for reason, count in by_reason.items()) + "."]
     return lines + [""]

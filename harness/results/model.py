@@ -196,88 +196,74 @@ class Series:
 # ---------------------------------------------------------------- what a run is made of
 
 @dataclass(frozen=True)
-class Profile:
-    """How much a run measures. Trial counts and budgets decide when sampling stops."""
+class Stopping:
+    """When a run stops sampling: at least min_trials trials, then until every
+    figure is known (its interval's half-width at most target_half_width of
+    its value), max_trials are done, or the budget (the whole run, trials and
+    their start-up included) is spent."""
 
-    name: str
-    description: str = ""
-    suites: tuple[str, ...] = ("cold_start", "first_instance", "warm_call", "memory", "concurrency", "density")
-    # Trials: at least min_trials, then until every figure is known or the budget is spent.
     min_trials: int = 3
     max_trials: int = 3
-    budget_s: float = 180.0  # the whole run, trials and their start-up included
-    target_half_width: float = 0.03  # a figure is known when its interval's half-width is this share of its value
-    # Per trial.
-    cold_rounds: int = 10  # rounds; each starts one instance of every backend, in a new random order
-    cold_warmups: int = 1  # rounds started first and discarded
-    first_instance_rounds: int = 2  # fresh interpreters timing their first isolate
-    warm_blocks: int = 10  # blocks of calls; each block visits every backend in a new random order
-    warm_block_calls: int = 100  # calls per backend per block (and as many pings)
-    warm_warmup_calls: int = 200  # discarded calls on each warm instance first
-    engine_repeats: int = 3  # in-engine timing loops per backend
-    engine_min_ms: float = 20.0  # each in-engine loop lasts at least this long
-    memory_counts: tuple[int, ...] = (1, 10)  # N instances alive at once (processes, containers)
-    in_process_memory_counts: tuple[int, ...] = (1, 10, 50)
-    memory_settle_s: float = 0.2
-    memory_trials: int | None = None  # measure memory in the first N trials only (None: in every trial)
-    # Density and concurrency run in this many trials (spread over the run), not in every one.
-    density_trials: int = 1
-    density_in_process_counts: tuple[int, ...] = (1, 5, 20)
-    density_process_counts: tuple[int, ...] = (1, 3)
-    density_container_counts: tuple[int, ...] = (1, 2)
-    density_budget_s: float = 20.0  # growing + reading memory, per backend; teardown is extra
-    density_settle_s: float = 0.0
-    density_memory_floor: float = 0.25  # stop when MemAvailable < this share of MemTotal
-    density_task_ceiling: float = 0.5  # stop when the machine's tasks pass this share of pid_max
-    concurrency_trials: int = 1
-    concurrency_levels: tuple[int, ...] = (1, 2, 4)
-    concurrency_container_levels: tuple[int, ...] | None = None  # None: concurrency_levels
-    concurrency_duration_s: float = 0.1
-    concurrency_warmup_calls: int = 3
-    concurrency_max_calls: int = 300
-    # CPU regimes of the cold-start and warm-call blocks (harness/procedures/cpu_regime.py), interleaved in each trial.
-    regimes: tuple[str, ...] = ("idle", "awake")
+    budget_s: float = 180.0
+    target_half_width: float = 0.03
 
     def __post_init__(self):
         if self.min_trials < 1 or self.max_trials < self.min_trials:
-            raise ValueError(f"profile {self.name}: need 1 <= min_trials <= max_trials")
+            raise ValueError("need 1 <= min_trials <= max_trials")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much a run measures: which suites, when sampling stops, the CPU
+    regimes of the timed blocks, and each suite's settings. The settings are
+    declared by the suites (Suite.Settings, harness/suites/) and kept here
+    under the names results files record them by; a suite reads its own
+    typed (Suite.settings). In a results file the profile is one flat object."""
+
+    name: str
+    description: str = ""
+    suites: tuple[str, ...] = ()
+    stopping: Stopping = Stopping()
+    # CPU regimes of the cold-start and warm-call blocks (harness/procedures/cpu_regime.py), interleaved in each trial.
+    regimes: tuple[str, ...] = ("idle", "awake")
+    settings: FrozenMap = FrozenMap()  # setting name -> value, every suite's
+
+    def __post_init__(self):
         if "idle" not in self.regimes or set(self.regimes) - set(REGIMES):
             raise ValueError(f"profile {self.name}: regimes must include idle and be among {', '.join(REGIMES)}")
 
-    def memory_counts_for(self, instance_class: str) -> tuple[int, ...]:
-        return self.in_process_memory_counts if instance_class == "in-process" else self.memory_counts
-
-    def density_counts_for(self, instance_class: str) -> tuple[int, ...]:
-        return {"in-process": self.density_in_process_counts,
-                "container": self.density_container_counts}.get(instance_class, self.density_process_counts)
-
-    def concurrency_levels_for(self, instance_class: str) -> tuple[int, ...]:
-        if instance_class == "container" and self.concurrency_container_levels is not None:
-            return self.concurrency_container_levels
-        return self.concurrency_levels
-
     def to_json(self) -> dict:
-        out = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            out[item.name] = list(value) if isinstance(value, tuple) else value
+        out: dict[str, Any] = {"name": self.name, "description": self.description, "suites": list(self.suites)}
+        for item in fields(Stopping):
+            out[item.name] = getattr(self.stopping, item.name)
+        for key, value in self.settings.items():
+            out[key] = list(value) if isinstance(value, tuple) else value
+        out["regimes"] = list(self.regimes)
         return out
 
     @staticmethod
     def from_json(raw: object, where: str) -> "Profile":
         f = _Fields(raw, where)
-        known = {item.name: item for item in fields(Profile)}
-        values = {}
-        for key, value in f.raw.items():
-            if key not in known or value is None:
-                continue  # written by another version: not ours to read
-            values[key] = tuple(value) if isinstance(value, list) else value
-        if "name" not in values:
+        if "name" not in f.raw:
             raise ResultsError(f"{where}: missing 'name'")
+        own, stopping, settings = {}, {}, {}
+        for key, value in f.raw.items():
+            value = tuple(value) if isinstance(value, list) else value
+            if value is None and (key in STOPPING_FIELDS or key in ("name", "description", "suites", "regimes")):
+                continue
+            if key in ("name", "description", "suites", "regimes"):
+                own[key] = value
+            elif key in STOPPING_FIELDS:
+                stopping[key] = value
+            else:
+                settings[key] = value
         try:
-            return Profile(**values)
+            return Profile(**own, stopping=Stopping(**stopping), settings=FrozenMap(settings))
         except (TypeError, ValueError) as error:
             raise ResultsError(f"{where}: {error}") from None
+
+
+STOPPING_FIELDS = tuple(item.name for item in fields(Stopping))
 
 
 @dataclass(frozen=True)

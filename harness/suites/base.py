@@ -9,18 +9,26 @@ the backends. Everything that handles a measurement reads it from there:
   BackendResult fields the suite owns;
 - the run manager's stopping rule asks `scheduled` whether a trial measures
   it, and `known_by` which series must have narrow intervals;
+- a profile (harness/measure/profiles.py) sets what differs from its
+  `Settings` defaults, and the suite reads them back with `settings(profile)`;
 - summary, key figures, compare and the report read its `figures`, and the
   report draws it in the section `report` names.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping
 
 from harness.results.model import BackendResult, Profile, Series
 from harness.results.vocabulary import Figure
 
 Records = list[tuple[int, Any]]  # one backend's BackendTrialRecord in each trial, by trial index
+
+
+@dataclass(frozen=True)
+class NoSettings:
+    """A suite with no settings of its own."""
 
 
 class Suite:
@@ -33,6 +41,12 @@ class Suite:
     adaptive: bool = True  # sampled trial after trial until `known_by` is narrow enough
     paired: bool = False  # the reference backend stays measured while any other is, so ratios stay paired
     report: str = ""  # the report section that draws it (report/markdown.py SECTIONS; "": a table of its figures)
+    Settings: type = NoSettings  # its part of the profile: a frozen dataclass, its defaults declared once
+
+    def settings(self, profile: Profile):
+        """This suite's settings in `profile` (the Settings defaults for what the profile does not say)."""
+        names = {item.name for item in fields(self.Settings)}
+        return self.Settings(**{key: value for key, value in profile.settings.items() if key in names})
 
     def scheduled(self, profile: Profile, index: int) -> bool:
         """Whether trial `index` measures this suite at all."""
@@ -75,8 +89,8 @@ def parts(records: Records, key: str) -> list[tuple[int, Any]]:
 
 def spread(profile: Profile, count: int) -> set[int]:
     """The trials a capacity sweep runs in: `count` of them, from the last of the first `min_trials` back."""
-    count = min(count, profile.min_trials)
-    return {(profile.min_trials - 1 - i) % profile.min_trials for i in range(count)}
+    first = profile.stopping.min_trials
+    return {(first - 1 - i) % first for i in range(min(count, first))}
 
 
 class CapacitySweep(Suite):
@@ -89,4 +103,4 @@ class CapacitySweep(Suite):
     trials_setting = ""
 
     def scheduled(self, profile: Profile, index: int) -> bool:
-        return index in spread(profile, getattr(profile, self.trials_setting))
+        return index in spread(profile, getattr(self.settings(profile), self.trials_setting))

@@ -70,6 +70,12 @@ COLD_START_CPU = Figure(
 KEYS = {IDLE: "cold_start", AWAKE: "cold_start_awake"}  # CPU regime -> its record and result field
 
 
+@dataclass(frozen=True)
+class ColdStartSettings:
+    cold_rounds: int = 10  # rounds; each starts one instance of every backend, in a new random order
+    cold_warmups: int = 1  # rounds started first and discarded
+
+
 class ColdStartSuite(Suite):
     name = "cold_start"
     label = "cold start"
@@ -77,12 +83,13 @@ class ColdStartSuite(Suite):
                COLD_START_CPU.awake("cold_start_awake_cpu"))
     records = {key: ColdStartRecord for key in KEYS.values()}
     paired = True
+    Settings = ColdStartSettings
     report = "cold_start"  # harness/report/markdown.py and plots.py
 
     def measure(self, trial) -> None:
         names = trial.members(self.name)
-        profile = trial.profile
-        rounds = profile.cold_warmups + profile.cold_rounds
+        settings = self.settings(trial.profile)
+        rounds = settings.cold_warmups + settings.cold_rounds
         with trial.progress.steps("cold start", rounds * len(names) * len(trial.regimes)) as advance:
             for round_index in range(rounds):
                 for cpus in trial.regime_order():
@@ -97,7 +104,7 @@ class ColdStartSuite(Suite):
                             except Exception as error:
                                 trial.fail(self.name, name, error)
                                 continue
-                            if round_index >= profile.cold_warmups:
+                            if round_index >= settings.cold_warmups:
                                 trial.record(name).timed(KEYS[cpus]).add(sample)
 
     def merge(self, records: Records) -> dict[str, Any]:

@@ -8,11 +8,27 @@ first ones."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from harness.procedures.concurrency import ConcurrencySettings, ModeSweep, primary_mode
+from harness.procedures.concurrency import ConcurrencySettings as SweepSettings, ModeSweep, primary_mode
 from harness.results.model import Concurrency
 from harness.suites.base import CapacitySweep, Records, parts
+
+
+@dataclass(frozen=True)
+class ConcurrencySettings:
+    concurrency_trials: int = 1  # trials that run it, spread over the first ones
+    concurrency_levels: tuple[int, ...] = (1, 2, 4)
+    concurrency_container_levels: tuple[int, ...] | None = None  # None: concurrency_levels
+    concurrency_duration_s: float = 0.1
+    concurrency_warmup_calls: int = 3
+    concurrency_max_calls: int = 300
+
+    def levels_for(self, instance_class: str) -> tuple[int, ...]:
+        if instance_class == "container" and self.concurrency_container_levels is not None:
+            return self.concurrency_container_levels
+        return self.concurrency_levels
 
 
 class ConcurrencySuite(CapacitySweep):
@@ -20,15 +36,16 @@ class ConcurrencySuite(CapacitySweep):
     label = "concurrency"
     records = {"concurrency": Concurrency}
     trials_setting = "concurrency_trials"
+    Settings = ConcurrencySettings
 
     def measure(self, trial) -> None:
         names = [n for n in trial.members(self.name) if trial.backends[n].concurrency_modes]
         if not names:
             return  # no backend of this trial serves concurrent callers
-        profile = trial.profile
-        settings = ConcurrencySettings(profile.concurrency_duration_s, profile.concurrency_warmup_calls,
+        profile = self.settings(trial.profile)
+        settings = SweepSettings(profile.concurrency_duration_s, profile.concurrency_warmup_calls,
                                        profile.concurrency_max_calls)
-        levels = {name: profile.concurrency_levels_for(trial.backends[name].instance_class) for name in names}
+        levels = {name: profile.levels_for(trial.backends[name].instance_class) for name in names}
         sweeps = {(name, mode): ModeSweep(trial.backends[name], trial.worker, mode, settings)
                   for name in names for mode in trial.backends[name].concurrency_modes}
         try:

@@ -8,11 +8,28 @@ it runs in `density_trials` trials, spread over the first ones."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from harness.procedures.density import DensitySettings, Hooks, density_sweep
+from harness.procedures.density import DensitySettings as SweepSettings, Hooks, density_sweep
 from harness.results.model import DensitySweep
 from harness.suites.base import CapacitySweep, Records, parts
+
+
+@dataclass(frozen=True)
+class DensitySettings:
+    density_trials: int = 1  # trials that run it, spread over the first ones
+    density_in_process_counts: tuple[int, ...] = (1, 5, 20)
+    density_process_counts: tuple[int, ...] = (1, 3)
+    density_container_counts: tuple[int, ...] = (1, 2)
+    density_budget_s: float = 20.0  # growing + reading memory, per backend; teardown is extra
+    density_settle_s: float = 0.0
+    density_memory_floor: float = 0.25  # stop when MemAvailable < this share of MemTotal
+    density_task_ceiling: float = 0.5  # stop when the machine's tasks pass this share of pid_max
+
+    def counts_for(self, instance_class: str) -> tuple[int, ...]:
+        return {"in-process": self.density_in_process_counts,
+                "container": self.density_container_counts}.get(instance_class, self.density_process_counts)
 
 
 class DensitySuite(CapacitySweep):
@@ -20,12 +37,13 @@ class DensitySuite(CapacitySweep):
     label = "density"
     records = {"density": DensitySweep}
     trials_setting = "density_trials"
+    Settings = DensitySettings
 
     def measure(self, trial) -> None:
-        profile = trial.profile
+        profile = self.settings(trial.profile)
         for name in trial.order(trial.members(self.name)):
             backend = trial.backends[name]
-            settings = DensitySettings(counts=profile.density_counts_for(backend.instance_class),
+            settings = SweepSettings(counts=profile.counts_for(backend.instance_class),
                                        budget_s=profile.density_budget_s, settle_s=profile.density_settle_s,
                                        memory_floor=profile.density_memory_floor,
                                        task_ceiling=profile.density_task_ceiling)

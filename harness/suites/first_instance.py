@@ -47,6 +47,11 @@ class FirstInstanceRecord:
                    timer=str(raw.get("timer") or ""))
 
 
+@dataclass(frozen=True)
+class FirstInstanceSettings:
+    first_instance_rounds: int = 2  # fresh interpreters timing their first isolate
+
+
 class FirstInstanceSuite(Suite):
     name = "first_instance"
     label = "first instance per process"
@@ -54,11 +59,12 @@ class FirstInstanceSuite(Suite):
                       "The first isolate of a fresh process also loads the engine library and starts V8's platform; "
                       "it is sampled in fresh interpreters and never mixed with the steady cold start."),)
     records = {"first_instance": FirstInstanceRecord}
+    Settings = FirstInstanceSettings
     report = "cold_start"  # drawn beside the cold start
 
     def measure(self, trial) -> None:
         names = trial.members(self.name)
-        rounds = trial.profile.first_instance_rounds
+        rounds = self.settings(trial.profile).first_instance_rounds
         with trial.progress.steps(self.label, rounds * len(names)) as advance:
             for _ in range(rounds):
                 for name in trial.order(names):

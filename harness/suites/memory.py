@@ -6,33 +6,47 @@ harness's own USS would count every other backend's instances too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from harness.procedures.instances import MemorySettings, memory_sweep
+from harness.procedures.instances import MemorySettings as SweepSettings, memory_sweep
 from harness.results.model import BackendResult, Memory, MemorySweep, Profile, Series
 from harness.suites.base import Records, Suite, parts
 
 STOPPING_KINDS = ("pss", "cgroup", "uss")  # the first a backend has is the one its stopping rule watches
 
 
+@dataclass(frozen=True)
+class MemorySettings:
+    memory_counts: tuple[int, ...] = (1, 10)  # N instances alive at once (processes, containers)
+    in_process_memory_counts: tuple[int, ...] = (1, 10, 50)
+    memory_settle_s: float = 0.2
+    memory_trials: int | None = None  # measure memory in the first N trials only (None: in every trial)
+
+    def counts_for(self, instance_class: str) -> tuple[int, ...]:
+        return self.in_process_memory_counts if instance_class == "in-process" else self.memory_counts
+
+
 class MemorySuite(Suite):
     name = "memory"
     label = "memory"
     records = {"memory": MemorySweep}
+    Settings = MemorySettings
     report = "memory"  # harness/report/markdown.py and plots.py
 
     def scheduled(self, profile: Profile, index: int) -> bool:
         """In the first `memory_trials` trials, when the profile sets it; else in every one."""
-        return profile.memory_trials is None or index < profile.memory_trials
+        trials = self.settings(profile).memory_trials
+        return trials is None or index < trials
 
     def measure(self, trial) -> None:
-        profile = trial.profile
+        profile = self.settings(trial.profile)
         for name in trial.order(trial.members(self.name)):
             backend = trial.backends[name]
-            counts = profile.memory_counts_for(backend.instance_class)
+            counts = profile.counts_for(backend.instance_class)
             with trial.progress.steps(f"memory {name} (N = {', '.join(map(str, counts))})", max(counts)) as advance:
                 try:
-                    settings = MemorySettings(counts, profile.memory_settle_s, trial.spec.index)
+                    settings = SweepSettings(counts, profile.memory_settle_s, trial.spec.index)
                     sweep = memory_sweep(backend, trial.worker, settings, advance)
                 except Exception as error:
                     trial.fail(self.name, name, error)

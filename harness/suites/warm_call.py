@@ -158,6 +158,15 @@ def _warm_up(instance, count: int, clock_ns) -> tuple[list[int], bool]:
             return calls, not unsettled
 
 
+@dataclass(frozen=True)
+class WarmCallSettings:
+    warm_blocks: int = 10  # blocks of calls; each block visits every backend in a new random order
+    warm_block_calls: int = 100  # calls per backend per block (and as many pings)
+    warm_warmup_calls: int = 200  # discarded calls on each warm instance first
+    engine_repeats: int = 3  # in-engine timing loops per backend
+    engine_min_ms: float = 20.0  # each in-engine loop lasts at least this long
+
+
 class WarmCallSuite(Suite):
     name = "warm_call"
     label = "warm call, transport, in-engine"
@@ -165,11 +174,12 @@ class WarmCallSuite(Suite):
     records = {**{key: WarmCallRecord for key in KEYS.values()}, "warmup": WarmupRecord, "engine": EngineRecord,
                "steady_state": SteadyStates}
     paired = True
+    Settings = WarmCallSettings
     report = "warm_call"  # harness/report/markdown.py and plots.py
 
     def measure(self, trial) -> None:
         names = trial.members(self.name)
-        profile = trial.profile
+        profile = self.settings(trial.profile)
         live = {}
         try:
             for name in trial.order(names):
@@ -183,7 +193,7 @@ class WarmCallSuite(Suite):
                     trial.fail(self.name, name, error)
             total = (profile.warm_blocks * len(trial.regimes) + profile.engine_repeats) * len(live)
             with trial.progress.steps(self.label, total) as advance:
-                self._blocks(trial, live, advance)
+                self._blocks(trial, profile, live, advance)
                 for _ in range(profile.engine_repeats):
                     for name in trial.order(list(live)):
                         advance()
@@ -208,12 +218,12 @@ class WarmCallSuite(Suite):
                 except Exception:
                     pass
 
-    def _blocks(self, trial, live: dict, advance) -> None:
+    def _blocks(self, trial, profile: WarmCallSettings, live: dict, advance) -> None:
         """The timed blocks, GC off."""
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            for _ in range(trial.profile.warm_blocks):
+            for _ in range(profile.warm_blocks):
                 for cpus in trial.regime_order():
                     with regime(cpus, trial.lever):
                         for name in trial.order(list(live)):
@@ -221,7 +231,7 @@ class WarmCallSuite(Suite):
                             if not trial.healthy(self.name, name):
                                 continue
                             try:
-                                calls, pings = _timed_pairs(live[name][0], trial.profile.warm_block_calls,
+                                calls, pings = _timed_pairs(live[name][0], profile.warm_block_calls,
                                                             time.perf_counter_ns)
                             except Exception as error:
                                 trial.fail(self.name, name, error)
