@@ -9,14 +9,12 @@ import math
 
 import numpy as np
 
-from harness.analysis.concurrency import queueing_note, summarize_concurrency
-from harness.analysis.density import summarize_density
-from harness.analysis.estimate import Estimate, estimate, paired_difference, paired_ratio
-from harness.analysis.steady_state import over_trials
+from harness.analysis.concurrency import queueing_note
+from harness.analysis.estimate import Estimate, estimate, paired_ratio
 from harness.results.histogram import tail as histogram_tail
-from harness.results.model import LATENCY_SUITES, BackendResult, EngineTime, Run, thaw
-from harness.results.vocabulary import MEMORY_KINDS, MIB, REGIMES
-from harness.suites import FIGURES, RATIO_TIMINGS, TAILED, TIMINGS
+from harness.results.model import LATENCY_SUITES, BackendResult, Run, thaw
+from harness.results.vocabulary import BELOW_RESOLUTION, MEMORY_KINDS
+from harness.suites import FIGURES, RATIO_TIMINGS, SUITES, TAILED, TIMINGS
 
 SUMMARY_SCHEMA = "isobench-summary/2"
 UNITS = {
@@ -34,7 +32,6 @@ UNITS = {
     "concurrency.p99_us": "microseconds",
 }
 KEYS = {key: FIGURES[key].summary_key for key in TIMINGS}
-BELOW_RESOLUTION = "below resolution"
 
 
 def timing(found: Estimate | None, scale: float, tails: tuple[Estimate | None, Estimate | None] = (None, None),
@@ -69,74 +66,6 @@ def timing_figure(result: BackendResult, key: str, tails: bool = True) -> dict |
     return out
 
 
-def steady_state_figures(result: BackendResult) -> dict:
-    """Per CPU regime: the warm-call series' class over the trials, the calls
-    until steady state and the steady-state median (µs), from harness/analysis/steady_state.py."""
-    out = {}
-    for regime in REGIMES:
-        verdict = over_trials(list(result.steady_state), regime)
-        if verdict:
-            found = verdict.to_json()
-            found["steady_median_us"] = (found.pop("steady_median_s") * 1e6
-                                         if verdict.steady_median_s is not None else None)
-            out[regime] = found
-    return out
-
-
-def wake_cost(result: BackendResult) -> dict | None:
-    """What waking an idle CPU adds to a warm call here: the median warm call
-    with idle CPUs minus the one with CPUs held awake, paired by trial."""
-    if not result.warm_call or not result.warm_call_awake:
-        return None
-    found = paired_difference(result.warm_call, result.warm_call_awake)
-    if found is None:
-        return None
-    scaled = found.scaled(FIGURES["warm_call"].scale)
-    return {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "trials": found.trials}
-
-
-def engine_figure(engine: EngineTime) -> dict:
-    """The handler's own time per call, or why it cannot be told: the handler
-    loop minus the identity loop, shown only where it is above the identity
-    loop's own cost and above twice the clock's step spread over the calls."""
-    handler = estimate(engine.handler_ns)
-    loop = float(np.median(engine.loop_ns.array()))
-    net = estimate(engine.net())
-    calls = float(np.median(engine.calls)) if engine.calls else 0.0
-    step = (engine.clock_resolution_ns or 0.0) / calls if calls else math.inf
-    out = {"handler_loop_ns": handler.value if handler else None, "loop_ns": loop, "clock": engine.clock,
-           "clock_step_ns": engine.clock_resolution_ns, "calls_per_loop": calls,
-           "resolution_ns": max(loop, 2 * step)}
-    if net is None or net.value <= out["resolution_ns"]:
-        out["net"] = None
-        out["note"] = (f"{BELOW_RESOLUTION}: the handler adds {net.value if net else 0:.3g} ns per call to a loop "
-                       f"that costs {loop:.3g} ns per call alone (clock step {engine.clock_resolution_ns or 0:.3g} "
-                       f"ns over {calls:.0f} calls)")
-    else:
-        out["net"] = {"median": net.value, "ci95": list(net.ci) if net.ci else None, "n": net.n,
-                      "trials": net.trials}
-    return out
-
-
-def memory_figures(result: BackendResult) -> dict:
-    memory = result.memory
-    if not memory:
-        return {}
-    per, slopes = {}, {}
-    for kind in memory.kinds:
-        found = estimate(memory.per_instance(kind))
-        if found:
-            per[kind] = {"median": found.value / MIB, "ci95": [v / MIB for v in found.ci] if found.ci else None,
-                         "ci_coverage": found.coverage, "trials": found.trials}
-        slope = memory.slope(kind)
-        if slope:
-            slopes[kind] = float(np.median(slope.array())) / MIB
-    return {"memory_per_instance_mb": per, "memory_at_n": memory.largest_n, "memory_slope_mb": slopes,
-            "memory_kinds": memory.scopes,
-            "memory_method": f"growth over the baseline / N with N = {memory.largest_n} alive at once; median over "
-                             f"{len(memory.sweeps)} trial(s)"}
-
-
 def backend_summary(result: BackendResult) -> dict:
     info = result.info
     entry: dict = {"available": info.available and result.measured, "reason": info.reason,
@@ -147,24 +76,8 @@ def backend_summary(result: BackendResult) -> dict:
         figure = timing_figure(result, key, tails=key in TAILED)
         if figure:
             entry[name] = figure
-    wake = wake_cost(result)
-    if wake:
-        entry["wake_cost_us"] = wake
-    steady = steady_state_figures(result)
-    if steady:
-        entry["steady_state"] = steady
-    if result.cold_start:
-        entry["cold_start_phases_ms"] = {phase: float(np.median(series.array())) * 1e3
-                                         for phase, series in result.cold_start.phases.items()}
-        if result.cold_start.cpu:
-            entry["cold_start_cpu_scope"] = result.cold_start.cpu_scope
-    if result.engine:
-        entry["engine_ns"] = engine_figure(result.engine)
-    entry.update(memory_figures(result))
-    if result.density:
-        entry["density"] = summarize_density(result.density[-1])
-    if result.concurrency:
-        entry["concurrency"] = summarize_concurrency(result.concurrency[-1])
+    for suite in SUITES.values():  # each suite's own lines (Suite.summary)
+        entry.update(suite.summary(result))
     if info.facts:
         entry["backend_facts"] = thaw(info.facts)
     if info.failures:

@@ -57,6 +57,7 @@ class Figure:
                 + (", CPUs held awake" if self.regime == "awake" else ""))
 
 
+BELOW_RESOLUTION = "below resolution"  # printed in place of a figure the timer or loop cannot resolve
 UNIT_SUFFIXES = {"ms": "ms", "µs": "us", "ns": "ns"}
 UNIT_WORDS = {"ms": "milliseconds", "µs": "microseconds", "ns": "nanoseconds"}
 

@@ -11,8 +11,9 @@ the backends. Everything that handles a measurement reads it from there:
   it, and `known_by` which series must have narrow intervals;
 - a profile (harness/measure/profiles.py) sets what differs from its
   `Settings` defaults, and the suite reads them back with `settings(profile)`;
-- summary, key figures, compare and the report read its `figures`, and the
-  report draws it in the section `report` names.
+- summary, key figures, compare and the report read its `figures`; the
+  summary adds what `summary(result)` gives, and the report draws it in the
+  section `report` names.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ class Suite:
     def merge(self, records: Records) -> dict[str, Any]:
         """The BackendResult fields this suite owns, from one backend's records in every trial."""
         raise NotImplementedError
+
+    def summary(self, result: BackendResult) -> dict[str, Any]:
+        """Its lines in one backend's summary beyond its timing figures (the summary gives those from
+        `figures`): keys of the summary's backend entry, JSON values."""
+        return {}
 
     def known_by(self, result: BackendResult) -> dict[str, Series | None]:
         """The series whose intervals say when this backend's figures are known (stopping rule): by

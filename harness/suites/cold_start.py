@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from harness.procedures.cpu_regime import AWAKE, IDLE, regime
 from harness.procedures.instances import ARG, ColdStartSample, timed_cold_start
-from harness.results.model import ColdStart, FrozenMap, Series
+from harness.results.model import BackendResult, ColdStart, FrozenMap, Series
 from harness.results.vocabulary import Figure
 from harness.suites.base import Records, Suite, parts, series
 from harness.suites.records import floats, mapping, phases
@@ -106,6 +108,16 @@ class ColdStartSuite(Suite):
                                 continue
                             if round_index >= settings.cold_warmups:
                                 trial.record(name).timed(KEYS[cpus]).add(sample)
+
+    def summary(self, result: BackendResult) -> dict[str, Any]:
+        """Each phase's median (ms), and what the CPU time counts."""
+        if not result.cold_start:
+            return {}
+        out: dict[str, Any] = {"cold_start_phases_ms": {phase: float(np.median(series.array())) * 1e3
+                                                        for phase, series in result.cold_start.phases.items()}}
+        if result.cold_start.cpu:
+            out["cold_start_cpu_scope"] = result.cold_start.cpu_scope
+        return out
 
     def merge(self, records: Records) -> dict[str, Any]:
         cpu_scope = next((r.info.cpu_scope for _, r in records if r.info), "")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.procedures.concurrency import ConcurrencySettings as SweepSettings, ModeSweep, primary_mode
-from harness.results.model import Concurrency
+from harness.analysis.concurrency import summarize_concurrency
+from harness.results.model import BackendResult, Concurrency
 from harness.suites.base import CapacitySweep, Records, parts
 
 
@@ -68,6 +69,10 @@ class ConcurrencySuite(CapacitySweep):
         finally:
             for sweep in sweeps.values():
                 sweep.close()
+
+    def summary(self, result: BackendResult) -> dict[str, Any]:
+        """Throughput and latency per level of the last sweep (harness/analysis/concurrency.py)."""
+        return {"concurrency": summarize_concurrency(result.concurrency[-1])} if result.concurrency else {}
 
     def merge(self, records: Records) -> dict[str, Any]:
         return {"concurrency": tuple(sweep for _, sweep in parts(records, "concurrency"))}

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.procedures.density import DensitySettings as SweepSettings, Hooks, density_sweep
-from harness.results.model import DensitySweep
+from harness.analysis.density import summarize_density
+from harness.results.model import BackendResult, DensitySweep
 from harness.suites.base import CapacitySweep, Records, parts
 
 
@@ -55,6 +56,10 @@ class DensitySuite(CapacitySweep):
                     trial.fail(self.name, name, error)
                     continue
             trial.record(name).put("density", DensitySweep.from_json(sweep, f"trial {trial.spec.index}, {name}, density"))
+
+    def summary(self, result: BackendResult) -> dict[str, Any]:
+        """Instances per GiB and the ladder of the last sweep (harness/analysis/density.py)."""
+        return {"density": summarize_density(result.density[-1])} if result.density else {}
 
     def merge(self, records: Records) -> dict[str, Any]:
         return {"density": tuple(sweep for _, sweep in parts(records, "density"))}

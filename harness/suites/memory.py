@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from harness.analysis.estimate import estimate
+
 from harness.procedures.instances import MemorySettings as SweepSettings, memory_sweep
 from harness.results.model import BackendResult, Memory, MemorySweep, Profile, Series
+from harness.results.vocabulary import MIB
 from harness.suites.base import Records, Suite, parts
 
 STOPPING_KINDS = ("pss", "cgroup", "uss")  # the first a backend has is the one its stopping rule watches
@@ -25,6 +30,25 @@ class MemorySettings:
 
     def counts_for(self, instance_class: str) -> tuple[int, ...]:
         return self.in_process_memory_counts if instance_class == "in-process" else self.memory_counts
+
+
+def memory_figures(result: BackendResult) -> dict:
+    memory = result.memory
+    if not memory:
+        return {}
+    per, slopes = {}, {}
+    for kind in memory.kinds:
+        found = estimate(memory.per_instance(kind))
+        if found:
+            per[kind] = {"median": found.value / MIB, "ci95": [v / MIB for v in found.ci] if found.ci else None,
+                         "ci_coverage": found.coverage, "trials": found.trials}
+        slope = memory.slope(kind)
+        if slope:
+            slopes[kind] = float(np.median(slope.array())) / MIB
+    return {"memory_per_instance_mb": per, "memory_at_n": memory.largest_n, "memory_slope_mb": slopes,
+            "memory_kinds": memory.scopes,
+            "memory_method": f"growth over the baseline / N with N = {memory.largest_n} alive at once; median over "
+                             f"{len(memory.sweeps)} trial(s)"}
 
 
 class MemorySuite(Suite):
@@ -56,6 +80,9 @@ class MemorySuite(Suite):
     def merge(self, records: Records) -> dict[str, Any]:
         sweeps = tuple(sweep for _, sweep in parts(records, "memory"))
         return {"memory": Memory(sweeps) if sweeps else None}
+
+    def summary(self, result: BackendResult) -> dict[str, Any]:
+        return memory_figures(result)
 
     def known_by(self, result: BackendResult) -> dict[str, Series | None]:
         kinds = result.memory.kinds if result.memory else ()

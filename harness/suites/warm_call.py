@@ -18,15 +18,19 @@ else as the machine is. GC is off while timing."""
 from __future__ import annotations
 
 import gc
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from harness.analysis.steady_state import NO_STEADY_STATE, classify
+import numpy as np
+
+from harness.analysis.estimate import estimate, paired_difference
+from harness.analysis.steady_state import NO_STEADY_STATE, classify, over_trials
 from harness.procedures.cpu_regime import AWAKE, IDLE, regime
 from harness.procedures.instances import ARG, cold_start, engine_time
-from harness.results.model import EngineTime, SteadyState
-from harness.results.vocabulary import Figure
+from harness.results.model import BackendResult, EngineTime, SteadyState
+from harness.results.vocabulary import BELOW_RESOLUTION, REGIMES, Figure
 from harness.suites.base import Records, Suite, parts, series
 from harness.suites.records import floats, mapping
 
@@ -167,6 +171,55 @@ class WarmCallSettings:
     engine_min_ms: float = 20.0  # each in-engine loop lasts at least this long
 
 
+def steady_state_figures(result: BackendResult) -> dict:
+    """Per CPU regime: the warm-call series' class over the trials, the calls
+    until steady state and the steady-state median (µs), from harness/analysis/steady_state.py."""
+    out = {}
+    for cpus in REGIMES:
+        verdict = over_trials(list(result.steady_state), cpus)
+        if verdict:
+            found = verdict.to_json()
+            found["steady_median_us"] = (found.pop("steady_median_s") * 1e6
+                                         if verdict.steady_median_s is not None else None)
+            out[cpus] = found
+    return out
+
+
+def wake_cost(result: BackendResult) -> dict | None:
+    """What waking an idle CPU adds to a warm call here: the median warm call
+    with idle CPUs minus the one with CPUs held awake, paired by trial."""
+    if not result.warm_call or not result.warm_call_awake:
+        return None
+    found = paired_difference(result.warm_call, result.warm_call_awake)
+    if found is None:
+        return None
+    scaled = found.scaled(WARM_CALL.scale)
+    return {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "trials": found.trials}
+
+
+def engine_figure(engine: EngineTime) -> dict:
+    """The handler's own time per call, or why it cannot be told: the handler
+    loop minus the identity loop, shown only where it is above the identity
+    loop's own cost and above twice the clock's step spread over the calls."""
+    handler = estimate(engine.handler_ns)
+    loop = float(np.median(engine.loop_ns.array()))
+    net = estimate(engine.net())
+    calls = float(np.median(engine.calls)) if engine.calls else 0.0
+    step = (engine.clock_resolution_ns or 0.0) / calls if calls else math.inf
+    out = {"handler_loop_ns": handler.value if handler else None, "loop_ns": loop, "clock": engine.clock,
+           "clock_step_ns": engine.clock_resolution_ns, "calls_per_loop": calls,
+           "resolution_ns": max(loop, 2 * step)}
+    if net is None or net.value <= out["resolution_ns"]:
+        out["net"] = None
+        out["note"] = (f"{BELOW_RESOLUTION}: the handler adds {net.value if net else 0:.3g} ns per call to a loop "
+                       f"that costs {loop:.3g} ns per call alone (clock step {engine.clock_resolution_ns or 0:.3g} "
+                       f"ns over {calls:.0f} calls)")
+    else:
+        out["net"] = {"median": net.value, "ci95": list(net.ci) if net.ci else None, "n": net.n,
+                      "trials": net.trials}
+    return out
+
+
 class WarmCallSuite(Suite):
     name = "warm_call"
     label = "warm call, transport, in-engine"
@@ -257,6 +310,18 @@ class WarmCallSuite(Suite):
             state = classify([c * 1e-9 for c in warmup.call_ns], trial.spec.index, warmup.regime)
             if state:
                 trial.record(name).put("steady_state", SteadyStates([state]))
+
+    def summary(self, result: BackendResult) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        wake = wake_cost(result)
+        if wake:
+            out["wake_cost_us"] = wake
+        steady = steady_state_figures(result)
+        if steady:
+            out["steady_state"] = steady
+        if result.engine:
+            out["engine_ns"] = engine_figure(result.engine)
+        return out
 
     def merge(self, records: Records) -> dict[str, Any]:
         out: dict[str, Any] = {}
