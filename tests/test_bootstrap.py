@@ -154,7 +154,7 @@ def test_every_tail_interval_of_the_reference_contains_its_own_percentile():
     for result in run.backends.values():
         if not result.measured:
             continue
-        entry = backend_summary(result)
+        entry = backend_summary(result).to_json()
         for key in TAILED:
             figure = entry.get({"cold_start": "cold_start_ms", "warm_call": "warm_call_us",
                                 "transport": "transport_us"}.get(key, ""))

@@ -22,13 +22,13 @@ def test_throughput_is_calls_over_the_window():
 
 def test_p99_and_median_from_synthetic_latencies():
     latencies_ns = [100_000] * 990 + [5_000_000] * 10  # 1% of calls wait 5 ms
-    figures = level_figures(latencies_ns, window_s=0.5)
+    figures = level_figures(latencies_ns, window_s=0.5).to_json()
     assert figures["calls"] == 1000
     assert figures["throughput_rps"] == 2000
     assert figures["median_us"] == pytest.approx(100)
     assert 100 < figures["p99_us"] <= 5000
     assert figures["max_us"] == pytest.approx(5000)
-    assert level_figures([], 1.0)["throughput_rps"] is None
+    assert level_figures([], 1.0).throughput_rps is None
 
 
 def test_primary_mode_prefers_per_caller():
@@ -49,12 +49,12 @@ def test_summary_has_the_primary_levels_on_top_and_the_other_mode_apart():
         {"mode": name, "levels": [level], "question": "q", "cores": 2, "note": "n", "error": error}, "test")
     record = Concurrency(trial=0, primary_mode=PER_CALLER,
                          modes={PER_CALLER: mode(PER_CALLER, None), SHARED: mode(SHARED, "boom")})
-    entry = summarize_concurrency(record)
+    entry = summarize_concurrency(record).to_json()
     assert entry["mode"] == PER_CALLER and entry["cores"] == 2
     assert entry["2"]["throughput_rps"] == pytest.approx(2000)
     assert entry["2"]["p99_us"] == pytest.approx(2.98)
     assert entry[SHARED]["2"]["calls"] == 2 and entry[SHARED]["error"] == "boom"
-    assert summarize_concurrency(Concurrency(trial=0, primary_mode=PER_CALLER, modes={})) == {}
+    assert summarize_concurrency(Concurrency(trial=0, primary_mode=PER_CALLER, modes={})) is None
 
 
 def caller_threads():

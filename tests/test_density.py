@@ -43,10 +43,10 @@ def test_instances_per_gib():
 
 def test_curve_is_the_marginal_between_rungs():
     curve = density_curve([1, 10, 100], [5 * MIB, 14 * MIB, 194 * MIB])
-    assert [point["n"] for point in curve] == [10, 100]
-    assert curve[0]["marginal_bytes"] == pytest.approx(MIB)
-    assert curve[1]["marginal_bytes"] == pytest.approx(2 * MIB)
-    assert curve[1]["instances_per_gib"] == pytest.approx(512)
+    assert [point.n for point in curve] == [10, 100]
+    assert curve[0].marginal_bytes == pytest.approx(MIB)
+    assert curve[1].marginal_bytes == pytest.approx(2 * MIB)
+    assert curve[1].instances_per_gib == pytest.approx(512)
 
 
 def test_analyse_uses_the_slope_over_n_of_two_and_more():
@@ -54,30 +54,30 @@ def test_analyse_uses_the_slope_over_n_of_two_and_more():
     steps = steps_of([1, 10, 50, 100], {"pss": lambda n: 20 * MIB + 6 * MIB * (n - 1), "uss": lambda n: 1.0},
                      klass="process")
     figures = analyse(steps)
-    assert figures["memory_kind"] == "pss"
-    assert figures["bytes_per_instance"] == pytest.approx(6 * MIB)
-    assert figures["instances_per_gib"] == pytest.approx(1024 / 6)
-    assert "N = 10, 50, 100" in figures["method"]
+    assert figures.memory_kind == "pss"
+    assert figures.bytes_per_instance == pytest.approx(6 * MIB)
+    assert figures.instances_per_gib == pytest.approx(1024 / 6)
+    assert "N = 10, 50, 100" in figures.method
 
 
 def test_analyse_with_one_rung_past_one_uses_the_step_from_the_rung_before():
     steps = steps_of([1, 3], {"pss": lambda n: 20 * MIB + 6 * MIB * (n - 1)}, klass="process")
     figures = analyse(steps)
-    assert figures["bytes_per_instance"] == pytest.approx(6 * MIB)
-    assert "from N = 1 to N = 3" in figures["method"]
+    assert figures.bytes_per_instance == pytest.approx(6 * MIB)
+    assert "from N = 1 to N = 3" in figures.method
 
 
 def test_analyse_with_a_single_rung_divides_by_n():
     figures = analyse(steps_of([4], {"uss": lambda n: 8 * MIB}, klass="in-process"))
-    assert figures["bytes_per_instance"] == pytest.approx(2 * MIB)
+    assert figures.bytes_per_instance == pytest.approx(2 * MIB)
 
 
 def test_containers_count_the_cgroup_and_the_shim():
     steps = steps_of([1, 5, 10], {"cgroup": lambda n: 6 * MIB * n, "shim_pss": lambda n: 2 * MIB * n,
                                   "pss": lambda n: 1.0}, klass="container")
     figures = analyse(steps)
-    assert figures["memory_kind"] == "cgroup+shim_pss"
-    assert figures["bytes_per_instance"] == pytest.approx(8 * MIB)
+    assert figures.memory_kind == "cgroup+shim_pss"
+    assert figures.bytes_per_instance == pytest.approx(8 * MIB)
     assert headline_kinds("container", ["cgroup", "pss"]) == ("cgroup",)
     assert headline_kinds("container", ["cgroup", "runtime_pss", "pss"]) == ("cgroup", "runtime_pss")
     assert headline_kinds("container", ["pss"]) == ("pss",)
@@ -87,9 +87,9 @@ def test_containers_count_the_cgroup_and_the_shim():
 
 def test_memory_that_does_not_grow_gives_no_density_figure():
     figures = analyse(steps_of([1, 10, 20], {"uss": lambda n: 5 * MIB}, klass="in-process"))
-    assert figures["instances_per_gib"] is None
-    assert analyse(steps_of([], {}, klass="process"))["instances_per_gib"] is None
-    assert analyse(steps_of([1, 2], {"v8_heap_used": lambda n: n}, klass="process"))["instances_per_gib"] is None
+    assert figures.instances_per_gib is None
+    assert analyse(steps_of([], {}, klass="process")).instances_per_gib is None
+    assert analyse(steps_of([1, 2], {"v8_heap_used": lambda n: n}, klass="process")).instances_per_gib is None
 
 
 
@@ -148,9 +148,9 @@ def test_sweep_completes_a_ladder_and_stops_every_instance():
     assert sweep.max_n_reached == 20
     assert backend.live == set() and all(i.stopped for i in backend.started)
     summary = summarize_density(sweep)
-    assert summary["instances_per_gib"] == pytest.approx(1024)
-    assert summary["memory_kind"] == "uss"
-    assert [point["n"] for point in summary["curve"]] == [1, 5, 20]
+    assert summary.instances_per_gib == pytest.approx(1024)
+    assert summary.memory_kind == "uss"
+    assert [point.n for point in summary.curve] == [1, 5, 20]
 
 
 def test_sweep_stops_at_the_time_budget():

@@ -36,7 +36,7 @@ def test_a_new_backend_is_one_module_and_one_registry_line(monkeypatch, tmp_path
     assert len(toy.cold_start.wall) == 3  # the smoke profile's rounds
     assert set(toy.cold_start.wall.trials) == {0}
     assert toy.memory and toy.concurrency and toy.density
-    summary = summarize_run(run)
+    summary = summarize_run(run).to_json()
     assert summary["backends"]["toy"]["cold_start_ms"]["median"] > 0
     assert "toy/isolate" in summary["ratios"]["cold_start"]
     path = save(run, tmp_path / "toy.json")

@@ -25,7 +25,8 @@ def run(args) -> int:
         raise UsageError(str(error)) from None
     if args.format == "json":
         several = len(summaries) > 1
-        print(json.dumps(summaries if several else next(iter(summaries.values())), indent=2))
+        found = {name: summary.to_json() for name, summary in summaries.items()}
+        print(json.dumps(found if several else next(iter(found.values())), indent=2))
         return EXIT_OK
     for name, summary in summaries.items():
         if len(summaries) > 1:

@@ -83,7 +83,7 @@ def _ratio(role: str, key: str, what: str):
     def measure(data: ReportData) -> Measured | None:
         name = data.by_role(role)
         found = data.ratio(key, name) if name else None
-        return Measured(found["value"], tuple(found["ci95"]) if found["ci95"] else None,
+        return Measured(found.value, found.ci95,
                         f"{name} over {data.reference} {what}") if found else None
     return measure
 
@@ -106,7 +106,7 @@ def _phase_ratio(numerator: str, denominator: str, phase: str, what: str):
         top_name, bottom_name = data.by_role(numerator), data.by_role(denominator)
         if not top_name or not bottom_name:
             return None
-        top, bottom = data.phases_ms(top_name).get(phase), data.phases_ms(bottom_name).get(phase)
+        top, bottom = data.phase_ms(top_name, phase), data.phase_ms(bottom_name, phase)
         return Measured(top / bottom, None, f"{top_name} over {bottom_name} {what}") if top and bottom else None
     return measure
 
@@ -114,7 +114,7 @@ def _phase_ratio(numerator: str, denominator: str, phase: str, what: str):
 def _phase(role: str, phase: str, what: str):
     def measure(data: ReportData) -> Measured | None:
         name = data.by_role(role)
-        value = data.phases_ms(name).get(phase) if name else None
+        value = data.phase_ms(name, phase) if name else None
         return Measured(value, None, f"{name}: {what}") if value else None
     return measure
 

@@ -12,7 +12,10 @@ import numpy as np
 
 from harness.analysis.density import HEADLINE_KINDS, headline_kinds
 from harness.analysis.estimate import Estimate, estimate
-from harness.findings.summary import summarize_run
+from harness.analysis.concurrency import ConcurrencySummary
+from harness.analysis.density import DensitySummary
+from harness.analysis.summary_figures import Difference, RatioSummary, TimingSummary
+from harness.findings.summary import BackendSummary, RunSummary, summarize_run
 from harness.containment.record import ContainmentRecord
 from harness.results.model import BackendResult, Run, Series
 from harness.results.vocabulary import FAMILIES, MIB, colour, family_rank, memory_label
@@ -41,7 +44,7 @@ class Value:
 class ReportData:
     run: Run
     containment: ContainmentRecord | None = None
-    summary: dict = field(default_factory=dict)
+    summary: RunSummary = field(init=False)
 
     def __post_init__(self):
         self.summary = summarize_run(self.run)
@@ -59,12 +62,12 @@ class ReportData:
 
     @property
     def measured(self) -> list[str]:
-        return [name for name in self.names if self.entry(name).get("available")]
+        return [name for name in self.names if self.entry(name).available]
 
     @property
     def unavailable(self) -> dict[str, str]:
-        return {name: self.entry(name).get("reason") or "no reason recorded"
-                for name in self.names if not self.entry(name).get("available")}
+        return {name: self.entry(name).reason or "no reason recorded"
+                for name in self.names if not self.entry(name).available}
 
     @property
     def reference(self) -> str | None:
@@ -73,8 +76,8 @@ class ReportData:
     def result(self, name: str) -> BackendResult:
         return self.run.backends[name]
 
-    def entry(self, name: str) -> dict:
-        return self.summary["backends"].get(name, {})
+    def entry(self, name: str) -> BackendSummary:
+        return self.summary.backends[name]
 
     def family(self, name: str) -> str:
         return self.result(name).info.family
@@ -140,10 +143,33 @@ class ReportData:
         return [float(np.median(v)) * FIGURES[key].scale for v in series.groups().values()] if series else []
 
     def phases_ms(self, name: str) -> dict[str, float]:
-        return dict(self.entry(name).get("cold_start_phases_ms") or {})
+        return dict(self.entry(name).line("cold_start_phases_ms") or {})
 
-    def engine(self, name: str) -> dict | None:
-        return self.entry(name).get("engine_ns")
+    def phase_ms(self, name: str, phase: str) -> float | None:
+        """One cold-start phase's median, ms (None when the backend has no such phase)."""
+        phases = self.phases_ms(name)
+        return phases[phase] if phase in phases else None
+
+    def engine(self, name: str):
+        """The handler's own time in the engine (suites/warm_call.py EngineFigure), or None."""
+        return self.entry(name).line("engine_ns")
+
+    def wake_cost(self, name: str) -> Difference | None:
+        return self.entry(name).line("wake_cost_us")
+
+    def steady_state(self, name: str) -> dict:
+        """CPU regime -> how the warm-call series settles (suites/warm_call.py SteadySummary)."""
+        return dict(self.entry(name).line("steady_state") or {})
+
+    def spread(self, name: str, summary_key: str = "cold_start_ms") -> TimingSummary | None:
+        """A timing figure as the summary gives it, with its spread between and within trials."""
+        return self.entry(name).timing(summary_key)
+
+    def density(self, name: str) -> DensitySummary | None:
+        return self.entry(name).line("density")
+
+    def concurrency(self, name: str) -> ConcurrencySummary | None:
+        return self.entry(name).line("concurrency")
 
     # ------------------------------------------------------------ memory
 
@@ -183,11 +209,11 @@ class ReportData:
 
     # ------------------------------------------------------------ ratios
 
-    def ratio(self, key: str, name: str) -> dict | None:
+    def ratio(self, key: str, name: str) -> RatioSummary | None:
         """name over the reference, paired by trial (summary.ratios)."""
         if not self.reference:
             return None
-        return self.summary["ratios"].get(key, {}).get(f"{name}/{self.reference}")
+        return self.summary.ratio(key, f"{name}/{self.reference}")
 
     def memory_ratio(self, name: str) -> Value | None:
         """Per-instance memory (each in its own class's kind) over the reference's, paired by trial."""

@@ -44,11 +44,11 @@ def headline(data: ReportData) -> Text:
     for name in _others(data):
         ratio = data.ratio("cold_start", name)
         if ratio:
-            numbers[f"{name} cold start ratio"] = ratio["value"]
-            if ratio["value"] >= 1:
-                starts.append(f"**{fmt.ratio(ratio['value'])}x**{_ci(ratio['ci95'])} sooner than {data.described(name)}")
+            numbers[f"{name} cold start ratio"] = ratio.value
+            if ratio.value >= 1:
+                starts.append(f"**{fmt.ratio(ratio.value)}x**{_ci(ratio.ci95)} sooner than {data.described(name)}")
             else:
-                starts.append(f"**{fmt.ratio(1 / ratio['value'])}x** later than {data.described(name)}")
+                starts.append(f"**{fmt.ratio(1 / ratio.value)}x** later than {data.described(name)}")
         memory = data.memory_ratio(name)
         if memory:
             numbers[f"{name} memory ratio"] = memory.value
@@ -198,20 +198,20 @@ def _containment_line(data: ReportData, numbers: dict) -> str | None:
 def _density_line(data: ReportData, numbers: dict) -> str | None:
     parts = []
     for name in [data.reference, *_others(data)]:
-        density = (data.entry(name) or {}).get("density") or {}
-        if density.get("instances_per_gib"):
-            numbers[f"{name} per GiB"] = density["instances_per_gib"]
-            parts.append(f"{fmt.number(density['instances_per_gib'])} × {name}")
+        density = data.density(name) if name in data.run.backends else None
+        if density and density.instances_per_gib:
+            numbers[f"{name} per GiB"] = density.instances_per_gib
+            parts.append(f"{fmt.number(density.instances_per_gib)} × {name}")
     return f"**Density.** One GiB holds about {', '.join(parts)} (memory alone)." if len(parts) > 1 else None
 
 
 def _spread_line(data: ReportData, numbers: dict) -> str | None:
-    spreads = [(n, data.entry(n).get("cold_start_ms", {}).get("between_trials_cv")) for n in data.measured]
+    spreads = [(n, data.spread(n).between_trials_cv) for n in data.measured if data.spread(n)]
     spreads = [(n, s) for n, s in spreads if s is not None]
     if not spreads:
         return None
     name, worst = max(spreads, key=lambda p: p[1])
     numbers["largest between-trial cv"] = worst
-    trials = data.entry(name)["cold_start_ms"].get("trials")
+    trials = data.spread(name).trials
     return (f"**How sure.** Trials of one backend differ by up to {fmt.percent(worst)} ({name}'s cold start, CV "
             f"between trials); each interval here resamples the {trials} trials, so it includes that spread.")

@@ -74,12 +74,12 @@ def glance(data: ReportData) -> list[str]:
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name in data.names:
         family = data.family_label(name)
-        if not data.entry(name).get("available"):
-            lines.append(f"| {family} | {name} | *not measured: {fmt.cell(data.entry(name).get('reason'))}* | | | | | |")
+        if not data.entry(name).available:
+            lines.append(f"| {family} | {name} | *not measured: {fmt.cell(data.entry(name).reason)}* | | | | | |")
             continue
         cold, warm, memory = data.cold_start(name), data.warm_call(name), data.memory(name)
-        ratio = "1" if name == ref else (lambda r: f"{fmt.ratio(r['value'])}" if r else "–")(data.ratio("cold_start", name))
-        density = (data.entry(name).get("density") or {}).get("instances_per_gib")
+        ratio = "1" if name == ref else (lambda r: f"{fmt.ratio(r.value)}" if r else "–")(data.ratio("cold_start", name))
+        density = data.density(name).instances_per_gib if data.density(name) else None
         score = data.containment_score(name)
         lines.append(f"| {family} | **{name}** | {_with(cold)} | {ratio} | {_with(warm)} | {_with(memory)} "
                      f"| {fmt.number(density)} | {f'{score[0]}/{score[1]}' if score else '–'} |")
@@ -124,11 +124,11 @@ def warm_section(data: ReportData, plots: dict) -> list[str]:
             continue
         inside = "–"
         if engine:
-            inside = fmt.number(engine["net"]["median"]) if engine.get("net") else "below resolution"
+            inside = fmt.number(engine.net.median) if engine.net else "below resolution"
         share = f"{fmt.percent(transport.value / warm.value)}" if transport else "–"
         awake = data.warm_call_awake(name)
-        wake = (data.entry(name) or {}).get("wake_cost_us")
-        wake_cell = (fmt.number(wake["median"]) + (f" [{fmt.interval(wake['ci95'])}]" if wake.get("ci95") else "")
+        wake = data.wake_cost(name)
+        wake_cell = (fmt.number(wake.median) + (f" [{fmt.interval(wake.ci95)}]" if wake.ci95 else "")
                      if wake else "–")
         rows.append(f"| {name} | {_with(warm)} | {_with(awake) if awake else '–'} | {wake_cell} | {_with(transport)} "
                     f"| {share} | {inside} |")
@@ -150,10 +150,10 @@ def _steady_state_table(data: ReportData) -> list[str]:
     """Per backend and CPU regime: how the warm-call series settles (harness/analysis/steady_state.py)."""
     rows = []
     for name in data.measured:
-        for regime, found in ((data.entry(name) or {}).get("steady_state") or {}).items():
-            rows.append(f"| {name} | {regime} | {found['class']} | {', '.join(found['per_trial'])} "
-                        f"| {fmt.number(found['calls_until_steady']) if found['calls_until_steady'] is not None else '–'} "
-                        f"| {fmt.number(found['steady_median_us']) if found['steady_median_us'] is not None else '–'} |")
+        for regime, found in data.steady_state(name).items():
+            rows.append(f"| {name} | {regime} | {found.classification} | {', '.join(found.per_trial)} "
+                        f"| {fmt.number(found.calls_until_steady) if found.calls_until_steady is not None else '–'} "
+                        f"| {fmt.number(found.steady_median_us) if found.steady_median_us is not None else '–'} |")
     if not rows:
         return []
     return ["**Steady state.** Each trial's series of calls, from the first call after the cold start, is cut at "
@@ -198,8 +198,8 @@ def since_baseline(data: ReportData, baseline) -> list[str]:
         lines += ["", f"{len(checked) - len(outside)} of {len(checked)} cold-start and memory figures lie inside the "
                       "baseline's own 95% interval."]
         for row in outside:
-            spread = (data.entry(row.backend).get("cold_start_ms") or {}).get("between_trials_cv") \
-                if row.metric.startswith("cold_start") else None
+            cold = data.spread(row.backend) if row.backend in data.run.backends else None
+            spread = cold.between_trials_cv if cold and row.metric.startswith("cold_start") else None
             why = (f"its trials here differ by {fmt.percent(spread)} between themselves, so two runs of "
                    f"{len(data.run.complete_trials)} trials can differ by about that much"
                    if spread is not None else "memory moves little between runs, so this is a real change or a "

@@ -88,12 +88,12 @@ def _statistics(data: ReportData) -> list[str]:
         "| backend | cold start: between trials | within a trial | trials for ±5% | CPU time: between | within |",
         "|---|---:|---:|---:|---:|---:|"]
     for name in data.measured:
-        wall, cpu = data.entry(name).get("cold_start_ms"), data.entry(name).get("cold_start_cpu_ms")
+        wall, cpu = data.spread(name), data.spread(name, "cold_start_cpu_ms")
         if not wall:
             continue
-        lines.append(f"| {name} | {fmt.percent(wall.get('between_trials_cv'))} | {fmt.percent(wall.get('within_trial_cv'))} "
-                     f"| {wall.get('trials_for_5pct') or '–'} | {fmt.percent((cpu or {}).get('between_trials_cv'))} "
-                     f"| {fmt.percent((cpu or {}).get('within_trial_cv'))} |")
+        lines.append(f"| {name} | {fmt.percent(wall.between_trials_cv)} | {fmt.percent(wall.within_trial_cv)} "
+                     f"| {wall.trials_for_5pct or '–'} | {fmt.percent(cpu.between_trials_cv if cpu else None)} "
+                     f"| {fmt.percent(cpu.within_trial_cv if cpu else None)} |")
     stops = data.run.stopping
     if stops:
         by_reason: dict[str, int] = {}
@@ -110,10 +110,10 @@ def _backends(data: ReportData) -> list[str]:
     lines = ["| backend | family | one instance is | the harness talks to it through |", "|---|---|---|---|"]
     for name in data.names:
         info = data.result(name).info
-        if data.entry(name).get("available"):
+        if data.entry(name).available:
             lines.append(f"| {name} | {data.family_label(name)} | {fmt.cell(info.summary)} | {fmt.cell(info.transport)} |")
         else:
-            lines.append(f"| {name} | {data.family_label(name)} | *not measured: {fmt.cell(data.entry(name).get('reason') or '?')}* | |")
+            lines.append(f"| {name} | {data.family_label(name)} | *not measured: {fmt.cell(data.entry(name).reason or '?')}* | |")
     return lines + [""]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.analysis.concurrency import ConcurrencySummary
+from harness.analysis.density import DensitySummary
 from harness.report import fmt
 from harness.report.data import ReportData
 from harness.report.style import STYLE, WIDTH, log_axis, save
@@ -13,23 +15,12 @@ from harness.report.style import STYLE, WIDTH, log_axis, save
 GUIDE_PER_GIB = (10, 100, 1_000, 10_000)  # faint lines of constant instances per GiB
 
 
-def _density_rows(data: ReportData) -> list[tuple[str, dict]]:
-    return [(name, data.entry(name)["density"]) for name in data.measured if data.entry(name).get("density")]
+def _density_rows(data: ReportData) -> list[tuple[str, DensitySummary]]:
+    return [(name, data.density(name)) for name in data.measured if data.density(name)]
 
 
-def _concurrency_rows(data: ReportData) -> list[tuple[str, dict]]:
-    return [(name, data.entry(name)["concurrency"]) for name in data.measured
-            if data.entry(name).get("concurrency")]
-
-
-def _levels(figures: dict) -> list[int]:
-    return sorted(int(key) for key, value in figures.items() if key.isdigit() and value.get("calls"))
-
-
-def _other_modes(entry: dict) -> list[tuple[str, dict]]:
-    """Modes measured besides the primary one: {"shared": {"1": ...}}; digit keys are levels."""
-    return [(mode, figures) for mode, figures in entry.items()
-            if isinstance(figures, dict) and not mode.isdigit() and mode != entry["mode"]]
+def _concurrency_rows(data: ReportData) -> list[tuple[str, ConcurrencySummary]]:
+    return [(name, data.concurrency(name)) for name in data.measured if data.concurrency(name)]
 
 
 def density(data: ReportData, folder: Path) -> str | None:
@@ -40,7 +31,7 @@ def density(data: ReportData, folder: Path) -> str | None:
 
     series = []
     for name, entry in _density_rows(data):
-        points = [(p["n"], p["total_mb"]) for p in entry["curve"] if p["total_mb"] and p["total_mb"] > 0]
+        points = [(p.n, p.total_mb) for p in entry.curve if p.total_mb and p.total_mb > 0]
         if points:
             series.append((name, entry, points))
     if not series:
@@ -61,10 +52,10 @@ def density(data: ReportData, folder: Path) -> str | None:
             colour = data.colour(name)
             n, mb = zip(*points)
             total.plot(n, mb, marker="o", color=colour, linewidth=1.8, zorder=3)
-            if entry["stopped_early"]:
+            if entry.stopped_early:
                 total.plot([n[-1]], [mb[-1]], marker="X", markersize=11, color=colour, markeredgecolor="black",
                            zorder=4)
-            marginal = [(p["n"], p["instances_per_gib"]) for p in entry["curve"] if p.get("instances_per_gib")]
+            marginal = [(p.n, p.instances_per_gib) for p in entry.curve if p.instances_per_gib]
             if marginal:
                 per_gib.plot(*zip(*marginal), marker="o", color=colour, linewidth=1.8)
         log_axis(total, "x")
@@ -80,9 +71,9 @@ def density(data: ReportData, folder: Path) -> str | None:
         per_gib.set_ylabel("instances per GiB at the margin (log scale)")
         per_gib.set_title("Instances per GiB, from the last step to N", loc="left")
         handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
-                          label=f"{name} ({entry['memory_kind'] or '?'}): {fmt.number(entry['instances_per_gib'])}/GiB")
+                          label=f"{name} ({entry.memory_kind or '?'}): {fmt.number(entry.instances_per_gib)}/GiB")
                    for name, entry, _ in series]
-        if any(entry["stopped_early"] for _, entry, _ in series):
+        if any(entry.stopped_early for _, entry, _ in series):
             handles.append(Line2D([], [], marker="X", linestyle="", color="grey", markeredgecolor="black",
                                   markersize=10, label="stopped early (see the table)"))
         fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize=9.5)
@@ -98,20 +89,19 @@ def concurrency(data: ReportData, folder: Path) -> str | None:
     rows = _concurrency_rows(data)
     lines = []  # (name, mode, levels, figures, dashed)
     for name, entry in rows:
-        lines.append((name, entry["mode"], _levels(entry), entry, False))
-        for mode, figures in _other_modes(entry):
-            lines.append((name, mode, _levels(figures), figures, True))
+        for index, (mode, figures) in enumerate(entry.modes()):
+            lines.append((name, mode, figures.measured(), figures, index > 0))
     lines = [line for line in lines if line[2]]
     if not lines:
         return None
-    cores = max((entry.get("cores") or 0) for _, entry in rows)
+    cores = max(entry.cores or 0 for _, entry in rows)
     levels = sorted({k for _, _, ks, _, _ in lines for k in ks})
     with plt.rc_context(STYLE):
         fig, (rate, tail) = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
         for name, mode, ks, figures, dashed in lines:
             style = dict(color=data.colour(name), marker="o", linewidth=1.8, linestyle="--" if dashed else "-")
-            rate.plot(ks, [figures[str(k)]["throughput_rps"] for k in ks], **style)
-            tail.plot(ks, [figures[str(k)]["p99_us"] for k in ks], **style)
+            rate.plot(ks, [figures.levels[k].throughput_rps for k in ks], **style)
+            tail.plot(ks, [figures.levels[k].p99_us for k in ks], **style)
         for ax in (rate, tail):
             log_axis(ax, "x")
             ax.set_xticks(levels, [str(k) for k in levels])
@@ -152,13 +142,13 @@ def section(data: ReportData, plots: dict) -> list[str]:
                   "| backend | memory counted | instances per GiB | MiB per added instance | largest N "
                   "| stopped because | growing, s |", "|---|---|---:|---:|---:|---|---:|"]
         for name, entry in rows:
-            lines.append(f"| {name} | {entry['memory_kind'] or '–'} | {fmt.number(entry['instances_per_gib'])} "
-                         f"| {fmt.number(entry['marginal_mb'])} | {entry['max_n_reached']} "
-                         f"| {fmt.cell(entry['stopped_because'])} | {fmt.number(entry.get('growth_s'))} |")
+            lines.append(f"| {name} | {entry.memory_kind or '–'} | {fmt.number(entry.instances_per_gib)} "
+                         f"| {fmt.number(entry.marginal_mb)} | {entry.max_n_reached} "
+                         f"| {fmt.cell(entry.stopped_because)} | {fmt.number(entry.growth_s)} |")
         lines.append("")
     rows = _concurrency_rows(data)
     if rows:
-        levels = sorted({k for _, entry in rows for k in _levels(entry)})
+        levels = sorted({k for _, entry in rows for k in entry.primary.measured()})
         lines += ["## Concurrency", ""]
         if "concurrency" in plots:
             lines += [f"![Throughput and p99 latency against concurrent callers]({plots['concurrency']})", ""]
@@ -167,16 +157,15 @@ def section(data: ReportData, plots: dict) -> list[str]:
                   f"|---|---|{'---:|' * len(levels)}"]
         notes = {}
         for name, entry in rows:
-            modes = [(entry["mode"], entry), *_other_modes(entry)]
-            for mode, figures in modes:
-                cells = [f"{fmt.number(figures[str(k)]['throughput_rps'])} · {fmt.number(figures[str(k)]['p99_us'])}"
-                         if str(k) in figures and figures[str(k)].get("calls") else "–" for k in levels]
+            for mode, figures in entry.modes():
+                cells = [f"{fmt.number(figures.levels[k].throughput_rps)} · {fmt.number(figures.levels[k].p99_us)}"
+                         if k in figures.measured() else "–" for k in levels]
                 lines.append(f"| {name} | {mode} | {' | '.join(cells)} |")
-                notes[mode] = figures.get("question", "")
+                notes[mode] = figures.question
         lines.append("")
         lines += [f"- **{mode}**: {question}." for mode, question in notes.items() if question]
-        callers = {entry.get("callers_are") for _, entry in rows if entry.get("callers_are")}
-        note = next((entry["note"] for _, entry in rows if entry.get("note")), "")
+        callers = {entry.callers_are for _, entry in rows if entry.callers_are}
+        note = next((entry.note for _, entry in rows if entry.note), "")
         if callers:
             lines.append(f"- The callers are {', '.join(sorted(callers))}; each call is timed from the request "
                          "leaving the caller to its answer; throughput is all calls over the time from the callers' "

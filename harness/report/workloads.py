@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from harness.analysis.summary_figures import RatioSummary
 from harness.report import fmt
 from harness.report.data import ReportData, Value, report_data
 from harness.report.style import STYLE, WIDTH, log_axis, save
@@ -60,7 +61,7 @@ class WorkloadView:
         data = self.data[workload]
         return data.cold_start(backend) if backend in data.measured else None
 
-    def ratio(self, workload: str, backend: str) -> dict | None:
+    def ratio(self, workload: str, backend: str) -> RatioSummary | None:
         data = self.data[workload]
         return data.ratio("cold_start", backend) if backend in data.measured else None
 
@@ -127,11 +128,11 @@ def draw(view: WorkloadView | None, folder: Path) -> dict[str, str]:
     return {PLOT: name} if name else {}
 
 
-def _times(ratio: dict | None) -> str:
+def _times(ratio: RatioSummary | None) -> str:
     if not ratio:
         return "–"
-    ci = ratio.get("ci95")
-    return f"{fmt.ratio(ratio['value'])}x" + (f" [{fmt.ratio(ci[0])}–{fmt.ratio(ci[1])}]" if ci else "")
+    ci = ratio.ci95
+    return f"{fmt.ratio(ratio.value)}x" + (f" [{fmt.ratio(ci[0])}–{fmt.ratio(ci[1])}]" if ci else "")
 
 
 def growth_sentence(view: WorkloadView) -> tuple[str, dict[str, float]] | None:
@@ -153,12 +154,12 @@ def growth_sentence(view: WorkloadView) -> tuple[str, dict[str, float]] | None:
         before, after = view.ratio(small, backend), view.ratio(large, backend)
         if not before or not after:
             continue
-        numbers[f"{backend} ratio at {small}"] = before["value"]
-        numbers[f"{backend} ratio at {large}"] = after["value"]
+        numbers[f"{backend} ratio at {small}"] = before.value
+        numbers[f"{backend} ratio at {large}"] = after.value
         described = view.data[large].described(backend)
         parts.append(f"{_times(before)} → {_times(after)} over {described}")
-        before_after.append((before["value"], after["value"]))
-        if after["value"] <= 1:
+        before_after.append((before.value, after.value))
+        if after.value <= 1:
             behind.append(described)
     if not parts:
         return None

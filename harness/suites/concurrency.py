@@ -72,7 +72,8 @@ class ConcurrencySuite(CapacitySweep):
 
     def summary(self, result: BackendResult) -> dict[str, Any]:
         """Throughput and latency per level of the last sweep (harness/analysis/concurrency.py)."""
-        return {"concurrency": summarize_concurrency(result.concurrency[-1])} if result.concurrency else {}
+        found = summarize_concurrency(result.concurrency[-1]) if result.concurrency else None
+        return {"concurrency": found} if found else {}
 
     def merge(self, records: Records) -> dict[str, Any]:
         return {"concurrency": tuple(sweep for _, sweep in parts(records, "concurrency"))}

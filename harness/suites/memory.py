@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.estimate import estimate
+from harness.analysis.summary_figures import MemoryFigure
 
 from harness.procedures.instances import MemorySettings as SweepSettings, memory_sweep
 from harness.results.model import BackendResult, Memory, MemorySweep, Profile, Series
@@ -40,8 +41,7 @@ def memory_figures(result: BackendResult) -> dict:
     for kind in memory.kinds:
         found = estimate(memory.per_instance(kind))
         if found:
-            per[kind] = {"median": found.value / MIB, "ci95": [v / MIB for v in found.ci] if found.ci else None,
-                         "ci_coverage": found.coverage, "trials": found.trials}
+            per[kind] = MemoryFigure.of(found, 1 / MIB)
         slope = memory.slope(kind)
         if slope:
             slopes[kind] = float(np.median(slope.array())) / MIB

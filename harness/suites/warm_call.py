@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from harness.analysis.estimate import estimate, paired_difference
+from harness.analysis.summary_figures import CountedValue, Difference
 from harness.analysis.steady_state import NO_STEADY_STATE, classify, over_trials
 from harness.procedures.cpu_regime import AWAKE, IDLE, regime
 from harness.procedures.instances import ARG, cold_start, engine_time
@@ -171,53 +172,84 @@ class WarmCallSettings:
     engine_min_ms: float = 20.0  # each in-engine loop lasts at least this long
 
 
-def steady_state_figures(result: BackendResult) -> dict:
-    """Per CPU regime: the warm-call series' class over the trials, the calls
-    until steady state and the steady-state median (µs), from harness/analysis/steady_state.py."""
+@dataclass(frozen=True)
+class SteadySummary:
+    """A warm-call series' class over the trials in one CPU regime, the calls
+    until steady state and the steady-state median (µs), both medians over the
+    trials that settled (harness/analysis/steady_state.py)."""
+
+    regime: str
+    classification: str
+    per_trial: tuple[str, ...]
+    calls_until_steady: float | None
+    steady_median_us: float | None
+
+    def to_json(self) -> dict:
+        return {"regime": self.regime, "class": self.classification, "per_trial": list(self.per_trial),
+                "calls_until_steady": self.calls_until_steady, "steady_median_us": self.steady_median_us}
+
+
+def steady_state_figures(result: BackendResult) -> dict[str, SteadySummary]:
+    """Per CPU regime that has a verdict: how the warm-call series settles."""
     out = {}
     for cpus in REGIMES:
         verdict = over_trials(list(result.steady_state), cpus)
         if verdict:
-            found = verdict.to_json()
-            found["steady_median_us"] = (found.pop("steady_median_s") * 1e6
-                                         if verdict.steady_median_s is not None else None)
-            out[cpus] = found
+            median = verdict.steady_median_s
+            out[cpus] = SteadySummary(verdict.regime, verdict.classification, verdict.per_trial,
+                                      verdict.calls_until_steady, median * 1e6 if median is not None else None)
     return out
 
 
-def wake_cost(result: BackendResult) -> dict | None:
+def wake_cost(result: BackendResult) -> Difference | None:
     """What waking an idle CPU adds to a warm call here: the median warm call
     with idle CPUs minus the one with CPUs held awake, paired by trial."""
     if not result.warm_call or not result.warm_call_awake:
         return None
     found = paired_difference(result.warm_call, result.warm_call_awake)
-    if found is None:
-        return None
-    scaled = found.scaled(WARM_CALL.scale)
-    return {"median": scaled.value, "ci95": list(scaled.ci) if scaled.ci else None, "trials": found.trials}
+    return Difference.of(found, WARM_CALL.scale) if found else None
 
 
-def engine_figure(engine: EngineTime) -> dict:
-    """The handler's own time per call, or why it cannot be told: the handler
-    loop minus the identity loop, shown only where it is above the identity
-    loop's own cost and above twice the clock's step spread over the calls."""
+@dataclass(frozen=True)
+class EngineFigure:
+    """The handler's own time per call in the engine (ns), or why it cannot be
+    told: `net` is None, and `note` says so, when it is below resolution."""
+
+    handler_loop_ns: float | None
+    loop_ns: float
+    clock: str
+    clock_step_ns: float | None
+    calls_per_loop: float
+    resolution_ns: float
+    net: CountedValue | None
+    note: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"handler_loop_ns": self.handler_loop_ns, "loop_ns": self.loop_ns, "clock": self.clock,
+               "clock_step_ns": self.clock_step_ns, "calls_per_loop": self.calls_per_loop,
+               "resolution_ns": self.resolution_ns, "net": self.net.to_json() if self.net else None}
+        if self.net is None:
+            out["note"] = self.note
+        return out
+
+
+def engine_figure(engine: EngineTime) -> EngineFigure:
+    """The handler loop minus the identity loop, shown only where it is above the
+    identity loop's own cost and above twice the clock's step spread over the calls."""
     handler = estimate(engine.handler_ns)
     loop = float(np.median(engine.loop_ns.array()))
     net = estimate(engine.net())
     calls = float(np.median(engine.calls)) if engine.calls else 0.0
     step = (engine.clock_resolution_ns or 0.0) / calls if calls else math.inf
-    out = {"handler_loop_ns": handler.value if handler else None, "loop_ns": loop, "clock": engine.clock,
-           "clock_step_ns": engine.clock_resolution_ns, "calls_per_loop": calls,
-           "resolution_ns": max(loop, 2 * step)}
-    if net is None or net.value <= out["resolution_ns"]:
-        out["net"] = None
-        out["note"] = (f"{BELOW_RESOLUTION}: the handler adds {net.value if net else 0:.3g} ns per call to a loop "
-                       f"that costs {loop:.3g} ns per call alone (clock step {engine.clock_resolution_ns or 0:.3g} "
-                       f"ns over {calls:.0f} calls)")
-    else:
-        out["net"] = {"median": net.value, "ci95": list(net.ci) if net.ci else None, "n": net.n,
-                      "trials": net.trials}
-    return out
+    resolution = max(loop, 2 * step)
+    shown = dict(handler_loop_ns=handler.value if handler else None, loop_ns=loop, clock=engine.clock,
+                 clock_step_ns=engine.clock_resolution_ns, calls_per_loop=calls, resolution_ns=resolution)
+    if net is None or net.value <= resolution:
+        return EngineFigure(**shown, net=None,
+                            note=f"{BELOW_RESOLUTION}: the handler adds {net.value if net else 0:.3g} ns per call to "
+                                 f"a loop that costs {loop:.3g} ns per call alone (clock step "
+                                 f"{engine.clock_resolution_ns or 0:.3g} ns over {calls:.0f} calls)")
+    return EngineFigure(**shown, net=CountedValue(net.value, net.ci, net.n, net.trials))
 
 
 class WarmCallSuite(Suite):
