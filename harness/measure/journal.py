@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.measure.trial_record import TrialRecord, TrialRecordError
+from harness.results.fields import Fields
 
 VERSION = 1
 
@@ -85,9 +86,10 @@ def entry_from_json(raw: object, where: str) -> Entry:
         if kind == "trial":
             return TrialEntry(TrialRecord.from_json(raw["record"]))
         if kind == "lost":
-            return LostEntry(index=int(raw["index"]), cause=str(raw.get("cause") or ""),
-                             started=str(raw.get("started") or ""), finished=str(raw.get("finished") or ""),
-                             seed=int(raw.get("seed") or 0), side=str(raw.get("side") or ""), pair=raw.get("pair"))
+            f = Fields(raw, where, JournalError)
+            return LostEntry(index=f.int("index", required=True), cause=f.str("cause"), started=f.str("started"),
+                             finished=f.str("finished"), seed=f.int("seed"), side=f.str("side"),
+                             pair=f.int("pair", None))
         if kind == "calibration":
             return CalibrationEntry(dict(raw["injected"]))
         if kind == "resumed":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.measure.options import RunOptions
+from harness.results.fields import Fields
 from harness.measure.trial_record import BackendDescription, BackendTrialRecord, TrialRecord
 
 PROTOCOL = 1  # bumped when a spec or record changes shape; `ab` refuses a base that speaks another
@@ -55,14 +56,16 @@ class TrialSpec:
 
     @staticmethod
     def from_json(raw: dict) -> "TrialSpec":
-        if raw.get("protocol") != PROTOCOL:
-            raise TrialError(f"trial protocol {raw.get('protocol')!r} is not {PROTOCOL} (a harness of another version)")
-        return TrialSpec(index=int(raw["index"]), seed=int(raw["seed"]), options=RunOptions.from_json(raw["options"]),
-                         plan={suite: tuple(names) for suite, names in raw["plan"].items()},
-                         start_delays_ms={k: float(v) for k, v in (raw.get("start_delays_ms") or {}).items()},
-                         start_delay_kinds={k: str(v) for k, v in (raw.get("start_delay_kinds") or {}).items()},
-                         crash=tuple(raw.get("crash") or ()),
-                         side=raw.get("side") or "", pair=raw.get("pair"))
+        f = Fields(raw, "trial spec", TrialError)
+        if f.value("protocol") != PROTOCOL:
+            raise TrialError(f"trial protocol {f.value('protocol')!r} is not {PROTOCOL} (a harness of another version)")
+        plan = f.sub("plan", required=True)
+        return TrialSpec(index=f.int("index", required=True), seed=f.int("seed", required=True),
+                         options=RunOptions.from_json(f.dict("options", required=True)),
+                         plan={suite: plan.strs(suite) for suite in plan.raw},
+                         start_delays_ms=f.floats_by_name("start_delays_ms"),
+                         start_delay_kinds={k: str(v) for k, v in f.dict("start_delay_kinds").items()},
+                         crash=f.strs("crash"), side=f.str("side"), pair=f.int("pair", None))
 
     @property
     def backends(self) -> list[str]:

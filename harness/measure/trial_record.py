@@ -17,7 +17,8 @@ from typing import Any, Mapping
 
 from harness.results.model import BackendInfo, _freeze
 from harness.suites import RECORDS
-from harness.suites.records import TrialRecordError, mapping
+from harness.results.fields import Fields
+from harness.suites.records import TrialRecordError
 
 
 DECLARED = ("summary", "family", "instance_class", "described_as", "reference", "roles", "cpu_scope",
@@ -70,15 +71,13 @@ class BackendDescription:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "BackendDescription":
-        raw = mapping(raw, what)  # an A/B base of an earlier commit may say less: defaults
-        modes, facts = raw.get("concurrency_modes"), raw.get("facts")
-        return cls(summary=str(raw.get("summary") or ""), transport=str(raw.get("transport") or ""),
-                   family=str(raw.get("family") or ""), instance_class=str(raw.get("instance_class") or ""),
-                   described_as=str(raw.get("described_as") or ""), reference=bool(raw.get("reference")),
-                   roles=tuple(str(r) for r in raw.get("roles") or ()), versions=dict(raw.get("versions") or {}),
-                   cpu_scope=str(raw.get("cpu_scope") or ""),
-                   concurrency_modes=None if modes is None else tuple(str(m) for m in modes),
-                   variant_of=str(raw.get("variant_of") or ""), facts=None if facts is None else dict(facts))
+        f = Fields(raw, what, TrialRecordError)  # an A/B base of an earlier commit may say less: defaults
+        return cls(summary=f.str("summary"), transport=f.str("transport"), family=f.str("family"),
+                   instance_class=f.str("instance_class"), described_as=f.str("described_as"),
+                   reference=f.bool("reference"), roles=f.strs("roles"), versions=f.dict("versions"),
+                   cpu_scope=f.str("cpu_scope"),
+                   concurrency_modes=f.strs("concurrency_modes") if f.has("concurrency_modes") else None,
+                   variant_of=f.str("variant_of"), facts=f.dict("facts") if f.has("facts") else None)
 
 
 @dataclass
@@ -118,13 +117,12 @@ class BackendTrialRecord:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "BackendTrialRecord":
-        raw = mapping(raw, what)
-        info = raw.get("info")
-        record = cls(info=BackendDescription.from_json(info, f"{what}.info") if info else None,
-                     unavailable=raw.get("unavailable"), failures=[str(f) for f in raw.get("failures") or []])
+        f = Fields(raw, what, TrialRecordError)
+        record = cls(info=BackendDescription.from_json(f.dict("info"), f"{what}.info") if f.dict("info") else None,
+                     unavailable=f.str("unavailable", None), failures=list(f.strs("failures")))
         for key, kind in RECORDS.items():  # a suite not measured is left out
-            if key in raw and raw[key]:
-                record.parts[key] = kind.from_json(raw[key], f"{what}.{key}")
+            if f.value(key):
+                record.parts[key] = kind.from_json(f.value(key), f"{what}.{key}")
         return record
 
 
@@ -158,20 +156,16 @@ class TrialRecord:
 
     @classmethod
     def from_json(cls, raw: object) -> "TrialRecord":
-        raw = mapping(raw, "trial record")
-        try:
-            index = int(raw["index"])
-            # What a trial process of an earlier commit (an A/B base) may leave out has its default.
-            return cls(protocol=int(raw["protocol"]), index=index, seed=int(raw["seed"]),
-                       started=str(raw["started"]), finished=str(raw["finished"]),
-                       backends={name: BackendTrialRecord.from_json(data, f"trial {index}, {name}")
-                                 for name, data in mapping(raw["backends"], "backends").items()},
-                       side=str(raw.get("side") or ""), pair=raw.get("pair"), pid=raw.get("pid"),
-                       load_average_at_start=[float(v) for v in raw.get("load_average_at_start") or []],
-                       suites={str(s): list(names) for s, names in (raw.get("suites") or {}).items()},
-                       startup_seconds=raw.get("startup_seconds"),
-                       suite_seconds={str(s): float(v) for s, v in (raw.get("suite_seconds") or {}).items()},
-                       suite_errors=[str(e) for e in raw.get("suite_errors") or []],
-                       cpu_regimes=dict(raw.get("cpu_regimes") or {}))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise TrialRecordError(f"trial record: {error.__class__.__name__}: {error}") from None
+        f = Fields(raw, "trial record", TrialRecordError)
+        index = f.int("index", required=True)
+        suites = f.sub("suites") or Fields({}, "trial record.suites", TrialRecordError)
+        # What a trial process of an earlier commit (an A/B base) may leave out has its default.
+        return cls(protocol=f.int("protocol", required=True), index=index, seed=f.int("seed", required=True),
+                   started=f.str("started", required=True), finished=f.str("finished", required=True),
+                   backends={name: BackendTrialRecord.from_json(data, f"trial {index}, {name}")
+                             for name, data in f.dict("backends", required=True).items()},
+                   side=f.str("side"), pair=f.int("pair", None), pid=f.int("pid", None),
+                   load_average_at_start=list(f.numbers("load_average_at_start")),
+                   suites={str(s): list(suites.strs(s)) for s in suites.raw},
+                   startup_seconds=f.float("startup_seconds"), suite_seconds=f.floats_by_name("suite_seconds"),
+                   suite_errors=list(f.strs("suite_errors")), cpu_regimes=f.dict("cpu_regimes"))

@@ -23,65 +23,11 @@ import numpy as np
 from harness.results.vocabulary import REGIMES, STEADY_CLASSES
 
 from harness.results.migrate import migrate_v1
+from harness.results.fields import Fields as _Fields
 from harness.results.schema import LEGACY_SCHEMA, SCHEMA, WORKLOADS_SCHEMA, ResultsError  # noqa: F401
 
 
 # ---------------------------------------------------------------- reading helpers
-
-class _Fields:
-    """Typed access to one JSON object; a wrong or missing field is one ResultsError naming its path."""
-
-    def __init__(self, raw: object, where: str):
-        if not isinstance(raw, dict):
-            raise ResultsError(f"{where}: expected an object, found {type(raw).__name__}")
-        self.raw, self.where = raw, where
-
-    def _get(self, key: str, kinds: tuple, default: Any, required: bool) -> Any:
-        if key not in self.raw or self.raw[key] is None:
-            if required:
-                raise ResultsError(f"{self.where}: missing '{key}'")
-            return default
-        value = self.raw[key]
-        if kinds and not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
-            raise ResultsError(f"{self.where}.{key}: expected {'/'.join(k.__name__ for k in kinds)}, "
-                               f"found {type(value).__name__}")
-        return value
-
-    def str(self, key: str, default: str | None = "", required: bool = False) -> str | None:
-        return self._get(key, (str,), default, required)
-
-    def int(self, key: str, default: int | None = 0, required: bool = False) -> int | None:
-        return self._get(key, (int,), default, required)
-
-    def float(self, key: str, default: float | None = None, required: bool = False) -> float | None:
-        value = self._get(key, (int, float), default, required)
-        return float(value) if value is not None else None
-
-    def bool(self, key: str, default: bool = False) -> bool:
-        return self._get(key, (bool,), default, False)
-
-    def list(self, key: str, required: bool = False) -> list:
-        return self._get(key, (list,), [], required)
-
-    def dict(self, key: str, required: bool = False) -> dict:
-        return self._get(key, (dict,), {}, required)
-
-    def sub(self, key: str, required: bool = False) -> "_Fields | None":
-        value = self._get(key, (dict,), None, required)
-        return _Fields(value, f"{self.where}.{key}") if value is not None else None
-
-    def numbers(self, key: str, required: bool = False) -> tuple[float, ...]:
-        values = self.list(key, required)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise ResultsError(f"{self.where}.{key}: expected a list of numbers")
-        return tuple(float(v) for v in values)
-
-    def ints(self, key: str, required: bool = False) -> tuple[int, ...]:
-        values = self.list(key, required)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise ResultsError(f"{self.where}.{key}: expected a list of integers")
-        return tuple(values)
-
 
 def _freeze(value: Any) -> Any:
     """Plain JSON data as a hashable, immutable value (tuples for lists)."""
@@ -378,7 +324,7 @@ class Conditions:
     @staticmethod
     def from_json(raw: object, where: str) -> "Conditions":
         f = _Fields(raw, where)
-        pinned = f.raw.get("pinned_cpus")
+        pinned = f.value("pinned_cpus")
         return Conditions(pinned_cpus=f.ints("pinned_cpus") if pinned is not None else None,
                           base_image=f.str("base_image", None), child_environment=_freeze(f.dict("child_environment")))
 
@@ -425,7 +371,7 @@ class BackendInfo:
                            roles=tuple(str(r) for r in f.list("roles")),
                            versions=_freeze(f.dict("versions")), facts=_freeze(f.dict("facts")),
                            failures=tuple(str(x) for x in f.list("failures")),
-                           concurrency_modes=None if f.raw.get("concurrency_modes") is None
+                           concurrency_modes=None if f.value("concurrency_modes") is None
                            else tuple(str(m) for m in f.list("concurrency_modes")),
                            variant_of=f.str("variant_of"))
 
@@ -489,7 +435,7 @@ class ColdStart:
     @staticmethod
     def from_json(wall: Series, raw: object, where: str) -> "ColdStart":
         f = _Fields(raw, where)
-        cpu = f.raw.get("cpu")
+        cpu = f.value("cpu")
         return ColdStart(wall=wall, cpu=Series.from_json(cpu, f"{where}.cpu") if cpu is not None else None,
                          cpu_scope=f.str("cpu_scope"),
                          phases=FrozenMap({name: Series.from_json(value, f"{where}.phases.{name}")
@@ -514,8 +460,8 @@ class FirstInstance:
     @staticmethod
     def from_json(raw: object, where: str) -> "FirstInstance":
         f = _Fields(raw, where)
-        uss = f.raw.get("uss_growth_bytes")
-        return FirstInstance(total=Series.from_json(f.raw.get("total"), f"{where}.total"),
+        uss = f.value("uss_growth_bytes")
+        return FirstInstance(total=Series.from_json(f.value("total"), f"{where}.total"),
                              phases=FrozenMap({k: Series.from_json(v, f"{where}.phases.{k}")
                                                for k, v in f.dict("phases").items()}),
                              uss_growth_bytes=Series.from_json(uss, f"{where}.uss_growth_bytes") if uss else None,
@@ -544,8 +490,8 @@ class EngineTime:
     @staticmethod
     def from_json(raw: object, where: str) -> "EngineTime":
         f = _Fields(raw, where)
-        return EngineTime(handler_ns=Series.from_json(f.raw.get("handler_ns"), f"{where}.handler_ns"),
-                          loop_ns=Series.from_json(f.raw.get("loop_ns"), f"{where}.loop_ns"), clock=f.str("clock"),
+        return EngineTime(handler_ns=Series.from_json(f.value("handler_ns"), f"{where}.handler_ns"),
+                          loop_ns=Series.from_json(f.value("loop_ns"), f"{where}.loop_ns"), clock=f.str("clock"),
                           clock_resolution_ns=f.float("clock_resolution_ns"), calls=f.ints("calls"))
 
 
@@ -1117,14 +1063,14 @@ def from_json(raw: object, where: str = "results") -> Run:
                 target[suite] = ColdStart.from_json(series, extra.raw, f"{here}.extra_info")
             elif suite == "cold_start":
                 target["cold_start"] = ColdStart.from_json(series, extra.raw, f"{here}.extra_info")
-                if extra.raw.get("first_instance"):
+                if extra.value("first_instance"):
                     target["first_instance"] = FirstInstance.from_json(extra.raw["first_instance"],
                                                                        f"{here}.extra_info.first_instance")
             else:
                 target[suite] = series
-                if suite == "warm_call" and extra.raw.get("engine"):
+                if suite == "warm_call" and extra.value("engine"):
                     target["engine"] = EngineTime.from_json(extra.raw["engine"], f"{here}.extra_info.engine")
-                if suite == "warm_call" and extra.raw.get("warmup"):
+                if suite == "warm_call" and extra.value("warmup"):
                     target["warmup"] = Series.from_json(extra.raw["warmup"], f"{here}.extra_info.warmup")
                 if suite == "warm_call":
                     target["steady_state"] = tuple(
@@ -1161,11 +1107,11 @@ def from_json(raw: object, where: str = "results") -> Run:
     machine_raw = (raw.get("machine_info") or {}).get("isobench") or {}
     return Run(
         status=rec.str("status", "unknown"),
-        provenance=Provenance.from_json(rec.raw.get("provenance"), f"{where}: isobench.provenance"),
+        provenance=Provenance.from_json(rec.value("provenance"), f"{where}: isobench.provenance"),
         machine=Machine.from_json(machine_raw, f"{where}: machine_info.isobench"),
-        profile=Profile.from_json(rec.raw.get("profile"), f"{where}: isobench.profile"),
-        worker=WorkerInfo.from_json(rec.raw.get("worker") or {}, f"{where}: isobench.worker"),
-        conditions=Conditions.from_json(rec.raw.get("conditions") or {}, f"{where}: isobench.conditions"),
+        profile=Profile.from_json(rec.value("profile"), f"{where}: isobench.profile"),
+        worker=WorkerInfo.from_json(rec.value("worker") or {}, f"{where}: isobench.worker"),
+        conditions=Conditions.from_json(rec.value("conditions") or {}, f"{where}: isobench.conditions"),
         trials=tuple(TrialInfo.from_json(t, f"{where}: isobench.trials[{i}]") for i, t in enumerate(rec.list("trials"))),
         backends=FrozenMap(backends),
         requested_backends=tuple(str(x) for x in rec.list("requested_backends")),

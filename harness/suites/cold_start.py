@@ -18,7 +18,7 @@ from harness.procedures.instances import ARG, ColdStartSample, timed_cold_start
 from harness.results.model import BackendResult, ColdStart, FrozenMap, Series
 from harness.results.vocabulary import Figure
 from harness.suites.base import Records, Suite, parts, series
-from harness.suites.records import floats, mapping, phases
+from harness.suites.records import phases, record_fields
 
 MS = 1e-3
 TIMER = "time.perf_counter_ns: backend.start() called -> first answer received; stopping the instance excluded"
@@ -50,12 +50,10 @@ class ColdStartRecord:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "ColdStartRecord":
-        raw = mapping(raw, what)  # written by this commit's trial process or, in an A/B run, the base's
-        cpu = raw.get("cpu_s")
-        return cls(wall_s=floats(raw["wall_s"], f"{what}.wall_s"),
-                   cpu_s=None if cpu is None else floats(cpu, f"{what}.cpu_s"),
-                   phases_ms=phases(raw.get("phases_ms") or {}, f"{what}.phases_ms"),
-                   answers=[str(a) for a in raw.get("answers") or []])
+        f = record_fields(raw, what)  # written by this commit's trial process or, in an A/B run, the base's
+        return cls(wall_s=list(f.numbers("wall_s", required=True)),
+                   cpu_s=list(f.numbers("cpu_s")) if f.has("cpu_s") else None,
+                   phases_ms=phases(f, "phases_ms"), answers=[str(a) for a in f.list("answers")])
 
 
 COLD_START = Figure(

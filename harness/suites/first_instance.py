@@ -12,7 +12,7 @@ from harness.procedures.instances import ARG
 from harness.results.model import FirstInstance, FrozenMap
 from harness.results.vocabulary import Figure
 from harness.suites.base import Records, Suite, parts, series
-from harness.suites.records import floats, mapping, phases
+from harness.suites.records import phases, record_fields
 
 MS = 1e-3
 
@@ -28,11 +28,12 @@ class FirstInstanceRecord:
 
     def add(self, probe: Mapping[str, Any]) -> None:
         """One probe's answer (the JSON a first-instance probe process printed)."""
-        self.total_ms.append(float(probe["total_ms"]))
-        self.uss_growth_bytes.append(float(probe.get("uss_growth_bytes") or 0))
-        self.timer = probe.get("timer", "")
-        for phase, value in (probe.get("phases_ms") or {}).items():
-            self.phases_ms.setdefault(phase, []).append(float(value))
+        f = record_fields(probe, "first-instance probe")
+        self.total_ms.append(f.float("total_ms", required=True))
+        self.uss_growth_bytes.append(f.float("uss_growth_bytes", 0.0))
+        self.timer = f.str("timer")
+        for phase, value in f.floats_by_name("phases_ms").items():
+            self.phases_ms.setdefault(phase, []).append(value)
 
     def to_json(self) -> dict:
         return {"total_ms": self.total_ms, "phases_ms": self.phases_ms, "uss_growth_bytes": self.uss_growth_bytes,
@@ -40,11 +41,9 @@ class FirstInstanceRecord:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "FirstInstanceRecord":
-        raw = mapping(raw, what)
-        return cls(total_ms=floats(raw["total_ms"], f"{what}.total_ms"),
-                   phases_ms=phases(raw.get("phases_ms") or {}, f"{what}.phases_ms"),
-                   uss_growth_bytes=floats(raw.get("uss_growth_bytes") or [], f"{what}.uss_growth_bytes"),
-                   timer=str(raw.get("timer") or ""))
+        f = record_fields(raw, what)
+        return cls(total_ms=list(f.numbers("total_ms", required=True)), phases_ms=phases(f, "phases_ms"),
+                   uss_growth_bytes=list(f.numbers("uss_growth_bytes")), timer=f.str("timer"))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from harness.results.fields import Fields
+
 
 class TrialRecordError(ValueError):
     """A trial record that does not have the shape it must (one line)."""
@@ -17,10 +19,15 @@ def floats(raw: object, what: str) -> list[float]:
     return [float(v) for v in raw]
 
 
-def phases(raw: object, what: str) -> dict[str, list[float]]:
-    if not isinstance(raw, Mapping):
-        raise TrialRecordError(f"{what} is not an object")
-    return {str(phase): floats(values, f"{what}.{phase}") for phase, values in raw.items()}
+def record_fields(raw: object, what: str) -> Fields:
+    """Checked access to a record's fields; a bad one is a TrialRecordError naming it."""
+    return Fields(raw, what, TrialRecordError)
+
+
+def phases(found: Fields, key: str) -> dict[str, list[float]]:
+    """An object of phase -> samples ({"compile": [0.1, ...]}); {} when absent."""
+    part = found.sub(key)
+    return {str(phase): list(part.numbers(phase)) for phase in part.raw} if part else {}
 
 
 def mapping(raw: object, what: str) -> Mapping[str, Any]:

@@ -33,7 +33,7 @@ from harness.procedures.instances import ARG, cold_start, engine_time
 from harness.results.model import BackendResult, EngineTime, SteadyState
 from harness.results.vocabulary import BELOW_RESOLUTION, REGIMES, Figure
 from harness.suites.base import Records, Suite, parts, series
-from harness.suites.records import floats, mapping
+from harness.suites.records import record_fields
 
 NS = 1e-9
 WARMUP_CAP = 4  # the warm-up grows to at most this many times the profile's count
@@ -52,8 +52,8 @@ class WarmCallRecord:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "WarmCallRecord":
-        raw = mapping(raw, what)
-        return cls(call_ns=list(raw["call_ns"]), ping_ns=list(raw["ping_ns"]))
+        f = record_fields(raw, what)
+        return cls(call_ns=list(f.ints("call_ns", required=True)), ping_ns=list(f.ints("ping_ns", required=True)))
 
 
 @dataclass
@@ -69,9 +69,9 @@ class WarmupRecord:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "WarmupRecord":
-        raw = mapping(raw, what)
-        return cls(call_ns=list(raw["call_ns"]), settled=bool(raw.get("settled")),
-                   regime=str(raw.get("regime") or "idle"))
+        f = record_fields(raw, what)
+        return cls(call_ns=list(f.ints("call_ns", required=True)), settled=f.bool("settled"),
+                   regime=f.str("regime") or "idle")
 
 
 @dataclass
@@ -86,11 +86,12 @@ class EngineRecord:
 
     def add(self, result: Mapping[str, Any]) -> None:
         """One in-engine measurement (the engine's own JSON)."""
-        self.handler_ns.append(float(result["handler_ns"]))
-        self.loop_ns.append(float(result["loop_ns"]))
-        self.calls.append(int(result["calls"]))
-        self.clock = result.get("clock") or ""
-        step = result.get("clock_resolution_ns")
+        f = record_fields(dict(result), "in-engine measurement")
+        self.handler_ns.append(f.float("handler_ns", required=True))
+        self.loop_ns.append(f.float("loop_ns", required=True))
+        self.calls.append(f.int("calls", required=True))
+        self.clock = f.str("clock")
+        step = f.float("clock_resolution_ns")
         if step is not None:
             known = self.clock_resolution_ns
             self.clock_resolution_ns = float(step) if known is None else max(known, float(step))
@@ -101,11 +102,10 @@ class EngineRecord:
 
     @classmethod
     def from_json(cls, raw: object, what: str) -> "EngineRecord":
-        raw = mapping(raw, what)
-        step = raw.get("clock_resolution_ns")
-        return cls(handler_ns=floats(raw["handler_ns"], f"{what}.handler_ns"),
-                   loop_ns=floats(raw["loop_ns"], f"{what}.loop_ns"), calls=[int(c) for c in raw.get("calls") or []],
-                   clock=str(raw.get("clock") or ""), clock_resolution_ns=None if step is None else float(step))
+        f = record_fields(raw, what)
+        return cls(handler_ns=list(f.numbers("handler_ns", required=True)),
+                   loop_ns=list(f.numbers("loop_ns", required=True)), calls=list(f.ints("calls")),
+                   clock=f.str("clock"), clock_resolution_ns=f.float("clock_resolution_ns"))
 
 
 @dataclass
