@@ -67,12 +67,17 @@ def test_the_delay_costs_cpu_time_as_a_slowdown_would():
 
 
 def test_an_undelayed_ab_side_records_no_start_delay_but_keeps_injected_crashes():
+    from harness.measure.journal import RunHeader
     from harness.measure.manager import _without_delays
+    from harness.measure.options import RunOptions
+    from harness.results.model import InjectedDelay
 
-    header = {"injected": {"container": {"ms": 48.0, "percent": 15.0, "calibrated_median_ms": 320.0},
-                           "isolate": {"ms": 0.0, "crash_trial": 2}}}
-    assert _without_delays(header)["injected"] == {"isolate": {"ms": 0.0, "crash_trial": 2}}
-    assert header["injected"]["container"]["ms"] == 48.0  # the head's header is left as it was
+    header = RunHeader(run_id="", options=RunOptions(backends=("container", "isolate"), profile="smoke"),
+                       provenance={}, machine={}, profile={}, worker={}, conditions={},
+                       injected={"container": InjectedDelay(ms=48.0, percent=15.0, calibrated_median_ms=320.0),
+                                 "isolate": InjectedDelay(ms=0.0, crash_trial=2)})
+    assert _without_delays(header).injected == {"isolate": InjectedDelay(ms=0.0, crash_trial=2)}
+    assert header.injected["container"].ms == 48.0  # the head's header is left as it was
 
 
 def test_a_sleeping_delay_costs_wall_time_only():

@@ -2,6 +2,8 @@
 as it was written, a record that is not one is a one-line error, and a
 record of an earlier commit (an A/B base) that says less still reads."""
 
+import json
+
 import pytest
 
 from harness.measure.trial_record import BackendDescription, BackendTrialRecord, TrialRecord, TrialRecordError
@@ -72,13 +74,21 @@ def test_journal_entries_are_typed_and_a_bad_one_is_one_line(tmp_path):
     from harness.measure.journal import (VERSION, CalibrationEntry, Journal, JournalError, LostEntry, ResumedEntry,
                                          TrialEntry)
 
-    journal = Journal.create(tmp_path / "run.journal.jsonl", {"options": {}})
+    from harness.measure.journal import RunHeader
+    from harness.measure.options import RunOptions
+    from harness.results.model import InjectedDelay
+
+    made = RunHeader(run_id="r", options=RunOptions(backends=("isolate",), profile="smoke"), provenance={"commit": "c"},
+                     machine={}, profile={}, worker={}, conditions={}, family_index={"isolate": 0},
+                     injected={"isolate": InjectedDelay(crash_trial=1)})
+    journal = Journal.create(tmp_path / "run.journal.jsonl", made)
     written = [TrialEntry(a_record()), LostEntry(index=4, cause="killed by SIGKILL", side="head", pair=4),
-               CalibrationEntry({"container": {"ms": 1.5}}), ResumedEntry("2026-12-03T01:00:00+00:00")]
+               CalibrationEntry({"container": InjectedDelay(ms=1.5)}), ResumedEntry("2026-12-03T01:00:00+00:00")]
     for entry in written:
         journal.append(entry)
     header, entries = journal.read()
-    assert header["version"] == VERSION and entries == written
+    assert header == made and entries == written
+    assert json.loads(journal.path.read_text().splitlines()[0])["version"] == VERSION
     with open(journal.path, "a") as handle:
         handle.write('{"kind": "teleported"}\n{"kind": "lost", "index": 5}\n')
     with pytest.raises(JournalError, match="unknown journal entry kind 'teleported'") as caught:

@@ -36,7 +36,6 @@ def new_run_options(args):
 def _resumed_setup(journal_path: str):
     from harness.measure.journal import Journal, JournalError
     from harness.measure.manager import RunSetup
-    from harness.measure.options import RunOptions
 
     path = Path(journal_path)
     try:
@@ -44,7 +43,7 @@ def _resumed_setup(journal_path: str):
     except JournalError as error:
         raise UsageError(str(error)) from None
     name = path.name.removesuffix(".journal.jsonl")
-    return RunSetup(RunOptions.from_json(header["options"]), path.parent, stamp=name.split("-")[0], name=name)
+    return RunSetup(header.options, path.parent, stamp=name.split("-")[0], name=name)
 
 
 def report_outcome(outcome, print_summary: bool = True) -> None:

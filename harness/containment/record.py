@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from harness.backends.base import Limits
+from harness.results.fields import Fields
 from harness.results.store import ResultsError, read_json, write_atomic
 
 SCHEMA = "isobench-containment/1"
@@ -31,31 +32,15 @@ class RecordError(ValueError):
     """A record that does not have the shape it must: said in one line."""
 
 
-def _mapping(raw: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise RecordError(f"{what} is not an object")
-    return raw
-
-
-def _required(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str):
-    if key not in raw or not isinstance(raw[key], kind):
-        raise RecordError(f"{what} lacks {key!r} (or it has the wrong type)")
-    return raw[key]
-
-
-def _optional(raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str):
-    value = raw.get(key)
-    if value is not None and not isinstance(value, kind):
-        raise RecordError(f"{what}: {key!r} has the wrong type")
-    return value
+def _fields(raw: object, what: str) -> Fields:
+    """Checked access to a record's fields; a bad one is a RecordError naming it."""
+    return Fields(raw, what, RecordError)
 
 
 def _present(pairs: list[tuple[str, object]]) -> dict:
     """The pairs whose value is not None, in their order (fields a record leaves out when absent)."""
     return {key: value for key, value in pairs if value is not None}
 
-
-NUMBER = (int, float)
 
 
 @dataclass(frozen=True)
@@ -71,15 +56,13 @@ class HostOutcome:
 
     @classmethod
     def from_json(cls, raw: object) -> "HostOutcome":
-        raw = _mapping(raw, "host")
-        tail = _optional(raw, "stderr_tail", list, "host")
-        return cls(survived=_required(raw, "survived", bool, "host"), exit=str(raw.get("exit", "unknown")),
-                   killed_by=_optional(raw, "killed_by", str, "host"),
-                   death_ms=_optional(raw, "death_ms", NUMBER, "host"),
-                   peak_tree_rss_bytes=_optional(raw, "peak_tree_rss_bytes", int, "host"),
-                   call_growth_bytes=_optional(raw, "call_growth_bytes", int, "host"),
-                   memory_limit_bytes=_optional(raw, "memory_limit_bytes", int, "host"),
-                   stderr_tail=tuple(str(line) for line in tail) if tail is not None else None)
+        f = _fields(raw, "host")
+        return cls(survived=f.bool("survived", required=True), exit=f.str("exit", "unknown"),
+                   killed_by=f.str("killed_by", None), death_ms=f.number("death_ms"),
+                   peak_tree_rss_bytes=f.int("peak_tree_rss_bytes", None),
+                   call_growth_bytes=f.int("call_growth_bytes", None),
+                   memory_limit_bytes=f.int("memory_limit_bytes", None),
+                   stderr_tail=f.strs("stderr_tail") if f.has("stderr_tail") else None)
 
     def to_json(self) -> dict:
         out = {"survived": self.survived, "exit": self.exit, "killed_by": self.killed_by, "death_ms": self.death_ms,
@@ -113,15 +96,14 @@ class CallOutcome:
 
     @classmethod
     def from_json(cls, raw: object) -> "CallOutcome":
-        raw = _mapping(raw, "outcome")
-        kind = _required(raw, "kind", str, "outcome")
-        return cls(kind=kind, answer=_optional(raw, "answer", str, "outcome"),
-                   error_type=_optional(raw, "error_type", str, "outcome"),
-                   message=_optional(raw, "message", str, "outcome"), typed=_optional(raw, "typed", bool, "outcome"),
-                   token=_optional(raw, "token", str, "outcome"), plant=_optional(raw, "plant", Mapping, "outcome"),
-                   probe=_optional(raw, "probe", Mapping, "outcome"), check=_optional(raw, "check", Mapping, "outcome"),
-                   detect_ms=_optional(raw, "detect_ms", NUMBER, "outcome"),
-                   stop_ms=_optional(raw, "stop_ms", NUMBER, "outcome"))
+        f = _fields(raw, "outcome")
+        return cls(kind=f.str("kind", required=True), answer=f.str("answer", None),
+                   error_type=f.str("error_type", None), message=f.str("message", None),
+                   typed=f.bool("typed", None), token=f.str("token", None),
+                   plant=f.dict("plant") if f.has("plant") else None,
+                   probe=f.dict("probe") if f.has("probe") else None,
+                   check=f.dict("check") if f.has("check") else None,
+                   detect_ms=f.number("detect_ms"), stop_ms=f.number("stop_ms"))
 
     def to_json(self) -> dict:
         return _present([(f.name, getattr(self, f.name)) for f in fields(self)])
@@ -138,10 +120,9 @@ class NextInstance:
 
     @classmethod
     def from_json(cls, raw: object) -> "NextInstance":
-        raw = _mapping(raw, "next")
-        return cls(ok=_required(raw, "ok", bool, "next"), answer=_optional(raw, "answer", str, "next"),
-                   error_type=_optional(raw, "error_type", str, "next"), message=_optional(raw, "message", str, "next"),
-                   typed=_optional(raw, "typed", bool, "next"), ms=_optional(raw, "ms", NUMBER, "next"))
+        f = _fields(raw, "next")
+        return cls(ok=f.bool("ok", required=True), answer=f.str("answer", None), error_type=f.str("error_type", None),
+                   message=f.str("message", None), typed=f.bool("typed", None), ms=f.number("ms"))
 
     def to_json(self) -> dict:
         return _present([(f.name, getattr(self, f.name)) for f in fields(self)])
@@ -185,7 +166,7 @@ Obtained = EscapeObtained | NeighbourObtained
 def _obtained_from_json(raw: object) -> Obtained | None:
     if raw is None:
         return None
-    raw = _mapping(raw, "obtained")
+    raw = _fields(raw, "obtained").raw
     try:
         if "saw_other_instance" in raw:
             return NeighbourObtained(bool(raw["saw_other_instance"]), tuple(raw["seen_via"]),
@@ -214,14 +195,14 @@ class PairRun:
     setup_error: str | None = None  # the harness's own steps failed
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> "PairRun":
+    def from_json(cls, raw: object) -> "PairRun":
         """From a pair's JSON (its host, instance_memory_limit_bytes, outcome, next, unavailable, setup_error)."""
-        return cls(host=HostOutcome.from_json(raw.get("host")),
-                   instance_memory_limit_bytes=_optional(raw, "instance_memory_limit_bytes", int, "pair"),
-                   outcome=CallOutcome.from_json(raw["outcome"]) if raw.get("outcome") is not None else None,
-                   next=NextInstance.from_json(raw["next"]) if raw.get("next") is not None else None,
-                   unavailable=_optional(raw, "unavailable", str, "pair"),
-                   setup_error=_optional(raw, "setup_error", str, "pair"))
+        f = _fields(raw, "pair")
+        return cls(host=HostOutcome.from_json(f.value("host")),
+                   instance_memory_limit_bytes=f.int("instance_memory_limit_bytes", None),
+                   outcome=CallOutcome.from_json(f.value("outcome")) if f.has("outcome") else None,
+                   next=NextInstance.from_json(f.value("next")) if f.has("next") else None,
+                   unavailable=f.str("unavailable", None), setup_error=f.str("setup_error", None))
 
 
 @dataclass(frozen=True)
@@ -258,14 +239,12 @@ class PairResult:
 
     @classmethod
     def from_json(cls, raw: object) -> "PairResult":
-        raw = _mapping(raw, "pair")
-        contained = raw.get("contained")
-        if "contained" not in raw or contained not in (True, False, None):
+        f = _fields(raw, "pair")
+        if "contained" not in f.raw:
             raise RecordError("pair lacks backend, workload or contained")
-        run = PairRun.from_json(raw)
-        verdict = Verdict(contained, str(raw.get("why", "")), _obtained_from_json(raw.get("obtained")))
-        return cls(backend=_required(raw, "backend", str, "pair"), workload=_required(raw, "workload", str, "pair"),
-                   verdict=verdict, run=run, facts=dict(_optional(raw, "facts", Mapping, "pair") or {}))
+        verdict = Verdict(f.bool("contained", None), f.str("why"), _obtained_from_json(f.value("obtained")))
+        return cls(backend=f.str("backend", required=True), workload=f.str("workload", required=True),
+                   verdict=verdict, run=PairRun.from_json(f.raw), facts=f.dict("facts"))
 
     def to_json(self) -> dict:
         run = self.run
@@ -287,11 +266,9 @@ class BackendStatus:
 
     @classmethod
     def from_json(cls, raw: object) -> "BackendStatus":
-        raw = _mapping(raw, "backend status")
-        return cls(available=_required(raw, "available", bool, "backend status"), reason=str(raw.get("reason", "")),
-                   summary=str(raw.get("summary", "")),
-                   instance_class=_optional(raw, "instance_class", str, "backend status"),
-                   family=_optional(raw, "family", str, "backend status"))
+        f = _fields(raw, "backend status")
+        return cls(available=f.bool("available", required=True), reason=f.str("reason"), summary=f.str("summary"),
+                   instance_class=f.str("instance_class", None), family=f.str("family", None))
 
     def to_json(self) -> dict:
         return {"available": self.available, "reason": self.reason, "summary": self.summary,
@@ -326,25 +303,25 @@ class ContainmentRecord:
 
     @classmethod
     def from_json(cls, raw: object) -> "ContainmentRecord":
-        raw = _mapping(raw, "containment record")
-        if not isinstance(raw.get("pairs"), list) or not isinstance(raw.get("backends"), Mapping):
+        f = _fields(raw, "containment record")
+        if not isinstance(f.value("pairs"), list) or not isinstance(f.value("backends"), dict):
             raise RecordError("containment results without 'pairs' and 'backends'")
         pairs = []
-        for index, pair in enumerate(raw["pairs"]):
+        for index, pair in enumerate(f.list("pairs")):
             try:
                 pairs.append(PairResult.from_json(pair))
             except RecordError as error:
                 raise RecordError(f"pair #{index}: {error}") from None
-        limits = _mapping(raw.get("limits") or {}, "limits")
-        known = {f.name for f in fields(Limits)}
+        limits = f.dict("limits")
+        known = {item.name for item in fields(Limits)}
         if set(limits) - known:
             raise RecordError(f"limits has unknown fields {sorted(set(limits) - known)}")
-        safety = _mapping(raw.get("host_safety") or {}, "host_safety")
-        return cls(run_id=str(raw.get("run_id", "?")), started=str(raw.get("started") or ""), limits=Limits(**limits),
-                   host_safety_bytes=int(safety.get("memory_bytes") or 0), workloads=list(raw.get("workloads") or []),
-                   machine=dict(raw.get("machine") or {}),
-                   backends={name: BackendStatus.from_json(status) for name, status in raw["backends"].items()},
-                   pairs=pairs, status=str(raw.get("status", "?")), finished=raw.get("finished"))
+        safety = f.sub("host_safety") or _fields({}, "host_safety")
+        return cls(run_id=f.str("run_id", "?"), started=f.str("started"), limits=Limits(**limits),
+                   host_safety_bytes=safety.int("memory_bytes"), workloads=list(f.strs("workloads")),
+                   machine=f.dict("machine"),
+                   backends={name: BackendStatus.from_json(status) for name, status in f.dict("backends").items()},
+                   pairs=pairs, status=f.str("status", "?"), finished=f.str("finished", None))
 
     def to_json(self) -> dict:
         return {"schema": SCHEMA, "status": self.status, "run_id": self.run_id, "started": self.started,

@@ -12,7 +12,6 @@ from harness.results.model import (
     BackendResult,
     Conditions,
     FrozenMap,
-    InjectedDelay,
     Machine,
     Profile,
     Provenance,
@@ -21,24 +20,24 @@ from harness.results.model import (
     WorkerInfo,
     _freeze,
 )
-from harness.measure.journal import Entry, LostEntry, TrialEntry
+from harness.measure.journal import Entry, LostEntry, RunHeader, TrialEntry
 from harness.measure.trial_record import BackendDescription, BackendTrialRecord
 from harness.suites import SUITES
 
 Records = list[tuple[int, BackendTrialRecord]]  # one backend's record in each trial, by trial index
 
 
-def _info(name: str, records: Records, header: dict) -> BackendInfo:
+def _info(name: str, records: Records, header: RunHeader) -> BackendInfo:
     described = next((r.info for _, r in records if r.info), None) or BackendDescription()
     available = any(r.info and not r.unavailable for _, r in records)
     reasons = [r.unavailable for _, r in records if r.unavailable]
     failures = tuple(f"trial {index}: {failure}" for index, r in records for failure in r.failures)
     return described.info(name=name, available=available,
                           reason="" if available else (reasons[0] if reasons else "not measured"),
-                          family_index=int((header.get("family_index") or {}).get(name, 0)), failures=failures)
+                          family_index=header.place_in_family(name), failures=failures)
 
 
-def backend_result(name: str, records: Records, header: dict) -> BackendResult:
+def backend_result(name: str, records: Records, header: RunHeader) -> BackendResult:
     """One backend's result: its info, and the fields each suite merges from its records."""
     fields: dict = {}
     timings: dict = {}
@@ -75,10 +74,10 @@ class Ending:
     load_average: tuple[float, ...] = ()
 
 
-def assemble(header: dict, entries: list[Entry], ending: Ending, side: str | None = None) -> Run:
+def assemble(header: RunHeader, entries: list[Entry], ending: Ending, side: str | None = None) -> Run:
     """A Run from the journal's header and entries (of one side, for A/B runs): it merges, it does not parse."""
     entries = [e for e in entries if isinstance(e, (TrialEntry, LostEntry)) and (side is None or e.side == side)]
-    names: list[str] = list(header["options"]["backends"])
+    names: list[str] = list(header.options.backends)
     per_backend: dict[str, Records] = {name: [] for name in names}
     for record in (e.record for e in entries if isinstance(e, TrialEntry)):
         for name, data in record.backends.items():
@@ -87,23 +86,22 @@ def assemble(header: dict, entries: list[Entry], ending: Ending, side: str | Non
     for name in names:
         if name not in backends:
             backends[name] = BackendResult(info=BackendInfo(name=name, available=False, reason="not reached"))
-    injected = {name: InjectedDelay(**value) for name, value in (header.get("injected") or {}).items()}
     where = "journal header"
     return Run(
         status=ending.status,
-        provenance=Provenance.from_json(header["provenance"], f"{where}.provenance"),
-        machine=Machine.from_json(header["machine"], f"{where}.machine"),
-        profile=Profile.from_json(header["profile"], f"{where}.profile"),
-        worker=WorkerInfo.from_json(header["worker"], f"{where}.worker"),
-        conditions=Conditions.from_json(header["conditions"], f"{where}.conditions"),
+        provenance=Provenance.from_json(header.provenance, f"{where}.provenance"),
+        machine=Machine.from_json(header.machine, f"{where}.machine"),
+        profile=Profile.from_json(header.profile, f"{where}.profile"),
+        worker=WorkerInfo.from_json(header.worker, f"{where}.worker"),
+        conditions=Conditions.from_json(header.conditions, f"{where}.conditions"),
         trials=tuple(trial_info(e) for e in entries),
         backends=FrozenMap({name: backends[name] for name in names}),
         requested_backends=tuple(names),
         finished=ending.finished,
         load_average_at_end=tuple(ending.load_average),
-        injected=FrozenMap(injected),
-        run_id=header.get("run_id", ""),
-        resumed=tuple(header.get("resumed") or ()),
+        injected=FrozenMap(header.injected),
+        run_id=header.run_id,
+        resumed=header.resumed,
     )
 
 

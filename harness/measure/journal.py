@@ -8,17 +8,65 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping
 
+from harness.measure.options import RunOptions
 from harness.measure.trial_record import TrialRecord, TrialRecordError
 from harness.results.fields import Fields
+from harness.results.model import InjectedDelay
 
 VERSION = 1
 
 
 class JournalError(Exception):
     """The journal cannot be used (one line)."""
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    """What the run is, recorded before its first trial: the journal's first
+    line. The recorded facts (provenance, machine, profile, worker,
+    conditions) stay as written; assemble reads them with the results model's
+    loaders."""
+
+    run_id: str
+    options: RunOptions
+    provenance: Mapping[str, Any]
+    machine: Mapping[str, Any]
+    profile: Mapping[str, Any]
+    worker: Mapping[str, Any]
+    conditions: Mapping[str, Any]
+    family_index: Mapping[str, int] = field(default_factory=dict)  # backend -> its place in its family
+    sides: tuple[str, ...] = ("",)
+    injected: Mapping[str, InjectedDelay] = field(default_factory=dict)  # test-only faults, by backend
+    resumed: tuple[str, ...] = ()  # when `run --resume` took it up again
+
+    def place_in_family(self, name: str) -> int:
+        return self.family_index[name] if name in self.family_index else 0
+
+    def to_json(self) -> dict:
+        return {"run_id": self.run_id, "options": self.options.to_json(), "provenance": dict(self.provenance),
+                "machine": dict(self.machine), "profile": dict(self.profile), "worker": dict(self.worker),
+                "conditions": dict(self.conditions), "family_index": dict(self.family_index),
+                "sides": list(self.sides), "injected": {name: d.to_json() for name, d in self.injected.items()},
+                "resumed": list(self.resumed)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "RunHeader":
+        f = Fields(raw, where, JournalError)
+        injected = f.sub("injected") or Fields({}, where, JournalError)
+        return RunHeader(
+            run_id=f.str("run_id"), options=RunOptions.from_json(f.value("options"), f"{where}.options", JournalError),
+            provenance=f.dict("provenance", required=True), machine=f.dict("machine", required=True),
+            profile=f.dict("profile", required=True), worker=f.dict("worker", required=True),
+            conditions=f.dict("conditions", required=True),
+            family_index={name: int(index) for name, index in f.dict("family_index").items()},
+            sides=f.strs("sides") or ("",),
+            injected={name: InjectedDelay.from_json(injected.value(name), f"{where}.injected.{name}", JournalError)
+                      for name in injected.raw},
+            resumed=f.strs("resumed"))
 
 
 @dataclass(frozen=True)
@@ -60,10 +108,10 @@ class LostEntry:
 class CalibrationEntry:
     """The test-only injected delays, calibrated at the start of the run."""
 
-    injected: dict
+    injected: Mapping[str, InjectedDelay]
 
     def to_json(self) -> dict:
-        return {"kind": "calibration", "injected": self.injected}
+        return {"kind": "calibration", "injected": {name: d.to_json() for name, d in self.injected.items()}}
 
 
 @dataclass(frozen=True)
@@ -79,9 +127,9 @@ Entry = TrialEntry | LostEntry | CalibrationEntry | ResumedEntry
 
 def entry_from_json(raw: object, where: str) -> Entry:
     """One journal line after the header, checked: JournalError says why not, in one line."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+    kind = Fields(raw, where, JournalError).value("kind") if isinstance(raw, dict) else None
+    if not isinstance(kind, str):
         raise JournalError(f"{where}: not a journal entry")
-    kind = raw["kind"]
     try:
         if kind == "trial":
             return TrialEntry(TrialRecord.from_json(raw["record"]))
@@ -91,7 +139,9 @@ def entry_from_json(raw: object, where: str) -> Entry:
                              finished=f.str("finished"), seed=f.int("seed"), side=f.str("side"),
                              pair=f.int("pair", None))
         if kind == "calibration":
-            return CalibrationEntry(dict(raw["injected"]))
+            injected = Fields(raw, where, JournalError).dict("injected", required=True)
+            return CalibrationEntry({name: InjectedDelay.from_json(value, f"{where}.injected.{name}", JournalError)
+                                     for name, value in injected.items()})
         if kind == "resumed":
             return ResumedEntry(str(raw["at"]))
     except (KeyError, TypeError, ValueError, TrialRecordError) as error:
@@ -104,22 +154,25 @@ class Journal:
         self.path = path
 
     @staticmethod
-    def create(path: Path, header: dict) -> "Journal":
+    def create(path: Path, header: RunHeader) -> "Journal":
         if path.exists():
             raise JournalError(f"journal {path} exists already")
         journal = Journal(path)
-        journal.append({"kind": "run", "version": VERSION, **header})
+        journal._write({"kind": "run", "version": VERSION, **header.to_json()})
         return journal
 
-    def append(self, entry: Entry | dict) -> None:
-        """Add an entry (the header is a dict) and make it durable before returning."""
-        line = json.dumps(entry if isinstance(entry, dict) else entry.to_json(), separators=(",", ":")) + "\n"
+    def append(self, entry: Entry) -> None:
+        """Add an entry and make it durable before returning."""
+        self._write(entry.to_json())
+
+    def _write(self, raw: dict) -> None:
+        line = json.dumps(raw, separators=(",", ":")) + "\n"
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
 
-    def read(self) -> tuple[dict, list[Entry]]:
+    def read(self) -> tuple[RunHeader, list[Entry]]:
         """(header, entries). A last line cut short by a crash is left out."""
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
@@ -135,9 +188,10 @@ class Journal:
                 if number == len(lines):
                     break  # written when the crash came
                 raise JournalError(f"{self.path}: line {number} is not JSON") from None
-        if not entries or entries[0].get("kind") != "run":
+        first = Fields(entries[0], f"{self.path}: line 1", JournalError) if entries else None
+        if first is None or first.value("kind") != "run":
             raise JournalError(f"{self.path}: not an isobench journal (no run header)")
-        if entries[0].get("version") != VERSION:
-            raise JournalError(f"{self.path}: journal version {entries[0].get('version')!r} is not {VERSION}")
-        return entries[0], [entry_from_json(raw, f"{self.path}: line {number}")
-                            for number, raw in enumerate(entries[1:], 2)]
+        if first.value("version") != VERSION:
+            raise JournalError(f"{self.path}: journal version {first.value('version')!r} is not {VERSION}")
+        return (RunHeader.from_json(entries[0], f"{self.path}: header"),
+                [entry_from_json(raw, f"{self.path}: line {number}") for number, raw in enumerate(entries[1:], 2)])

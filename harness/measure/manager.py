@@ -26,20 +26,21 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Mapping
 from pathlib import Path
 
 from harness import __version__
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_SKIPPED, UsageError
 from harness.measure.assemble import Ending, assemble, suite_errors
 from harness.measure.journal import (CalibrationEntry, Entry, Journal, JournalError, LostEntry, ResumedEntry,
-                                     TrialEntry)
+                                     RunHeader, TrialEntry)
 from harness.measure.stopping import Planner
 from harness.measure.trial import TrialSpec, now_iso
 from harness.measure.trial_record import TrialRecord, TrialRecordError
 from harness.measure.options import RunOptions
 from harness.paths import REPO_ROOT
-from harness.results.model import Run
+from harness.results.model import InjectedDelay, Run
 from harness.results.store import save
 
 GRACE_S = 10.0  # after SIGTERM, before SIGKILL
@@ -223,7 +224,7 @@ def trial_seed(base: int, index: int, side: str) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | None = None) -> dict:
+def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | None = None) -> RunHeader:
     """What the run is, recorded before its first trial: provenance (commit,
     dirty tree, load average) is taken now, not at the end."""
     from harness.backends import family_index
@@ -232,20 +233,14 @@ def make_header(options: RunOptions, sides: tuple[Side, ...], started: dict | No
     from harness.runtime.worker import load_worker
 
     worker = load_worker(options.worker)
-    return {
-        "run_id": options.run_id,
-        "options": options.to_json(),
-        "provenance": started or provenance(__version__),
-        "machine": machine_info(),
-        "profile": options.run_profile().to_json(),
-        "worker": worker.describe(),
-        "conditions": {"pinned_cpus": list(options.pin) if options.pin else None, "base_image": options.base_image,
-                       "child_environment": describe_child_environment(options.inherit_env)},
-        "family_index": {name: family_index(name) for name in options.backends},
-        "sides": [side.name for side in sides],
-        "injected": {name: {"ms": 0.0, "crash_trial": trial} for name, trial in options.inject_crash.items()},
-        "resumed": [],
-    }
+    return RunHeader(
+        run_id=options.run_id, options=options, provenance=started or provenance(__version__),
+        machine=machine_info(), profile=options.run_profile().to_json(), worker=worker.describe(),
+        conditions={"pinned_cpus": list(options.pin) if options.pin else None, "base_image": options.base_image,
+                    "child_environment": describe_child_environment(options.inherit_env)},
+        family_index={name: family_index(name) for name in options.backends},
+        sides=tuple(side.name for side in sides),
+        injected={name: InjectedDelay(ms=0.0, crash_trial=trial) for name, trial in options.inject_crash.items()})
 
 
 # ---------------------------------------------------------------- the run
@@ -255,7 +250,7 @@ class Ledger:
     """The run's journal, its header, and the trial entries so far."""
 
     journal: Journal
-    header: dict
+    header: RunHeader
     entries: list[Entry]
 
     def add(self, entry: Entry) -> None:
@@ -281,11 +276,9 @@ class Manager:
         status = "complete"
         try:
             with self.display.running():
-                if self.options.inject_start_delay and not any(v.get("ms") for v in header["injected"].values()):
-                    calibrated = self._calibrate()
-                    header["injected"] = {name: {**header["injected"].get(name, {}), **calibrated.get(name, {})}
-                                          for name in {*header["injected"], *calibrated}}
-                    ledger.journal.append(CalibrationEntry(header["injected"]))
+                if self.options.inject_start_delay and not any(d.ms for d in header.injected.values()):
+                    ledger.header = header = replace(header, injected=_calibrated(header.injected, self._calibrate()))
+                    ledger.journal.append(CalibrationEntry(header.injected))
                 self._trials(ledger, planner)
         except KeyboardInterrupt:
             status = "interrupted"
@@ -300,12 +293,11 @@ class Manager:
                 header, entries = journal.read()
             except JournalError as error:
                 raise UsageError(str(error)) from None
-            header = dict(header)
             for entry in entries:
                 if isinstance(entry, CalibrationEntry):
-                    header["injected"] = entry.injected
-            header["resumed"] = list(header.get("resumed") or []) + [now_iso()]
-            journal.append(ResumedEntry(header["resumed"][-1]))
+                    header = replace(header, injected=entry.injected)
+            header = replace(header, resumed=(*header.resumed, now_iso()))
+            journal.append(ResumedEntry(header.resumed[-1]))
             self.spent_before = sum(_duration(e) for e in entries)
             # A trial cut short by Ctrl-C was not a failure of the measurement: it is measured again.
             kept = [e for e in entries if isinstance(e, TrialEntry)
@@ -327,7 +319,7 @@ class Manager:
 
     # -- calibration of injected delays given as a share -------------------
 
-    def _calibrate(self) -> dict:
+    def _calibrate(self) -> dict[str, InjectedDelay]:
         """Median cold start of each backend with a delay given in %, measured
         now (one trial process of cold starts, on the side the delay goes to)."""
         import numpy as np
@@ -335,8 +327,7 @@ class Manager:
         delays = self.options.inject_start_delay
         names = tuple(n for n in self.options.backends if delays.get(n) and delays[n].percent is not None)
         if not names:
-            return {name: {"ms": delay.ms, "percent": None, "calibrated_median_ms": None, "kind": delay.kind}
-                    for name, delay in delays.items()}
+            return {name: InjectedDelay(ms=delay.ms or 0.0, kind=delay.kind) for name, delay in delays.items()}
         side = self.setup.sides[-1]
         spec = TrialSpec(index=-1, seed=trial_seed(self._seed(), -1, "calibration"), options=self.options,
                          plan={"cold_start": names}, side=side.name)
@@ -347,18 +338,18 @@ class Manager:
         out = {}
         for name, delay in delays.items():
             if delay.percent is None:
-                out[name] = {"ms": delay.ms, "percent": None, "calibrated_median_ms": None, "kind": delay.kind}
+                out[name] = InjectedDelay(ms=delay.ms or 0.0, kind=delay.kind)
                 continue
             cold = record.backends[name].part("cold_start") if name in record.backends else None
             walls = cold.wall_s if cold else []
             if not walls:
                 raise UsageError(f"could not calibrate the injected delay of {name}: no cold start measured")
             median_ms = float(np.median(walls)) * 1e3
-            out[name] = {"ms": median_ms * delay.percent / 100, "percent": delay.percent,
-                         "calibrated_median_ms": median_ms, "kind": delay.kind}
+            out[name] = InjectedDelay(ms=median_ms * delay.percent / 100, percent=delay.percent,
+                                      calibrated_median_ms=median_ms, kind=delay.kind)
         self.display.trial_ended("calibrated: " + ", ".join(
-            f"{n} +{v['ms']:.2f} ms" + (f" ({v['percent']:g}% of {v['calibrated_median_ms']:.1f} ms)"
-                                        if v["percent"] is not None else "") for n, v in out.items()), 0)
+            f"{n} +{v.ms:.2f} ms" + (f" ({v.percent:g}% of {v.calibrated_median_ms:.1f} ms)"
+                                     if v.percent is not None else "") for n, v in out.items()), 0)
         return out
 
     # -- the trials --------------------------------------------------------
@@ -403,9 +394,9 @@ class Manager:
         return len(self.setup.sides) == 1 or side is self.setup.sides[-1]
 
     def _one(self, ledger: Ledger, plan: dict, index: int, side: Side) -> None:
-        injected = ledger.header["injected"].items()
-        delays = {name: value["ms"] for name, value in injected if value.get("ms")}
-        kinds = {name: value.get("kind") or "busy" for name, value in injected if value.get("ms")}
+        injected = ledger.header.injected.items()
+        delays = {name: delay.ms for name, delay in injected if delay.ms}
+        kinds = {name: delay.kind or "busy" for name, delay in injected if delay.ms}
         if not self._delayed(side):
             delays, kinds = {}, {}
         crash = tuple(name for name, trial in self.options.inject_crash.items() if trial == index)
@@ -535,8 +526,15 @@ def save_single_trial(spec: TrialSpec, record: dict, path: str | Path, started: 
     return save(run, path)
 
 
-def _without_delays(header: dict) -> dict:
+def _without_delays(header: RunHeader) -> RunHeader:
     """The header as an undelayed side saw it: injected crashes kept, start delays dropped."""
-    injected = {name: {"ms": 0.0, "crash_trial": value.get("crash_trial")}
-                for name, value in header["injected"].items() if value.get("crash_trial") is not None}
-    return {**header, "injected": injected}
+    return replace(header, injected={name: InjectedDelay(ms=0.0, crash_trial=delay.crash_trial)
+                                     for name, delay in header.injected.items() if delay.crash_trial is not None})
+
+
+def _calibrated(recorded: Mapping[str, InjectedDelay], calibrated: Mapping[str, InjectedDelay]) -> dict:
+    """The injected faults once the delays are calibrated: each backend's crash kept, its delay measured."""
+    out = dict(recorded)
+    for name, delay in calibrated.items():
+        out[name] = replace(delay, crash_trial=recorded[name].crash_trial if name in recorded else None)
+    return out

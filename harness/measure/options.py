@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import UsageError
+from harness.results.fields import Fields
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,17 @@ def add_to_pytest(group) -> None:
         group.addoption(f"--isobench-{option.name}", help=help_text, **kwargs)
 
 
-def given(values: Callable[[str], object]) -> dict[str, object]:
-    """{option name: value} read through `values(name)`, for argparse namespaces and pytest configs alike."""
-    return {option.name: values(option.name) for option in OPTIONS}
+def given(read: Callable[[str], object]) -> Callable[[str], str | None]:
+    """The run options as given, by name: `read(name)` of an argparse namespace or a pytest config,
+    with an empty value as None. A name that is not an option is a KeyError."""
+    names = {option.name for option in OPTIONS}
+
+    def value(name: str) -> str | None:
+        if name not in names:
+            raise KeyError(f"no run option {name!r}")
+        found = read(name)
+        return None if found is None or found == "" else str(found)
+    return value
 
 
 # ---------------------------------------------------------------- the checked options
@@ -134,14 +143,17 @@ class RunOptions:
                 "inject_crash": dict(self.inject_crash)}
 
     @staticmethod
-    def from_json(raw: dict) -> "RunOptions":
+    def from_json(raw: object, where: str = "run options", error: type[Exception] = ValueError) -> "RunOptions":
+        f = Fields(raw, where, error)
+        delays = f.sub("inject_start_delay") or Fields({}, where, error)
+        crashes = f.sub("inject_crash") or Fields({}, where, error)
         return RunOptions(
-            backends=tuple(raw["backends"]), profile=raw["profile"], suites=tuple(raw.get("suites") or ()),
-            worker=raw.get("worker"),
-            workloads=tuple(raw.get("workloads") or ()), pin=tuple(raw["pin"]) if raw.get("pin") is not None else None, base_image=raw.get("base_image"),
-            inherit_env=tuple(raw.get("inherit_env") or ()), run_id=raw.get("run_id") or "", seed=raw.get("seed"),
-            inject_start_delay={k: StartDelay(**v) for k, v in (raw.get("inject_start_delay") or {}).items()},
-            inject_crash={k: int(v) for k, v in (raw.get("inject_crash") or {}).items()})
+            backends=f.strs("backends", required=True), profile=f.str("profile", required=True),
+            suites=f.strs("suites"), worker=f.str("worker", None), workloads=f.strs("workloads"),
+            pin=f.ints("pin") if f.has("pin") else None, base_image=f.str("base_image", None),
+            inherit_env=f.strs("inherit_env"), run_id=f.str("run_id"), seed=f.int("seed", None),
+            inject_start_delay={name: StartDelay(**delays.dict(name)) for name in delays.raw},
+            inject_crash={name: crashes.int(name, required=True) for name in crashes.raw})
 
     def run_profile(self):
         """The profile this run measures with: the named one, with --suites in place of its suites."""
@@ -216,34 +228,33 @@ def parse_crashes(text: str, known: tuple[str, ...] | list[str]) -> dict[str, in
     return crashes
 
 
-def run_options(values: dict[str, object]) -> RunOptions:
+def run_options(value: Callable[[str], str | None]) -> RunOptions:
     """Check what was given (see `given`); bad input is one UsageError line."""
     from harness.backends import parse_backend_names
     from harness.measure.profiles import get_profile
     from harness.runtime.worker import WorkerError, load_worker, parse_workloads, workload_file
 
     try:
-        names = tuple(parse_backend_names(str(values.get("backends") or _default_backends())))
-        profile = get_profile(str(values.get("profile") or "quick")).name
-        suites = tuple(s.strip() for s in str(values.get("suites") or "").split(",") if s.strip())
+        names = tuple(parse_backend_names(value("backends") or _default_backends()))
+        profile = get_profile(value("profile") or "quick").name
+        suites = tuple(s.strip() for s in (value("suites") or "").split(",") if s.strip())
         unknown = [s for s in suites if s not in _suite_names()]
         if unknown:
             raise ValueError(f"unknown suite {unknown[0]!r}; choose among: {', '.join(_suite_names())}")
-        pin = tuple(sorted(parse_cpus(str(values["pin"])))) if values.get("pin") else None
-        if values.get("worker") and values.get("workload"):
+        pin = tuple(sorted(parse_cpus(value("pin")))) if value("pin") else None
+        if value("worker") and value("workload"):
             raise ValueError("give --worker (a file of your own) or --workload (workloads/NAME), not both")
-        workloads = tuple(parse_workloads(str(values["workload"]))) if values.get("workload") else ()
-        worker = (str(Path(str(values["worker"])).resolve()) if values.get("worker")
+        workloads = tuple(parse_workloads(value("workload"))) if value("workload") else ()
+        worker = (str(Path(value("worker")).resolve()) if value("worker")
                   else str(workload_file(workloads[0])) if workloads else None)
         load_worker(worker)
-        delays = parse_start_delays(str(values.get("inject-start-delay") or ""), names)
-        crashes = parse_crashes(str(values.get("inject-crash") or ""), names)
-        seed = values.get("seed")
-        seed = int(seed) if seed not in (None, "") else None
+        delays = parse_start_delays(value("inject-start-delay") or "", names)
+        crashes = parse_crashes(value("inject-crash") or "", names)
+        seed = int(value("seed")) if value("seed") else None
     except (ValueError, WorkerError) as error:
         raise UsageError(str(error)) from None
-    inherit = tuple(v.strip() for v in str(values.get("inherit-env") or "").split(",") if v.strip())
+    inherit = tuple(v.strip() for v in (value("inherit-env") or "").split(",") if v.strip())
     return RunOptions(backends=names, profile=profile, suites=suites, worker=worker, workloads=workloads, pin=pin,
-                      base_image=values.get("base-image") or None, inherit_env=inherit,
-                      run_id=str(values.get("run-id") or ""), seed=seed, inject_start_delay=delays,
+                      base_image=value("base-image"), inherit_env=inherit,
+                      run_id=value("run-id") or "", seed=seed, inject_start_delay=delays,
                       inject_crash=crashes)

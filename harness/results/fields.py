@@ -48,8 +48,12 @@ class Fields:
         value = self._get(key, (int, float), default, required)
         return float(value) if value is not None else None
 
-    def bool(self, key: str, default: bool = False) -> bool:
-        return self._get(key, (bool,), default, False)
+    def number(self, key: str, default: float | None = None, required: bool = False) -> float | int | None:
+        """An int or a float, as written."""
+        return self._get(key, (int, float), default, required)
+
+    def bool(self, key: str, default: bool | None = False, required: bool = False) -> bool | None:
+        return self._get(key, (bool,), default, required)
 
     def list(self, key: str, required: bool = False) -> list:
         return self._get(key, (list,), [], required)

@@ -824,6 +824,17 @@ class InjectedDelay:
             parts.append(f"a crashing worker in trial {self.crash_trial}")
         return " and ".join(parts) or "nothing"
 
+    def to_json(self) -> dict:
+        return {"ms": self.ms, "percent": self.percent, "calibrated_median_ms": self.calibrated_median_ms,
+                "kind": self.kind, "crash_trial": self.crash_trial}
+
+    @staticmethod
+    def from_json(raw: object, where: str, error: type[Exception] = ResultsError) -> "InjectedDelay":
+        d = _Fields(raw, where, error)
+        return InjectedDelay(ms=d.float("ms", 0.0), percent=d.float("percent"),
+                             calibrated_median_ms=d.float("calibrated_median_ms"),
+                             crash_trial=d.int("crash_trial", None), kind=d.str("kind", "busy"))
+
 
 @dataclass(frozen=True)
 class Run:
@@ -1003,9 +1014,7 @@ def to_json(run: Run) -> dict:
         "trials": [t.to_json() for t in run.trials],
         "stopping": [{"figure": s.figure, "trials": s.trials, "half_width": s.half_width,
                       "stopped_because": s.stopped_because} for s in run.stopping],
-        "injected": {name: {"ms": d.ms, "percent": d.percent, "calibrated_median_ms": d.calibrated_median_ms,
-                            "kind": d.kind,
-                            "crash_trial": d.crash_trial} for name, d in run.injected.items()},
+        "injected": {name: d.to_json() for name, d in run.injected.items()},
         "resumed": list(run.resumed),
     }
     if run.migrated_from:
@@ -1098,12 +1107,8 @@ def from_json(raw: object, where: str = "results") -> Run:
     stopping = tuple(FigureStop(figure=s.str("figure", required=True), trials=s.int("trials", 0),
                                 half_width=s.float("half_width"), stopped_because=s.str("stopped_because"))
                      for s in (_Fields(x, f"{where}: isobench.stopping") for x in rec.list("stopping")))
-    injected = {}
-    for name, value in rec.dict("injected").items():
-        d = _Fields(value, f"{where}: isobench.injected.{name}")
-        injected[name] = InjectedDelay(ms=d.float("ms", 0.0), percent=d.float("percent"),
-                                       calibrated_median_ms=d.float("calibrated_median_ms"),
-                                       crash_trial=d.int("crash_trial", None), kind=d.str("kind", "busy"))
+    injected = {name: InjectedDelay.from_json(value, f"{where}: isobench.injected.{name}")
+                for name, value in rec.dict("injected").items()}
     machine_raw = (raw.get("machine_info") or {}).get("isobench") or {}
     return Run(
         status=rec.str("status", "unknown"),
