@@ -17,11 +17,11 @@ def test_runs_are_ordered_by_commit_time_then_date(tmp_path):
     found, _ = find_runs(tmp_path)
     history = build_history(found)
     assert [r.label for r in history.runs] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
-    points = history.series["cold_start/container"]["points"]
-    assert [p["label"] for p in points] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
-    assert all(p["ci95"][0] <= p["value"] <= p["ci95"][1] and p["trials"] == 3 for p in points)
+    points = history.series["cold_start/container"].points
+    assert [p.label for p in points] == ["aaaaaaaa", "2026-02-01T00:00", "bbbbbbbb"]
+    assert all(p.ci95[0] <= p.value <= p.ci95[1] and p.trials == 3 for p in points)
     assert "cold_start_ratio/container/isolate" in history.series
-    assert history.series["cold_start/container"]["family"] == "container"
+    assert history.series["cold_start/container"].family == "container"
 
 
 def test_a_slowdown_from_one_commit_on_is_a_step(tmp_path):
@@ -31,9 +31,9 @@ def test_a_slowdown_from_one_commit_on_is_a_step(tmp_path):
         (tmp_path / f"r{i:02d}.json").write_text(json.dumps(history_record(run)))
     found, _ = find_runs(tmp_path)
     history = build_history(found)
-    steps = history.series["cold_start/container"]["steps"]
-    assert [(s["label"], s["direction"]) for s in steps] == [("06060606", "up")]
-    assert history.series["cold_start/subprocess"]["steps"] == []
+    steps = history.series["cold_start/container"].steps
+    assert [(s.label, s.change.direction) for s in steps] == [("06060606", "up")]
+    assert history.series["cold_start/subprocess"].steps == []
 
 
 def test_a_results_file_and_its_history_file_are_one_run(tmp_path):
@@ -82,10 +82,10 @@ def test_drift_is_measured_between_runs_of_one_commit_only(tmp_path):
     save_run(synthetic_run(7, slower={("subprocess", "cold_start"): 3.0}, commit="d" * 40,
                            started="2026-02-01T00:00:00+00:00"), tmp_path / "other.json")
     history = build_history(find_runs(tmp_path)[0])
-    container = history.series["cold_start/container"]["drift"]
-    assert container["runs"] == 6 and container["commit"] == "c" * 40
-    assert 0.08 < container["cv"] < 0.3  # about log(1.3)/2 = 0.13, less the runs' own errors
-    assert history.series["cold_start/subprocess"]["drift"]["cv"] < 0.05  # the 3x of another commit is not drift
+    container = history.series["cold_start/container"].drift
+    assert container.runs == 6 and container.commit == "c" * 40
+    assert 0.08 < container.cv < 0.3  # about log(1.3)/2 = 0.13, less the runs' own errors
+    assert history.series["cold_start/subprocess"].drift.cv < 0.05  # the 3x of another commit is not drift
     assert "drift between runs of one commit" in to_markdown(history)
 
 
@@ -93,4 +93,4 @@ def test_no_drift_from_one_run_per_commit(tmp_path):
     for i in range(3):
         save_run(synthetic_run(i, commit=f"{i:02d}" * 20), tmp_path / f"r{i}.json")
     history = build_history(find_runs(tmp_path)[0])
-    assert history.series["cold_start/container"]["drift"] is None
+    assert history.series["cold_start/container"].drift is None

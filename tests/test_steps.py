@@ -15,16 +15,16 @@ def test_a_step_is_found_where_it_is():
     rng = np.random.default_rng(0)
     series = np.r_[10 * rng.lognormal(0, 0.03, 15), 13 * rng.lognormal(0, 0.03, 10)]
     steps = step_changes(series)
-    assert [s["index"] for s in steps] == [15]
-    assert steps[0]["direction"] == "up" and steps[0]["confirmed"]
-    assert abs(steps[0]["change"] - 1.3) < 0.05
+    assert [s.index for s in steps] == [15]
+    assert steps[0].direction == "up" and steps[0].confirmed
+    assert abs(steps[0].change - 1.3) < 0.05
 
 
 def test_two_steps_up_and_down():
     rng = np.random.default_rng(1)
     series = np.r_[10 * rng.lognormal(0, 0.02, 10), 15 * rng.lognormal(0, 0.02, 10), 10 * rng.lognormal(0, 0.02, 10)]
     steps = step_changes(series)
-    assert [(s["index"], s["direction"]) for s in steps] == [(10, "up"), (20, "down")]
+    assert [(s.index, s.direction) for s in steps] == [(10, "up"), (20, "down")]
 
 
 def test_noise_alone_has_no_steps():
@@ -46,7 +46,7 @@ def test_a_step_smaller_than_the_threshold_is_not_flagged():
 
 def test_a_last_point_jump_is_unconfirmed():
     steps = step_changes([1.0, 1.0, 1.0, 1.0, 1.0, 2.0])
-    assert len(steps) == 1 and steps[0]["index"] == 5 and steps[0]["confirmed"] is False
+    assert len(steps) == 1 and steps[0].index == 5 and steps[0].confirmed is False
 
 
 def test_short_and_flat_series():

@@ -127,7 +127,25 @@ def fit_segments(values: Sequence[float], ci95: Sequence | None = None) -> list[
     return segments
 
 
-def step_changes(values: Sequence[float], ci95: Sequence | None = None, threshold: float = 0.05) -> list[dict]:
+@dataclass(frozen=True)
+class StepChange:
+    """A boundary between two fitted segments: where the new level starts, both levels, their ratio."""
+
+    index: int  # the first point of the new segment
+    before: float
+    after: float
+    change: float  # after / before
+    direction: str  # "up" or "down"
+    confirmed: bool  # the new level rests on two points or more
+    segments: tuple[Segment, Segment]
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "before": self.before, "after": self.after, "change": self.change,
+                "direction": self.direction, "confirmed": self.confirmed,
+                "segments": [asdict(segment) for segment in self.segments]}
+
+
+def step_changes(values: Sequence[float], ci95: Sequence | None = None, threshold: float = 0.05) -> list[StepChange]:
     """Boundaries between fitted segments whose levels differ by more than the
     threshold (relative) and more than either segment's spread. A step whose
     new level rests on a single point is marked unconfirmed (asv, too, wants
@@ -140,7 +158,6 @@ def step_changes(values: Sequence[float], ci95: Sequence | None = None, threshol
         change = after.level / before.level
         if abs(change - 1) <= threshold or abs(after.level - before.level) <= max(before.spread, after.spread):
             continue
-        out.append({"index": after.start, "before": before.level, "after": after.level, "change": change,
-                    "direction": "up" if change > 1 else "down", "confirmed": after.size >= 2,
-                    "segments": [asdict(before), asdict(after)]})
+        out.append(StepChange(after.start, before.level, after.level, change, "up" if change > 1 else "down",
+                              after.size >= 2, (before, after)))
     return out

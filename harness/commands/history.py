@@ -29,9 +29,9 @@ def plot(history) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics: dict[str, list[tuple[str, dict]]] = {}
+    metrics: dict[str, list] = {}
     for name, entry in history.series.items():
-        metrics.setdefault(entry["metric"], []).append((name, entry))
+        metrics.setdefault(entry.metric, []).append((name, entry))
     labels = [run.label for run in history.runs]
     columns = 2 if len(metrics) > 3 else 1
     rows = -(-len(metrics) // columns)
@@ -39,18 +39,18 @@ def plot(history) -> bytes:
     for ax, (metric, entries) in zip(axes.flat, metrics.items()):
         values = []
         for name, entry in entries:
-            xs = [p["run"] for p in entry["points"]]
-            ys = [p["value"] for p in entry["points"]]
+            xs = [p.run for p in entry.points]
+            ys = [p.value for p in entry.points]
             values += ys
-            colour = vocabulary.colour(entry["family"], entry["family_index"])
-            ax.plot(xs, ys, marker="o", markersize=3, color=colour, label=entry["backend"])
-            band = [(p["run"], p["ci95"]) for p in entry["points"] if p["ci95"]]
+            colour = vocabulary.colour(entry.family, entry.family_index)
+            ax.plot(xs, ys, marker="o", markersize=3, color=colour, label=entry.backend)
+            band = [(p.run, p.ci95) for p in entry.points if p.ci95]
             if band:
                 ax.fill_between([x for x, _ in band], [c[0] for _, c in band], [c[1] for _, c in band],
                                 color=colour, alpha=0.2, linewidth=0)
-            for step in entry["steps"]:
-                ax.axvline(step["after_run"] - 0.5, color=colour, linestyle="--", linewidth=1)
-                ax.annotate(f"{step['change']:.2f}x", (step["after_run"], step["after"]), color=colour,
+            for step in entry.steps:
+                ax.axvline(step.after_run - 0.5, color=colour, linestyle="--", linewidth=1)
+                ax.annotate(f"{step.change.change:.2f}x", (step.after_run, step.change.after), color=colour,
                             fontsize=8, xytext=(3, 3), textcoords="offset points")
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 20:
@@ -58,7 +58,7 @@ def plot(history) -> bytes:
         else:
             ax.ticklabel_format(axis="y", useOffset=False, style="plain")
             ax.set_ylim(bottom=0)
-        ax.set_ylabel(f"{metric}\n({entries[0][1]['unit']})", fontsize=9)
+        ax.set_ylabel(f"{metric}\n({entries[0][1].unit})", fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
     for ax in axes.flat[len(metrics):]:

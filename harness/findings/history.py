@@ -12,8 +12,9 @@ from pathlib import Path
 
 from harness.findings.key_figures import KEY_FIGURES_SCHEMA, KeyFigure, history_record
 from harness.analysis.stats import drift_between_runs
-from harness.analysis.steps import step_changes
+from harness.analysis.steps import StepChange, step_changes
 from harness.paths import REPO_ROOT
+from harness.results.fields import Fields
 from harness.results.model import ResultsError
 from harness.results.store import load, read_json
 
@@ -28,7 +29,7 @@ class RunPoint:
     started: str | None
     figures: list[KeyFigure]
     commit_time: str | None = None
-    families: dict = field(default_factory=dict)  # backend -> {family, family_index}
+    families: dict[str, tuple[str, int]] = field(default_factory=dict)  # backend -> (family, family_index)
 
     @property
     def label(self) -> str:
@@ -41,10 +42,73 @@ class RunPoint:
         return (self.commit_time or self.started or "", self.started or "")
 
 
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One run's value of one figure, with its interval."""
+
+    run: int  # the run's place in the history, oldest first
+    label: str
+    commit: str | None
+    started: str | None
+    value: float
+    ci95: tuple[float, float] | None
+    n: int
+    trials: int
+
+    def to_json(self) -> dict:
+        return {"run": self.run, "label": self.label, "commit": self.commit, "started": self.started,
+                "value": self.value, "ci95": list(self.ci95) if self.ci95 else None, "n": self.n,
+                "trials": self.trials}
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """A step change in one figure's series, and the run it came after."""
+
+    change: StepChange
+    label: str
+    after_run: int
+
+    def to_json(self) -> dict:
+        return {**self.change.to_json(), "label": self.label, "after_run": self.after_run}
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The spread between runs of one clean commit beyond their own intervals (CV)."""
+
+    cv: float
+    runs: int
+    commit: str
+
+    def to_json(self) -> dict:
+        return {"cv": self.cv, "runs": self.runs, "commit": self.commit}
+
+
+@dataclass
+class HistorySeries:
+    """One key figure of one backend over the runs."""
+
+    backend: str
+    metric: str
+    unit: str
+    family: str = ""
+    family_index: int = 0
+    points: list[HistoryPoint] = field(default_factory=list)
+    steps: list[HistoryStep] = field(default_factory=list)
+    drift: Drift | None = None
+
+    def to_json(self) -> dict:
+        return {"backend": self.backend, "metric": self.metric, "unit": self.unit,
+                "points": [p.to_json() for p in self.points], "family": self.family,
+                "family_index": self.family_index, "steps": [s.to_json() for s in self.steps],
+                "drift": self.drift.to_json() if self.drift else None}
+
+
 @dataclass
 class History:
     runs: list[RunPoint]
-    series: dict[str, dict] = field(default_factory=dict)  # name -> {unit, backend, metric, points, steps}
+    series: dict[str, HistorySeries] = field(default_factory=dict)  # figure name -> its series
     skipped: list[str] = field(default_factory=list)
 
 
@@ -62,15 +126,18 @@ def _point(path: Path) -> RunPoint | str:
     """A run from a results file or a history file; a string says why not."""
     raw = read_json(path)
     if isinstance(raw, dict) and raw.get("schema") == KEY_FIGURES_SCHEMA:
-        record = raw
+        record = Fields(raw, str(path))
     else:
-        record = history_record(load(path))
-    run = record["run"]
-    if run.get("injected"):
+        record = Fields(history_record(load(path)), str(path))
+    run = record.sub("run", required=True)
+    if run.value("injected"):
         return f"{path}: injected faults (test-only run)"
-    return RunPoint(str(path), run.get("commit"), bool(run.get("dirty")), run.get("started"),
-                    [KeyFigure.from_json(f) for f in record["figures"]], _commit_time(run.get("commit")),
-                    run.get("backends") or {})
+    backends = run.sub("backends") or Fields({}, f"{path}.run.backends")
+    families = {name: (family.str("family"), family.int("family_index"))
+                for name in backends.raw if (family := backends.sub(name))}
+    return RunPoint(str(path), run.str("commit", None), run.bool("dirty"), run.str("started", None),
+                    [KeyFigure.from_json(f) for f in record.list("figures", required=True)],
+                    _commit_time(run.str("commit", None)), families)
 
 
 def find_runs(folder: str | Path) -> tuple[list[RunPoint], list[str]]:
@@ -104,44 +171,41 @@ def build_history(points: list[RunPoint], threshold: float = STEP_THRESHOLD) -> 
     families = {name: value for run in runs for name, value in run.families.items()}
     for index, run in enumerate(runs):
         for figure in run.figures:
-            family = families.get(figure.backend.split("/")[0], {})
-            entry = history.series.setdefault(figure.name, {
-                "backend": figure.backend, "metric": figure.metric, "unit": figure.unit, "points": [],
-                "family": family.get("family", ""), "family_index": family.get("family_index", 0)})
-            entry["points"].append({"run": index, "label": run.label, "commit": run.commit, "started": run.started,
-                                    "value": figure.value, "ci95": list(figure.ci95) if figure.ci95 else None,
-                                    "n": figure.n, "trials": figure.trials})
+            backend = figure.backend.split("/")[0]
+            family, place = families[backend] if backend in families else ("", 0)
+            entry = history.series.setdefault(figure.name, HistorySeries(figure.backend, figure.metric, figure.unit,
+                                                                         family, place))
+            entry.points.append(HistoryPoint(index, run.label, run.commit, run.started, figure.value, figure.ci95,
+                                             figure.n, figure.trials))
     for entry in history.series.values():
-        points = entry["points"]
-        steps = step_changes([p["value"] for p in points], [p["ci95"] for p in points], threshold)
-        for step in steps:
-            step["label"] = points[step["index"]]["label"]
-            step["after_run"] = points[step["index"]]["run"]
-        entry["steps"] = steps
-        entry["drift"] = same_commit_drift(points, {run.label: run.dirty for run in runs})
+        points = entry.points
+        steps = step_changes([p.value for p in points], [list(p.ci95) if p.ci95 else None for p in points],
+                             threshold)
+        entry.steps = [HistoryStep(step, points[step.index].label, points[step.index].run) for step in steps]
+        entry.drift = same_commit_drift(points, {run.label: run.dirty for run in runs})
     return history
 
 
-def same_commit_drift(points: list[dict], dirty: dict[str, bool]) -> dict | None:
+def same_commit_drift(points: list[HistoryPoint], dirty: dict[str, bool]) -> Drift | None:
     """The drift between runs of one clean commit (stats.drift_between_runs),
     for the commit with the most such runs (at least two): a variance
     component of its own, which no single run's interval contains. Runs of
     different commits are not pooled, since code changes are not drift."""
-    by_commit: dict[str, list[dict]] = {}
+    by_commit: dict[str, list[HistoryPoint]] = {}
     for point in points:
-        if point["commit"] and not dirty.get(point["label"]) and point["ci95"]:
-            by_commit.setdefault(point["commit"], []).append(point)
+        if point.commit and not dirty[point.label] and point.ci95:
+            by_commit.setdefault(point.commit, []).append(point)
     if not by_commit:
         return None
     commit, same = max(by_commit.items(), key=lambda item: len(item[1]))
-    cv = drift_between_runs([p["value"] for p in same], [tuple(p["ci95"]) for p in same]) if len(same) >= 2 else None
-    return None if cv is None else {"cv": cv, "runs": len(same), "commit": commit}
+    cv = drift_between_runs([p.value for p in same], [p.ci95 for p in same]) if len(same) >= 2 else None
+    return None if cv is None else Drift(cv, len(same), commit)
 
 
 def to_json(history: History) -> dict:
     return {"runs": [{"label": r.label, "commit": r.commit, "dirty": r.dirty, "commit_time": r.commit_time,
                       "started": r.started, "source": r.source} for r in history.runs],
-            "series": history.series, "skipped": history.skipped}
+            "series": {name: entry.to_json() for name, entry in history.series.items()}, "skipped": history.skipped}
 
 
 def to_markdown(history: History) -> str:
@@ -149,13 +213,13 @@ def to_markdown(history: History) -> str:
     lines += ["| figure | unit | first | last | step changes | drift between runs of one commit (CV) |",
               "|---|---|---|---|---|---:|"]
     for name, entry in history.series.items():
-        points = entry["points"]
+        points = entry.points
         steps = "; ".join(
-            f"{s['direction']} {s['change']:.2f}x at {s['label']}{'' if s['confirmed'] else ' (unconfirmed: one run)'}"
-            for s in entry["steps"]) or "–"
-        drift = entry.get("drift")
-        drift_text = f"{drift['cv']:.1%} ({drift['runs']} runs of {drift['commit'][:8]})" if drift else "–"
-        lines.append(f"| {name} | {entry['unit']} | {points[0]['value']:.4g} | {points[-1]['value']:.4g} | {steps} "
+            f"{s.change.direction} {s.change.change:.2f}x at {s.label}"
+            f"{'' if s.change.confirmed else ' (unconfirmed: one run)'}" for s in entry.steps) or "–"
+        drift = entry.drift
+        drift_text = f"{drift.cv:.1%} ({drift.runs} runs of {drift.commit[:8]})" if drift else "–"
+        lines.append(f"| {name} | {entry.unit} | {points[0].value:.4g} | {points[-1].value:.4g} | {steps} "
                      f"| {drift_text} |")
     lines += ["", "Drift is the spread between runs of one clean commit beyond what their own intervals explain "
               "(harness/analysis/stats.py): absolute figures hold for one machine at one time; it says by how much "

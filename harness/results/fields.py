@@ -29,7 +29,7 @@ class Fields:
                 raise self.error(f"{self.where}: missing '{key}'")
             return default
         value = self.raw[key]
-        if kinds and not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+        if kinds and (not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds):
             raise self.error(f"{self.where}.{key}: expected {'/'.join(k.__name__ for k in kinds)}, "
                              f"found {type(value).__name__}")
         return value
