@@ -20,8 +20,6 @@ from harness.measure.options import add_to_pytest, given, run_options
 def pytest_addoption(parser):
     group = parser.getgroup("isobench")
     add_to_pytest(group)
-    group.addoption("--isobench-spec", default=None, help="the trial to run (a TrialSpec file)")
-    group.addoption("--isobench-trial-out", default=None, help="where to write the trial record")
     group.addoption("--isobench-results", default=None,
                     help="when run directly: write the results of this one-trial run here")
 
@@ -29,20 +27,16 @@ def pytest_addoption(parser):
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     from harness.errors import UsageError
-    from harness.measure.trial import TrialError, TrialSpec, read_spec
+    from harness.measure.manager import direct_plan
+    from harness.measure.trial import TrialError, TrialSpec
 
     try:
-        if config.getoption("isobench_spec"):
-            spec = read_spec(config.getoption("isobench_spec"))
-        else:
-            options = run_options(given(lambda name: config.getoption(f"isobench_{name.replace('-', '_')}")))
-            if len(options.workloads) > 1:
-                raise UsageError("pytest bench measures one workload; `python -m harness run` takes several")
-            options = options.with_run_id(options.run_id or f"pytest-{uuid.uuid4().hex[:8]}")
-            from harness.measure.manager import direct_plan
-
-            spec = TrialSpec(index=0, seed=options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big"),
-                             options=options, plan=direct_plan(options))
+        options = run_options(given(lambda name: config.getoption(f"isobench_{name.replace('-', '_')}")))
+        if len(options.workloads) > 1:
+            raise UsageError("pytest bench measures one workload; `python -m harness run` takes several")
+        options = options.with_run_id(options.run_id or f"pytest-{uuid.uuid4().hex[:8]}")
+        seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(4), "big")
+        spec = TrialSpec(index=0, seed=seed, options=options, plan=direct_plan(options))
     except (UsageError, TrialError) as error:
         raise pytest.UsageError(str(error)) from None
     config._isobench_spec = spec
@@ -73,11 +67,6 @@ def pytest_sessionfinish(session, exitstatus):
     if trial is None:
         return
     record = close_trial(trial)
-    out = session.config.getoption("isobench_trial_out")
-    if out:
-        from harness.measure.trial import write_record
-
-        write_record(out, record)
     results = session.config.getoption("isobench_results")
     if results:
         from harness.measure.manager import save_single_trial
