@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
-from harness.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
 COMMANDS = ("run", "list", "summary", "compare", "ab", "gate", "history", "export", "report", "contain")
 
@@ -36,3 +37,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("isobench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader (`| head`) stopped reading: no traceback (Python's signal docs)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED

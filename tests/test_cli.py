@@ -227,3 +227,17 @@ def test_ab_with_a_base_that_is_no_commit_is_bad_input(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "isobench: error: --base no-such-ref: not a commit of this repository"
     assert not (tmp_path / "out").exists()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`summary ... | head`: the pipe closes before the summary is printed; one exit status, no traceback."""
+    [path] = sorted((REPO_ROOT / "results" / "reference").glob("*-full.json.gz"))
+    read, write = os.pipe()
+    os.close(read)  # the reader has already gone
+    try:
+        done = subprocess.run([sys.executable, "-m", "harness", "summary", str(path), "--format", "json"],
+                              cwd=REPO_ROOT, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120, env=ENV)
+    finally:
+        os.close(write)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
