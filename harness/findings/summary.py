@@ -33,6 +33,10 @@ UNITS = {
     "density.marginal_mb": "MiB (2^20 bytes) per added instance",
     "concurrency.throughput_rps": "completed calls per second, all callers together",
     "concurrency.p99_us": "microseconds",
+    "storm.bursts.start_p50_ms": "milliseconds from the burst's release to an instance's first answer (median)",
+    "storm.bursts.start_p99_ms": "milliseconds from the burst's release to an instance's first answer (99th percentile)",
+    "storm.bursts.last_answer_ms": "milliseconds from the burst's release to the last instance's first answer",
+    "storm.bursts.instances_per_s": "instances started per second: N over the median time to the last answer",
 }
 KEYS = {key: FIGURES[key].summary_key for key in TIMINGS}
 
@@ -259,7 +263,7 @@ def to_markdown(summary: RunSummary) -> str:
     if timer:
         notes.append(f"Timer: {timer.get('timer')} read overhead {timer.get('read_overhead_median_ns')} ns.")
     return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _regime_lines(summary)
-                     + _density_lines(summary) + _concurrency_lines(summary)) + "\n"
+                     + _density_lines(summary) + _concurrency_lines(summary) + _storm_lines(summary)) + "\n"
 
 
 MIN_TAIL_CALLS = 5  # a tail percentile needs this many calls at or above it to be shown
@@ -359,3 +363,25 @@ def _concurrency_lines(summary: RunSummary) -> list[str]:
             lines.append(f"| {name} | {mode} | {' | '.join(cells)} |")
     cores = next((entry.cores for _, entry in rows if entry.cores), 0)
     return lines + ["", f"- Concurrency: {queueing_note(levels, cores)}."] if cores else lines
+
+
+def _storm_lines(summary: RunSummary) -> list[str]:
+    rows = [(name, entry.line("storm")) for name, entry in summary.backends.items() if entry.line("storm")]
+    if not rows:
+        return []
+    sizes = sorted({b.n for _, entry in rows for b in entry.bursts})
+    header = " | ".join(f"burst of {n}: last answer, p99 ms" for n in sizes)
+    lines = ["", f"| backend | served | {header} | stopped because |", "|---|---|" + "---|" * len(sizes) + "---|"]
+    for name, entry in rows:
+        cells = []
+        for n in sizes:
+            burst = entry.burst(n)
+            if burst is None:
+                cells.append("–")
+                continue
+            last = fmt(burst.last_answer_ms.value) if burst.last_answer_ms else "–"
+            p99 = fmt(burst.start_p99_ms.value) if burst.start_p99_ms else "–"
+            cells.append(f"{last}, {p99}" + (f" ({burst.failed} failed)" if burst.failed else ""))
+        lines.append(f"| {name} | {entry.served} | {' | '.join(cells)} | {entry.stopped_because} |")
+    return lines + ["", "- Storms: N new instances requested at the same moment, each timed from the release to its "
+                    "first answer (docs/methodology.md#cold-start-storms)."]

@@ -40,14 +40,15 @@ def _info(name: str, records: Records, header: RunHeader) -> BackendInfo:
 def backend_result(name: str, records: Records, header: RunHeader) -> BackendResult:
     """One backend's result: its info, and the fields each suite merges from its records."""
     fields: dict = {}
-    timings: dict = {}
+    shared: dict[str, dict] = {"timings": {}, "sweeps": {}}  # several suites add to these
     for suite in SUITES.values():
         for key, value in suite.merge(records).items():
-            if key == "timings":  # figures the results model has no field of its own for
-                timings.update({figure: series for figure, series in value.items() if series})
+            if key in shared:  # timing figures with no field of their own; whole at-scale sweeps
+                shared[key].update({part: found for part, found in value.items() if found})
             else:
                 fields[key] = value
-    return BackendResult(info=_info(name, records, header), timings=FrozenMap(timings), **fields)
+    return BackendResult(info=_info(name, records, header), timings=FrozenMap(shared["timings"]),
+                         sweeps=FrozenMap(shared["sweeps"]), **fields)
 
 
 def trial_info(entry: TrialEntry | LostEntry) -> TrialInfo:

@@ -371,6 +371,9 @@ class Manager:
             plan = self._plan(planner, index, so_far, elapsed, mean)
             if plan is None:
                 return
+            if not plan:  # this trial measures nothing: the next one may
+                index += 1
+                continue
             for side in rng.sample(sides, len(sides)):
                 self._one(ledger, plan, index, side)
                 durations.append(_duration(entries[-1]))

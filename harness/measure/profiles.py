@@ -63,6 +63,7 @@ PROFILES = {
                      density_container_counts=(1, 4), density_budget_s=10.0, density_settle_s=0.2),
         concurrency=dict(concurrency_levels=(1, 2, 8, 32), concurrency_container_levels=(1, 2, 8),
                          concurrency_duration_s=0.3, concurrency_warmup_calls=20, concurrency_max_calls=5000),
+        storm=dict(storm_counts=(1, 4, 16, 64)),
     ),
     # Every workload (`run --workload all`): cold start, warm calls and memory
     # per workload, in three trials each, so the bundle-size sweep fits beside
@@ -92,6 +93,8 @@ PROFILES = {
                      density_settle_s=0.5),
         concurrency=dict(concurrency_levels=(1, 2, 8, 32), concurrency_duration_s=1.0, concurrency_warmup_calls=200,
                          concurrency_max_calls=50000),
+        # two trials, so every burst has its figures from two independent runs of it
+        storm=dict(storm_counts=(1, 4, 16, 64, 256, 1024), storm_trials=2),
     ),
 }
 

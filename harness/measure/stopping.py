@@ -70,7 +70,10 @@ class Planner:
                 plan[suite] = tuple(wanted)
         if index >= profile.stopping.min_trials and not any(SUITES[s].adaptive for s in plan):
             return None
-        return {suite: members for suite, members in plan.items() if members} or None
+        found = {suite: members for suite, members in plan.items() if members}
+        if not found and index < profile.stopping.min_trials:
+            return {}  # nothing in this trial (a capacity sweep alone runs in later ones): skip it
+        return found or None
 
     @staticmethod
     def _could_run(run: Run, name: str) -> bool:

@@ -14,6 +14,7 @@ from harness.analysis.density import HEADLINE_KINDS, headline_kinds
 from harness.analysis.estimate import Estimate, estimate
 from harness.analysis.concurrency import ConcurrencySummary
 from harness.analysis.density import DensitySummary
+from harness.analysis.storm import StormSummary
 from harness.analysis.summary_figures import Difference, RatioSummary, TimingSummary
 from harness.findings.summary import BackendSummary, RunSummary, summarize_run
 from harness.containment.record import ContainmentRecord
@@ -170,6 +171,9 @@ class ReportData:
 
     def concurrency(self, name: str) -> ConcurrencySummary | None:
         return self.entry(name).line("concurrency")
+
+    def storm(self, name: str) -> StormSummary | None:
+        return self.entry(name).line("storm")
 
     # ------------------------------------------------------------ memory
 

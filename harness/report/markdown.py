@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from harness.paths import REPO_ROOT
-from harness.report import claims, conditions, containment as containment_section, fmt, methodology, scale
+from harness.report import at_scale, claims, conditions, containment as containment_section, fmt, methodology, scale
 from harness.report import workloads as workloads_section
 from harness.report.data import ReportData
 from harness.report.headline import headline, what_this_means
@@ -226,7 +226,7 @@ def figures_section(data: ReportData, suite) -> list[str]:
 
 
 SECTIONS = {"cold_start": cold_start_section, "warm_call": warm_section, "memory": memory_section,
-            "scale": scale.section}  # the report sections that suites name (Suite.report)
+            "scale": scale.section, "at_scale": at_scale.section}  # the sections that suites name (Suite.report)
 
 
 def render(data: ReportData, plots: dict, baseline=None, workloads=None) -> str:

@@ -258,15 +258,15 @@ PLOTS = {"tradeoff": tradeoff, "cold_start": cold_start, "cold_start_phases": ph
 
 def draw_all(data: ReportData, folder: Path) -> dict[str, str]:
     """Every plot that has data: key -> file name."""
-    from harness.report import scale
+    from harness.report import at_scale, scale
 
     drawn = {}
-    for key, draw in {**PLOTS, **scale.PLOTS}.items():
+    for key, draw in {**PLOTS, **scale.PLOTS, **at_scale.PLOTS}.items():
         name = draw(data, folder)
         if name:
             drawn[key] = name
     return drawn
 
 
-PLOT_FILES = tuple(f"{key}.png" for key in (*PLOTS, "density", "concurrency", "workloads_sweep"))
+PLOT_FILES = tuple(f"{key}.png" for key in (*PLOTS, "density", "concurrency", "storm", "workloads_sweep"))
 FAMILY_KEYS = tuple(FAMILIES)

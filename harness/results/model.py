@@ -23,6 +23,7 @@ import numpy as np
 from harness.results.vocabulary import REGIMES, STEADY_CLASSES
 
 from harness.results.migrate import migrate_v1
+from harness.results.at_scale import SWEEP_RECORDS
 from harness.results.fields import Fields as _Fields
 from harness.results.schema import LEGACY_SCHEMA, SCHEMA, WORKLOADS_SCHEMA, ResultsError  # noqa: F401
 
@@ -771,6 +772,8 @@ class BackendResult:
     concurrency: tuple[Concurrency, ...] = ()
     # Seconds of the timing figures of suites that have no field of their own here (harness/suites/).
     timings: FrozenMap = FrozenMap()
+    # The whole sweeps of the at-scale suites, per trial: suite key -> records (results/at_scale.py SWEEP_RECORDS).
+    sweeps: FrozenMap = FrozenMap()
 
     @property
     def name(self) -> str:
@@ -778,7 +781,8 @@ class BackendResult:
 
     @property
     def measured(self) -> bool:
-        return any((self.cold_start, self.warm_call, self.memory, self.density, self.concurrency, self.timings))
+        return any((self.cold_start, self.warm_call, self.memory, self.density, self.concurrency, self.timings,
+                    self.sweeps))
 
     def timing(self, key: str) -> Series | None:
         """A timing figure by its vocabulary key (seconds), or None."""
@@ -1005,6 +1009,10 @@ def to_json(run: Run) -> dict:
             benchmarks.append(_benchmark("concurrency", name, durations,
                                          {"timer": "timed windows of each sweep; not a performance figure",
                                           "sweeps": [c.to_json() for c in result.concurrency]}))
+        for key, sweeps in result.sweeps.items():
+            benchmarks.append(_benchmark(key, name, [s.duration_s for s in sweeps],
+                                         {"timer": "duration of each sweep; not a performance figure",
+                                          "sweeps": [s.to_json() for s in sweeps]}))
     record = {
         "schema": run.schema, "status": run.status, "run_id": run.run_id, "provenance": run.provenance.to_json(),
         "finished": run.finished, "load_average_at_end": list(run.load_average_at_end),
@@ -1094,6 +1102,10 @@ def from_json(raw: object, where: str = "results") -> Run:
         elif suite == "concurrency":
             target["concurrency"] = tuple(Concurrency.from_json(s, f"{here}.extra_info.sweeps[{i}]")
                                           for i, s in enumerate(extra.list("sweeps")))
+        elif suite in SWEEP_RECORDS:
+            target.setdefault("sweeps", {})[suite] = tuple(
+                SWEEP_RECORDS[suite].from_json(s, f"{here}.extra_info.sweeps[{i}]")
+                for i, s in enumerate(extra.list("sweeps")))
         elif extra.str("unit") == "s" and "trials" in extra.raw:  # a timing of a suite with no field here
             target.setdefault("timings", {})[suite] = Series(data, extra.ints("trials", True))
         else:
@@ -1101,8 +1113,9 @@ def from_json(raw: object, where: str = "results") -> Run:
     backends = {}
     for name, found in parts.items():
         info = infos.get(name) or BackendInfo(name=name, available=True)
-        if "timings" in found:
-            found["timings"] = FrozenMap(found["timings"])
+        for key in ("timings", "sweeps"):
+            if key in found:
+                found[key] = FrozenMap(found[key])
         backends[name] = BackendResult(info=info, **found)
     stopping = tuple(FigureStop(figure=s.str("figure", required=True), trials=s.int("trials", 0),
                                 half_width=s.float("half_width"), stopped_because=s.str("stopped_because"))

@@ -1,0 +1,148 @@
+"""The records of the at-scale suites (harness/suites/storm.py, ...): one
+sweep per backend and trial, kept whole in the results file under the
+suite's benchmark (`extra_info.sweeps`), as density's and concurrency's are.
+Every time is in seconds from the moment the harness released the burst or
+the request's intended arrival; what each timer covers is in
+docs/methodology.md#at-scale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.results.fields import Fields
+
+# Why an instance of a storm did not answer (harness/procedures/storm.py `failure_cause`).
+FAILURE_CAUSES = {
+    "fd limit": "the harness or the instance ran out of file descriptors (EMFILE, ENFILE)",
+    "pid limit": "no more processes or threads could be created (EAGAIN from fork or clone, a pids cgroup)",
+    "memory": "memory ran out (ENOMEM, an OOM kill, a memory cap)",
+    "engine error": "the engine or runtime refused or failed the start (dockerd, runc, V8)",
+    "timeout": "no answer within the storm's time limit",
+    "other": "anything else (its message is recorded)",
+}
+
+
+@dataclass(frozen=True)
+class StormFailure:
+    """The instances of one burst that failed for one cause, and the first one's message."""
+
+    cause: str
+    count: int
+    message: str
+
+    def to_json(self) -> dict:
+        return {"cause": self.cause, "count": self.count, "message": self.message}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "StormFailure":
+        f = Fields(raw, where)
+        return StormFailure(f.str("cause", required=True), f.int("count", required=True), f.str("message"))
+
+
+@dataclass(frozen=True)
+class StormLevel:
+    """One burst of N starts requested at the same moment.
+
+    latencies_s: for each instance that answered, the burst's release to its
+    first answer, in the order they answered. last_answer_s: the release to
+    the last answer (None if none answered). mem_drop_bytes: how far the
+    machine's MemAvailable fell from before the burst to its last answer."""
+
+    n: int
+    latencies_s: tuple[float, ...]
+    failures: tuple[StormFailure, ...] = ()
+    last_answer_s: float | None = None
+    teardown_s: float = 0.0
+    mem_drop_bytes: float | None = None
+
+    @property
+    def answered(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def failed(self) -> int:
+        return sum(failure.count for failure in self.failures)
+
+    @property
+    def all_answered(self) -> bool:
+        return self.answered == self.n and not self.failures
+
+    def to_json(self) -> dict:
+        return {"n": self.n, "latencies_s": list(self.latencies_s), "failures": [f.to_json() for f in self.failures],
+                "last_answer_s": self.last_answer_s, "teardown_s": self.teardown_s,
+                "mem_drop_bytes": self.mem_drop_bytes}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "StormLevel":
+        f = Fields(raw, where)
+        return StormLevel(n=f.int("n", required=True), latencies_s=f.numbers("latencies_s"),
+                          failures=tuple(StormFailure.from_json(x, f"{where}.failures[{i}]")
+                                         for i, x in enumerate(f.list("failures"))),
+                          last_answer_s=f.float("last_answer_s"), teardown_s=f.float("teardown_s", 0.0),
+                          mem_drop_bytes=f.float("mem_drop_bytes"))
+
+
+# What stopped a storm sweep (StormSweep.bound).
+STORM_BOUNDS = {
+    "ladder": "the ladder ended",
+    "cap": "the next N is past the per-backend cap for its instance class",
+    "memory": "the next N would not fit in the memory budget",
+    "failures": "instances of the last burst failed",
+    "time": "the sweep's time budget was spent",
+}
+
+
+@dataclass(frozen=True)
+class StormSweep:
+    """One backend's storm sweep in one trial: bursts of N along the ladder until a bound stops it.
+
+    served: "at once" (each start on its own harness thread, overlapping) or
+    "one at a time" (the backend cannot overlap starts: the burst queues).
+    bytes_per_instance and its source bound N by the memory budget."""
+
+    trial: int
+    instance_class: str
+    served: str
+    ladder: tuple[int, ...]
+    cap: int
+    levels: tuple[StormLevel, ...]
+    bound: str
+    stopped_because: str
+    timeout_s: float = 0.0
+    memory_budget_bytes: float | None = None
+    bytes_per_instance: float | None = None
+    bytes_source: str = ""
+    duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.bound not in STORM_BOUNDS:
+            raise ValueError(f"unknown storm bound {self.bound!r}")
+
+    def level(self, n: int) -> StormLevel | None:
+        return next((level for level in self.levels if level.n == n), None)
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "instance_class": self.instance_class, "served": self.served,
+                "ladder": list(self.ladder), "cap": self.cap, "levels": [lv.to_json() for lv in self.levels],
+                "bound": self.bound, "stopped_because": self.stopped_because, "timeout_s": self.timeout_s,
+                "memory_budget_bytes": self.memory_budget_bytes, "bytes_per_instance": self.bytes_per_instance,
+                "bytes_source": self.bytes_source, "duration_s": self.duration_s}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "StormSweep":
+        f = Fields(raw, where)
+        bound = f.str("bound", required=True)
+        if bound not in STORM_BOUNDS:
+            raise f.error(f"{where}.bound: unknown bound {bound!r}")
+        return StormSweep(trial=f.int("trial", 0), instance_class=f.str("instance_class", "process"),
+                          served=f.str("served", "at once"), ladder=f.ints("ladder"), cap=f.int("cap", 0),
+                          levels=tuple(StormLevel.from_json(x, f"{where}.levels[{i}]")
+                                       for i, x in enumerate(f.list("levels"))),
+                          bound=bound, stopped_because=f.str("stopped_because"), timeout_s=f.float("timeout_s", 0.0),
+                          memory_budget_bytes=f.float("memory_budget_bytes"),
+                          bytes_per_instance=f.float("bytes_per_instance"), bytes_source=f.str("bytes_source"),
+                          duration_s=f.float("duration_s", 0.0))
+
+
+# The records kept whole per sweep, by benchmark name (results/model.py writes and reads them generically).
+SWEEP_RECORDS: dict[str, type] = {"storm": StormSweep}
