@@ -37,6 +37,8 @@ UNITS = {
     "storm.bursts.start_p99_ms": "milliseconds from the burst's release to an instance's first answer (99th percentile)",
     "storm.bursts.last_answer_ms": "milliseconds from the burst's release to the last instance's first answer",
     "storm.bursts.instances_per_s": "instances started per second: N over the median time to the last answer",
+    "load.pools.points.p50.us": "microseconds from a request's intended arrival to its answer (open loop)",
+    "load.pools.saturation_rps": "the highest achieved requests per second of the pool",
 }
 KEYS = {key: FIGURES[key].summary_key for key in TIMINGS}
 
@@ -263,7 +265,7 @@ def to_markdown(summary: RunSummary) -> str:
     if timer:
         notes.append(f"Timer: {timer.get('timer')} read overhead {timer.get('read_overhead_median_ns')} ns.")
     return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _regime_lines(summary)
-                     + _density_lines(summary) + _concurrency_lines(summary) + _storm_lines(summary)) + "\n"
+                     + _density_lines(summary) + _concurrency_lines(summary) + _storm_lines(summary) + _load_lines(summary)) + "\n"
 
 
 MIN_TAIL_CALLS = 5  # a tail percentile needs this many calls at or above it to be shown
@@ -385,3 +387,28 @@ def _storm_lines(summary: RunSummary) -> list[str]:
         lines.append(f"| {name} | {entry.served} | {' | '.join(cells)} | {entry.stopped_because} |")
     return lines + ["", "- Storms: N new instances requested at the same moment, each timed from the release to its "
                     "first answer (docs/methodology.md#cold-start-storms)."]
+
+
+def _load_lines(summary: RunSummary) -> list[str]:
+    rows = [(name, entry.line("load")) for name, entry in summary.backends.items() if entry.line("load")]
+    if not rows:
+        return []
+    lines = ["", "| backend | pool | offered req/s: p50, p99, p99.9 µs (achieved req/s) | saturation req/s (per core) |",
+             "|---|---|---|---|"]
+    for name, entry in rows:
+        for pool in entry.pools:
+            cells = []
+            for point in pool.points:
+                shown = ", ".join(fmt(point.own(key).us) if point.own(key) else "at the floor"
+                                  for key in ("p50", "p99", "p999"))
+                cells.append(f"{point.offered_rps:g}: {shown} ({fmt(point.achieved_rps)})")
+            lines.append(f"| {name} | {pool.pool} | {'; '.join(cells)} | {fmt(pool.saturation_rps)} "
+                         f"({fmt(pool.per_core_rps)}) |")
+    floor = next((pool.points for _, entry in rows for pool in entry.pools if pool.pool == 1), ())
+    shown = "; ".join(f"{p.offered_rps:g}: {fmt(p.floor['p50'].us)}, {fmt(p.floor['p99'].us)}"
+                      for p in floor if "p50" in p.floor and "p99" in p.floor)
+    return lines + ["", "- Open-loop load: Poisson arrivals at the offered rate, each request timed from its intended "
+                    "arrival (coordinated omission corrected). A percentile within 10% of the floor's is printed "
+                    "\"at the floor\": the harness alone gives as much."] + (
+        [f"- Floor (the harness's generator and queue with a null call, one thread), offered req/s: p50, p99 µs: "
+         f"{shown}."] if shown else [])

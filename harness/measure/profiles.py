@@ -64,6 +64,8 @@ PROFILES = {
         concurrency=dict(concurrency_levels=(1, 2, 8, 32), concurrency_container_levels=(1, 2, 8),
                          concurrency_duration_s=0.3, concurrency_warmup_calls=20, concurrency_max_calls=5000),
         storm=dict(storm_counts=(1, 4, 16, 64)),
+        load=dict(load_in_process_rates=(1000, 4000, 16000, 64000), load_rates=(250, 1000, 4000, 16000),
+                  load_window_s=0.5),
     ),
     # Every workload (`run --workload all`): cold start, warm calls and memory
     # per workload, in three trials each, so the bundle-size sweep fits beside
@@ -95,6 +97,8 @@ PROFILES = {
                          concurrency_max_calls=50000),
         # two trials, so every burst has its figures from two independent runs of it
         storm=dict(storm_counts=(1, 4, 16, 64, 256, 1024), storm_trials=2),
+        load=dict(load_in_process_rates=(1000, 4000, 16000, 64000), load_rates=(250, 1000, 4000, 16000),
+                  load_window_s=2.0, load_trials=2),
     ),
 }
 

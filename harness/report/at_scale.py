@@ -1,11 +1,14 @@
 """The report's "At scale" section: cold-start storms (time to the last
-answer against the burst size, log-log, and a table per burst), from the
-summary's `storm` entries (harness/analysis/storm.py)."""
+answer against the burst size, log-log, and a table per burst) and
+open-loop load (latency against offered load, the floor beside it, and a
+saturation table), from the summary's `storm` and `load` entries
+(harness/analysis/storm.py, harness/analysis/load.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from harness.analysis.load import LoadSummary
 from harness.analysis.storm import StormSummary
 from harness.report import fmt
 from harness.report.data import ReportData
@@ -17,7 +20,7 @@ def _storm_rows(data: ReportData) -> list[tuple[str, StormSummary]]:
 
 
 def storm(data: ReportData, folder: Path) -> str | None:
-    """Time to the last answer and start p99 against N (log-log), one line per backend."""
+    """Time to the last answer and the median instance's start against N (log-log), one line per backend."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
@@ -32,13 +35,13 @@ def storm(data: ReportData, folder: Path) -> str | None:
             style = dict(color=data.colour(name), marker="o", linewidth=1.8,
                          linestyle="-" if entry.served == "at once" else ":")
             last.plot([b.n for b in bursts], [b.last_answer_ms.value for b in bursts], **style)
-            tails = [(b.n, b.start_p99_ms.value) for b in entry.bursts if b.start_p99_ms]
+            tails = [(b.n, b.start_p50_ms.value) for b in entry.bursts if b.start_p50_ms]
             if tails:
                 tail.plot(*zip(*tails), **style)
             if entry.bound == "failures":
                 failed = entry.bursts[-1]
-                if failed.start_p99_ms:
-                    tail.plot([failed.n], [failed.start_p99_ms.value], marker="X", markersize=11,
+                if failed.start_p50_ms:
+                    tail.plot([failed.n], [failed.start_p50_ms.value], marker="X", markersize=11,
                               color=data.colour(name), markeredgecolor="black")
         for ax in (last, tail):
             log_axis(ax, "x")
@@ -48,8 +51,8 @@ def storm(data: ReportData, folder: Path) -> str | None:
             ax.set_xlabel("N instances requested at the same moment (log scale)")
         last.set_ylabel("release to the last answer, ms (log scale)")
         last.set_title("Time until every instance answered", loc="left")
-        tail.set_ylabel("release to an instance's answer, p99, ms (log scale)")
-        tail.set_title("p99 start latency within the burst", loc="left")
+        tail.set_ylabel("release to an instance's answer, median, ms (log scale)")
+        tail.set_title("The median instance of the burst", loc="left")
         handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
                           linestyle="-" if entry.served == "at once" else ":",
                           label=f"{name}" + ("" if entry.served == "at once" else " (one at a time)"))
@@ -58,7 +61,48 @@ def storm(data: ReportData, folder: Path) -> str | None:
         return save(fig, folder, "storm.png")
 
 
-PLOTS = {"storm": storm}
+def _load_rows(data: ReportData) -> list[tuple[str, LoadSummary]]:
+    return [(name, data.load(name)) for name in data.measured if data.load(name)]
+
+
+def load(data: ReportData, folder: Path) -> str | None:
+    """p50 and p99 against the offered rate on one warm instance (log-log), the floor in grey."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    rows = [(name, entry.pool(1)) for name, entry in _load_rows(data) if entry.pool(1)]
+    if not rows:
+        return None
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
+        for ax, key, title in zip(axes, ("p50", "p99"), ("Median latency", "p99 latency")):
+            floor = {p.offered_rps: p.floor[key].us for _, pool in rows for p in pool.points if key in p.floor}
+            points = sorted(floor.items())
+            if points:
+                ax.plot(*zip(*points), color="#999999", linestyle="--", marker=".", linewidth=1.2)
+            for name, pool in rows:
+                points = [(p.offered_rps, p.percentiles[key].us) for p in pool.points if key in p.percentiles]
+                if points:
+                    ax.plot(*zip(*points), color=data.colour(name), marker="o", linewidth=1.8)
+                    gone = [(p.offered_rps, p.percentiles[key].us) for p in pool.points
+                            if p.saturated and key in p.percentiles]
+                    if gone:
+                        ax.plot(*zip(*gone), linestyle="", marker="X", markersize=10, color=data.colour(name),
+                                markeredgecolor="black")
+            log_axis(ax, "x")
+            log_axis(ax, "y")
+            ax.set_xlabel("offered req/s, one warm instance (log scale)")
+            ax.set_ylabel(f"{key}, intended arrival to answer, µs (log)")
+            ax.set_title(title, loc="left")
+        handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8, label=name) for name, _ in rows]
+        handles += [Line2D([], [], color="#999999", linestyle="--", marker=".", label="floor (null call)"),
+                    Line2D([], [], linestyle="", marker="X", color="grey", markeredgecolor="black", markersize=9,
+                           label="saturated")]
+        fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False, fontsize=9.5)
+        return save(fig, folder, "load.png")
+
+
+PLOTS = {"storm": storm, "load": load}
 
 
 def _burst_cell(entry: StormSummary, n: int) -> str:
@@ -78,7 +122,7 @@ def storm_lines(data: ReportData, plots: dict) -> list[str]:
     sizes = sorted({b.n for _, entry in rows for b in entry.bursts})
     lines = ["### Cold-start storms", ""]
     if "storm" in plots:
-        lines += [f"![Time to the last answer and p99 start latency against the burst size]({plots['storm']})", ""]
+        lines += [f"![Time to the last answer and the median instance's start against the burst size]({plots['storm']})", ""]
     lines += ["N new instances are requested at the same moment; each is timed from the burst's release to its own "
               "first answer. Cells: the time until the last of the N answered · the p99 of the instances' own "
               "times, both in ms (medians over the trials that ran the burst). Every instance is stopped before "
@@ -97,7 +141,35 @@ def storm_lines(data: ReportData, plots: dict) -> list[str]:
     return lines
 
 
+def load_lines(data: ReportData, plots: dict) -> list[str]:
+    rows = _load_rows(data)
+    if not rows:
+        return []
+    lines = ["### Open-loop load", ""]
+    if "load" in plots:
+        lines += [f"![p50 and p99 latency against offered load, with the harness's floor]({plots['load']})", ""]
+    lines += ["Requests arrive as a Poisson process at the offered rate, whatever the backend does, and queue for a "
+              "pool of warm instances; each is timed from its intended arrival to its answer, so a stall counts "
+              "for every request that arrived during it (coordinated omission corrected, as wrk2 does). The floor "
+              "is the same generator and queue with a call that does nothing; a percentile within 10% of the "
+              "floor's is shown as \"at the floor\". The load keeps the CPUs awake by itself.", "",
+              "| backend | pool | saturation, req/s | per core | lowest rate saturated | p99 at the highest rate kept up, µs "
+              "| × floor |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, entry in rows:
+        for pool in entry.pools:
+            kept = [p for p in pool.points if not p.saturated]
+            gone = next((p.offered_rps for p in pool.points if p.saturated), None)
+            best = kept[-1] if kept else None
+            own = best.own("p99") if best else None
+            p99 = (fmt.number(own.us) if own else "at the floor") if best else "–"
+            rate = f" (at {best.offered_rps:g} req/s)" if best else ""
+            lines.append(f"| {name} | {pool.pool} | {fmt.number(pool.saturation_rps)} | {fmt.number(pool.per_core_rps)} "
+                         f"| {f'{gone:g}' if gone else 'none'} | {p99}{rate} "
+                         f"| {fmt.ratio(best.over_floor('p99')) if best else '–'} |")
+    return lines + [""]
+
+
 def section(data: ReportData, plots: dict) -> list[str]:
     """The "At scale" section of report.md."""
-    lines = storm_lines(data, plots)
+    lines = storm_lines(data, plots) + load_lines(data, plots)
     return ["## At scale", "", *lines] if lines else []

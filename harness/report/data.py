@@ -14,6 +14,7 @@ from harness.analysis.density import HEADLINE_KINDS, headline_kinds
 from harness.analysis.estimate import Estimate, estimate
 from harness.analysis.concurrency import ConcurrencySummary
 from harness.analysis.density import DensitySummary
+from harness.analysis.load import LoadSummary
 from harness.analysis.storm import StormSummary
 from harness.analysis.summary_figures import Difference, RatioSummary, TimingSummary
 from harness.findings.summary import BackendSummary, RunSummary, summarize_run
@@ -174,6 +175,9 @@ class ReportData:
 
     def storm(self, name: str) -> StormSummary | None:
         return self.entry(name).line("storm")
+
+    def load(self, name: str) -> LoadSummary | None:
+        return self.entry(name).line("load")
 
     # ------------------------------------------------------------ memory
 

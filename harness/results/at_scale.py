@@ -144,5 +144,83 @@ class StormSweep:
                           duration_s=f.float("duration_s", 0.0))
 
 
+
+
+@dataclass(frozen=True)
+class LoadLevel:
+    """One offered rate on one pool of warm instances, for `window_s` seconds of Poisson arrivals.
+
+    Every latency runs from the request's intended arrival time (wrk2's
+    correction for coordinated omission), so a request the generator or the
+    pool sent late counts its wait. histogram: the latencies as an encoded
+    HdrHistogram in ns (results/histogram.py); latencies_s: the raw values,
+    kept only for the headline level. unserved: requests still queued when
+    the drain limit ended the level. generator_lag_p99_s: how late the
+    generator itself put requests in the queue (99th percentile)."""
+
+    offered_rps: float
+    pool: int
+    window_s: float
+    sent: int
+    completed: int
+    histogram: str
+    errors: int = 0
+    error: str = ""
+    unserved: int = 0
+    achieved_rps: float | None = None
+    generator_lag_p99_s: float | None = None
+    latencies_s: tuple[float, ...] = ()
+
+    def to_json(self) -> dict:
+        return {"offered_rps": self.offered_rps, "pool": self.pool, "window_s": self.window_s, "sent": self.sent,
+                "completed": self.completed, "histogram": self.histogram, "errors": self.errors,
+                "error": self.error, "unserved": self.unserved, "achieved_rps": self.achieved_rps,
+                "generator_lag_p99_s": self.generator_lag_p99_s, "latencies_s": list(self.latencies_s)}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "LoadLevel":
+        f = Fields(raw, where)
+        return LoadLevel(offered_rps=f.float("offered_rps", required=True), pool=f.int("pool", required=True),
+                         window_s=f.float("window_s", 0.0), sent=f.int("sent", 0), completed=f.int("completed", 0),
+                         histogram=f.str("histogram"), errors=f.int("errors", 0), error=f.str("error"),
+                         unserved=f.int("unserved", 0), achieved_rps=f.float("achieved_rps"),
+                         generator_lag_p99_s=f.float("generator_lag_p99_s"), latencies_s=f.numbers("latencies_s"))
+
+
+@dataclass(frozen=True)
+class LoadSweep:
+    """One backend's open-loop sweep in one trial: offered rates on pools of
+    warm instances, up to and past saturation, and the floor (the same
+    generator and queue with a null call) at the same rates and pools."""
+
+    trial: int
+    instance_class: str
+    rates: tuple[float, ...]
+    pools: tuple[int, ...]
+    levels: tuple[LoadLevel, ...]
+    floor: tuple[LoadLevel, ...] = ()
+    cores: int = 0
+    stopped_because: str = ""
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "instance_class": self.instance_class, "rates": list(self.rates),
+                "pools": list(self.pools), "levels": [lv.to_json() for lv in self.levels],
+                "floor": [lv.to_json() for lv in self.floor], "cores": self.cores,
+                "stopped_because": self.stopped_because, "duration_s": self.duration_s}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "LoadSweep":
+        f = Fields(raw, where)
+        return LoadSweep(trial=f.int("trial", 0), instance_class=f.str("instance_class", "process"),
+                         rates=f.numbers("rates"), pools=f.ints("pools"),
+                         levels=tuple(LoadLevel.from_json(x, f"{where}.levels[{i}]")
+                                      for i, x in enumerate(f.list("levels"))),
+                         floor=tuple(LoadLevel.from_json(x, f"{where}.floor[{i}]")
+                                     for i, x in enumerate(f.list("floor"))),
+                         cores=f.int("cores", 0), stopped_because=f.str("stopped_because"),
+                         duration_s=f.float("duration_s", 0.0))
+
+
 # The records kept whole per sweep, by benchmark name (results/model.py writes and reads them generically).
-SWEEP_RECORDS: dict[str, type] = {"storm": StormSweep}
+SWEEP_RECORDS: dict[str, type] = {"storm": StormSweep, "load": LoadSweep}
