@@ -98,7 +98,7 @@ PROFILES = {
         # two trials, so every burst has its figures from two independent runs of it
         storm=dict(storm_counts=(1, 4, 16, 64, 256, 1024), storm_trials=2),
         load=dict(load_in_process_rates=(1000, 4000, 16000, 64000), load_rates=(250, 1000, 4000, 16000),
-                  load_window_s=2.0, load_trials=2),
+                  load_window_s=1.0, load_trials=2),
     ),
 }
 

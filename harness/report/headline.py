@@ -13,7 +13,7 @@ from harness.report.data import ReportData
 CI = "95% CI"
 # The headline compares the reference with what these roles stand for, when measured.
 HEADLINE_ROLES = ("docker-container", "node-process")
-MAX_LINES = 8
+MAX_LINES = 9
 
 
 @dataclass
@@ -68,14 +68,14 @@ def headline(data: ReportData) -> Text:
 
 
 def what_this_means(data: ReportData) -> Text:
-    """At most eight lines on the trade-offs, where the reference loses included."""
+    """At most nine lines on the trade-offs, where the reference loses included."""
     ref = data.reference
     if not ref or ref not in data.measured:
         return Text("")
     numbers: dict[str, float] = {}
     lines = [line for line in (_cold_line(data, numbers), _first_line(data, numbers), _faster_line(data, numbers),
                                _memory_line(data, numbers), _warm_line(data, numbers),
-                               _containment_line(data, numbers), _density_line(data, numbers),
+                               _containment_line(data, numbers), _density_line(data, numbers), _scale_line(data, numbers),
                                _spread_line(data, numbers)) if line]
     return Text("\n".join(f"- {line}" for line in lines[:MAX_LINES]), numbers)
 
@@ -203,6 +203,34 @@ def _density_line(data: ReportData, numbers: dict) -> str | None:
             numbers[f"{name} per GiB"] = density.instances_per_gib
             parts.append(f"{fmt.number(density.instances_per_gib)} × {name}")
     return f"**Density.** One GiB holds about {', '.join(parts)} (memory alone)." if len(parts) > 1 else None
+
+
+def _scale_line(data: ReportData, numbers: dict) -> str | None:
+    """The burst of HEADLINE_N (suites/storm.py): when the reference's last answer came, and the slowest other's;
+    and how many requests a second one warm instance of each kept up with (open-loop load)."""
+    from harness.suites.storm import HEADLINE_N
+
+    bursts = {name: data.storm(name).burst(HEADLINE_N) for name in data.measured if data.storm(name)}
+    bursts = {name: b for name, b in bursts.items() if b and b.last_answer_ms}
+    sentences = []
+    ref = data.reference
+    if ref in bursts and len(bursts) > 1:
+        slowest = max((n for n in bursts if n != ref), key=lambda n: bursts[n].last_answer_ms.value)
+        mine, theirs = bursts[ref].last_answer_ms.value, bursts[slowest].last_answer_ms.value
+        numbers[f"{ref} burst of {HEADLINE_N} last answer ms"] = mine
+        numbers[f"{slowest} burst of {HEADLINE_N} last answer ms"] = theirs
+        sentences.append(f"A burst of {HEADLINE_N} new instances: every {ref} instance had answered within "
+                         f"{fmt.number(mine)} ms; the last {slowest} instance answered after "
+                         f"{fmt.number(theirs / 1e3)} s.")
+    kept = {name: data.load(name).pool(1) for name in data.measured if data.load(name) and data.load(name).pool(1)}
+    kept = {name: pool.saturation_rps for name, pool in kept.items() if pool.saturation_rps}
+    if ref in kept and len(kept) > 1:
+        for name, rate in kept.items():
+            numbers[f"{name} saturation req/s"] = rate
+        others = "; ".join(f"{name} {fmt.number(rate)}" for name, rate in kept.items() if name != ref)
+        sentences.append(f"One warm instance answered at most {fmt.number(kept[ref])} requests a second for {ref} "
+                         f"under open-loop load ({others}).")
+    return "**At scale.** " + " ".join(sentences) if sentences else None
 
 
 def _spread_line(data: ReportData, numbers: dict) -> str | None:
