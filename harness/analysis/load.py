@@ -19,8 +19,8 @@ from typing import Sequence
 
 from hdrh.histogram import HdrHistogram
 
-from harness.procedures.load import saturated
 from harness.results.at_scale import LoadLevel, LoadSweep
+from harness.results.histogram import count_at_or_above, decode_sum
 
 FLOOR_MARGIN = 1.1  # a percentile within 10% of the floor's is the floor's
 PERCENTILES = (("p50", 50.0), ("p99", 99.0), ("p999", 99.9))
@@ -100,16 +100,7 @@ class LoadSummary:
 
 
 def merged(levels: Sequence[LoadLevel]) -> HdrHistogram | None:
-    found = None
-    for level in levels:
-        if not level.histogram:
-            continue
-        histogram = HdrHistogram.decode(level.histogram)
-        if found is None:
-            found = histogram
-        else:
-            found.add(histogram)
-    return found
+    return decode_sum([level.histogram for level in levels if level.histogram])
 
 
 def percentiles(histogram: HdrHistogram | None) -> dict:
@@ -118,10 +109,7 @@ def percentiles(histogram: HdrHistogram | None) -> dict:
     out = {}
     for key, percentile in PERCENTILES:
         value = histogram.get_value_at_percentile(percentile)
-        floor = histogram.get_lowest_equivalent_value(value)
-        above = sum(item.count_at_value_iterated_to for item in histogram.get_recorded_iterator()
-                    if item.value_iterated_to >= floor)
-        out[key] = Percentile(value / 1e3, int(above))
+        out[key] = Percentile(value / 1e3, count_at_or_above(histogram, value))
     return out
 
 
@@ -150,7 +138,7 @@ def summarize_load(sweeps: Sequence[LoadSweep]) -> LoadSummary | None:
             points.append(RatePoint(offered_rps=rate, pool=pool, trials=len(levels),
                                     requests=sum(lv.completed for lv in levels),
                                     achieved_rps=median(achieved) if achieved else None,
-                                    saturated=any(saturated(lv) for lv in levels),
+                                    saturated=any(lv.saturated for lv in levels),
                                     percentiles=percentiles(merged(levels)),
                                     floor=percentiles(merged(floors.get((pool, rate), []))),
                                     errors=sum(lv.errors for lv in levels)))

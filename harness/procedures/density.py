@@ -16,6 +16,7 @@ import psutil
 
 from harness.backends.base import Backend, Instance
 from harness.backends.memory_probes import release_freed_memory
+from harness.errors import one_line
 from harness.procedures.instances import ARG, cold_start
 from harness.runtime.worker import Worker
 
@@ -136,11 +137,6 @@ def plan_next_rung(seen: Progress, n_next: int, settings: DensitySettings, floor
 # -- the sweep ------------------------------------------------------------
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{error.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 @dataclass(frozen=True)
 class Hooks:
     """What a density sweep reads and reports through (tests give fakes)."""
@@ -185,7 +181,7 @@ def density_sweep(backend: Backend, worker: Worker, settings: DensitySettings, t
                 try:
                     instance, _, _ = cold_start(backend, worker, ARG)
                 except Exception as error:  # any failure to grow is a finding, not a crash
-                    stopped = f"error at N = {len(instances) + 1}: {_one_line(error)}"
+                    stopped = f"error at N = {len(instances) + 1}: {one_line(error)}"
                     break
                 start_s += clock() - started
                 instances.append(instance)
@@ -195,7 +191,7 @@ def density_sweep(backend: Backend, worker: Worker, settings: DensitySettings, t
                 try:
                     step, step_scopes = _read(backend, instances, baseline, settings.settle_s, clock)
                 except Exception as error:
-                    stopped = stopped or f"error reading memory at N = {len(instances)}: {_one_line(error)}"
+                    stopped = stopped or f"error reading memory at N = {len(instances)}: {one_line(error)}"
                     break
                 step["elapsed_s"] = clock() - began
                 step["mem_available_bytes"] = machine().available

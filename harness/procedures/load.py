@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from harness.errors import one_line
 from harness.results.at_scale import LoadLevel
 from harness.results.histogram import encode
 
@@ -37,11 +38,6 @@ def poisson_arrivals(rate_rps: float, window_s: float, rng: random.Random) -> li
     return offsets
 
 
-def saturated(level: LoadLevel, share: float = 0.9) -> bool:
-    """The pool did not keep up: requests left unserved, or it answered less than `share` of the offered rate."""
-    return bool(level.unserved) or (level.achieved_rps is not None and level.achieved_rps < share * level.offered_rps)
-
-
 @dataclass(frozen=True)
 class LoadSettings:
     rates: tuple[float, ...]  # offered requests per second, rising
@@ -49,7 +45,6 @@ class LoadSettings:
     window_s: float = 1.0  # arrivals per level
     drain_s: float = 2.0  # after the window, how long queued requests may still be served
     warmup_calls: int = 20  # per instance, before the levels
-    keep_raw_at: tuple[float, int] | None = None  # (rate, pool) whose raw latencies are kept
     past_saturation: int = 1  # levels measured after the first saturated one
 
 
@@ -104,19 +99,12 @@ def run_level(calls: Sequence[Callable[[], object]], rate_rps: float, settings: 
         for thread in threads:
             thread.join(max(0.0, deadline - clock()) + 30.0)
     completed = len(latencies)
-    span = max(last_done[0] - began, settings.window_s) if completed else 0.0  # the first arrival to the last answer
+    span = max(last_done[0] - began, settings.window_s) if completed else 0.0  # the level's start to its last answer
     return LoadLevel(offered_rps=rate_rps, pool=len(calls), window_s=settings.window_s, sent=len(arrivals),
                      completed=completed, histogram=encode(latencies) if latencies else "", errors=len(errors),
-                     error=_one_line(errors[0]) if errors else "", unserved=unserved[0],
+                     error=one_line(errors[0], 300) if errors else "", unserved=unserved[0],
                      achieved_rps=completed / span if span > 0 else None,
-                     generator_lag_p99_s=float(np.percentile(lags, 99)) if lags else None,
-                     latencies_s=tuple(round(v, 9) for v in latencies)
-                     if settings.keep_raw_at == (rate_rps, len(calls)) else ())
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{error.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")[:300]
+                     generator_lag_p99_s=float(np.percentile(lags, 99)) if lags else None)
 
 
 def sweep_rates(calls_for: Callable[[int], Sequence[Callable[[], object]]], settings: LoadSettings,
@@ -135,7 +123,7 @@ def sweep_rates(calls_for: Callable[[int], Sequence[Callable[[], object]]], sett
             if level.errors:
                 reasons.append(f"pool of {pool}: {level.errors} error(s) at {rate:g} req/s: {level.error}")
                 break
-            if saturated(level):
+            if level.saturated:
                 past = 0 if past is None else past + 1
                 if past >= settings.past_saturation:
                     reasons.append(f"pool of {pool}: saturated from {_first_saturated(levels, pool):g} req/s")
@@ -147,4 +135,4 @@ def sweep_rates(calls_for: Callable[[int], Sequence[Callable[[], object]]], sett
 
 
 def _first_saturated(levels: list[LoadLevel], pool: int) -> float:
-    return next(level.offered_rps for level in levels if level.pool == pool and saturated(level))
+    return next(level.offered_rps for level in levels if level.pool == pool and level.saturated)

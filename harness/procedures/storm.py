@@ -23,6 +23,7 @@ from typing import Callable
 import psutil
 
 from harness.backends.base import Backend, BackendError, CallTimeout, Instance, MemoryLimitExceeded
+from harness.errors import one_line
 from harness.procedures.instances import ARG, cold_start
 from harness.results.at_scale import StormFailure, StormLevel, StormSweep
 from harness.results.vocabulary import GIB, PER_CALLER
@@ -59,16 +60,11 @@ def failure_cause(error: BaseException) -> str:
     return "other"
 
 
-def one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{error.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")[:300]
-
-
 def failures_of(errors: list[BaseException], timed_out: int = 0, timeout_s: float = 0.0) -> tuple[StormFailure, ...]:
     """The failures of one burst, grouped by cause (first message kept), in the order causes first appeared."""
     groups: dict[str, list] = {}
     for error in errors:
-        groups.setdefault(failure_cause(error), []).append(one_line(error))
+        groups.setdefault(failure_cause(error), []).append(one_line(error, 300))
     if timed_out:
         groups.setdefault("timeout", []).extend([f"no answer within {timeout_s:g} s"] * timed_out)
     return tuple(StormFailure(cause, len(lines), lines[0]) for cause, lines in groups.items())

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from harness.report import fmt
 from harness.report.data import ReportData
+from harness.suites.storm import HEADLINE_N
 
 CI = "95% CI"
 # The headline compares the reference with what these roles stand for, when measured.
@@ -208,8 +209,6 @@ def _density_line(data: ReportData, numbers: dict) -> str | None:
 def _scale_line(data: ReportData, numbers: dict) -> str | None:
     """The burst of HEADLINE_N (suites/storm.py): when the reference's last answer came, and the slowest other's;
     and how many requests a second one warm instance of each kept up with (open-loop load)."""
-    from harness.suites.storm import HEADLINE_N
-
     bursts = {name: data.storm(name).burst(HEADLINE_N) for name in data.measured if data.storm(name)}
     bursts = {name: b for name, b in bursts.items() if b and b.last_answer_ms}
     sentences = []

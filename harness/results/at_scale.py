@@ -153,8 +153,7 @@ class LoadLevel:
     Every latency runs from the request's intended arrival time (wrk2's
     correction for coordinated omission), so a request the generator or the
     pool sent late counts its wait. histogram: the latencies as an encoded
-    HdrHistogram in ns (results/histogram.py); latencies_s: the raw values,
-    kept only for the headline level. unserved: requests still queued when
+    HdrHistogram in ns (results/histogram.py). unserved: requests still queued when
     the drain limit ended the level. generator_lag_p99_s: how late the
     generator itself put requests in the queue (99th percentile)."""
 
@@ -169,13 +168,20 @@ class LoadLevel:
     unserved: int = 0
     achieved_rps: float | None = None
     generator_lag_p99_s: float | None = None
-    latencies_s: tuple[float, ...] = ()
+
+    SATURATED_SHARE = 0.9  # a pool that answers less than this share of the offered rate did not keep up
+
+    @property
+    def saturated(self) -> bool:
+        """The pool did not keep up: requests left unserved, or it answered less than SATURATED_SHARE of the offer."""
+        return bool(self.unserved) or (self.achieved_rps is not None
+                                       and self.achieved_rps < self.SATURATED_SHARE * self.offered_rps)
 
     def to_json(self) -> dict:
         return {"offered_rps": self.offered_rps, "pool": self.pool, "window_s": self.window_s, "sent": self.sent,
                 "completed": self.completed, "histogram": self.histogram, "errors": self.errors,
                 "error": self.error, "unserved": self.unserved, "achieved_rps": self.achieved_rps,
-                "generator_lag_p99_s": self.generator_lag_p99_s, "latencies_s": list(self.latencies_s)}
+                "generator_lag_p99_s": self.generator_lag_p99_s}
 
     @staticmethod
     def from_json(raw: object, where: str) -> "LoadLevel":
@@ -184,7 +190,7 @@ class LoadLevel:
                          window_s=f.float("window_s", 0.0), sent=f.int("sent", 0), completed=f.int("completed", 0),
                          histogram=f.str("histogram"), errors=f.int("errors", 0), error=f.str("error"),
                          unserved=f.int("unserved", 0), achieved_rps=f.float("achieved_rps"),
-                         generator_lag_p99_s=f.float("generator_lag_p99_s"), latencies_s=f.numbers("latencies_s"))
+                         generator_lag_p99_s=f.float("generator_lag_p99_s"))
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,22 @@ def tail(values_s) -> dict:
         out[f"p{percentile:g}".replace(".", "")] = {"us": value / 1e3,
                                                     "calls_at_or_above": int(np.sum(calls_ns >= floor))}
     return out
+
+
+def decode_sum(encoded: list[str]) -> HdrHistogram | None:
+    """The sum of encoded histograms (as `encode` writes them); None when there are none."""
+    found = None
+    for text in encoded:
+        histogram = HdrHistogram.decode(text)
+        if found is None:
+            found = histogram
+        else:
+            found.add(histogram)
+    return found
+
+
+def count_at_or_above(found: HdrHistogram, value_ns: int) -> int:
+    """Values recorded at or above `value_ns` (to the histogram's precision)."""
+    floor = found.get_lowest_equivalent_value(value_ns)
+    return int(sum(item.count_at_value_iterated_to for item in found.get_recorded_iterator()
+                   if item.value_iterated_to >= floor))

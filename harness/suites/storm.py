@@ -12,10 +12,8 @@ capacity sweep: it runs in `storm_trials` trials, spread over the first ones
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-
-import psutil
 
 from harness.analysis.density import analyse
 from harness.analysis.storm import last_answers, start_latencies, summarize_storm
@@ -65,12 +63,12 @@ class StormSuite(CapacitySweep):
         profile = self.settings(trial.profile)
         for name in trial.order(trial.members(self.name)):
             backend = trial.backends[name]
+            hooks = Hooks()
             density = trial.record(name).part("density")
             fit = analyse(density) if density else None
             per_instance = fit.bytes_per_instance if fit and fit.bytes_per_instance else None
             settings = SweepSettings(ladder=profile.storm_counts, cap=profile.cap_for(backend.instance_class),
-                                     memory_budget_bytes=profile.storm_memory_share
-                                     * psutil.virtual_memory().available,
+                                     memory_budget_bytes=profile.storm_memory_share * hooks.available(),
                                      timeout_s=profile.storm_timeout_s, budget_s=profile.storm_budget_s,
                                      bytes_per_instance=per_instance,
                                      bytes_source=f"this trial's density sweep ({fit.memory_kind})"
@@ -79,7 +77,8 @@ class StormSuite(CapacitySweep):
             label = f"storm {name} (bursts of {', '.join(map(str, bursts))})"
             with trial.progress.steps(label, len(bursts)) as advance:
                 try:
-                    sweep = storm_sweep(backend, trial.worker, settings, trial.spec.index, Hooks(advance=advance))
+                    sweep = storm_sweep(backend, trial.worker, settings, trial.spec.index,
+                                        replace(hooks, advance=advance))
                 except Exception as error:
                     trial.fail(self.name, name, error)
                     continue
