@@ -58,7 +58,7 @@ def test_run_smoke_writes_results_and_summary(tmp_path):
     awake = ("cold_start_awake", "warm_call_awake", "transport_awake") if AwakeLever().available else ()
     assert names == {f"test_{m}[{b}]"
                      for m in ("cold_start", "warm_call", "transport", "memory", "density", "concurrency", "storm", "load",
-                                   *awake)
+                               "start_rate", *awake)
                      for b in ("isolate", "subprocess")}
     warm = next(b for b in raw["benchmarks"] if b["name"] == "test_warm_call[isolate]")
     assert warm["extra_info"]["hdr_histogram"].startswith("HISTF")

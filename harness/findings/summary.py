@@ -265,7 +265,8 @@ def to_markdown(summary: RunSummary) -> str:
     if timer:
         notes.append(f"Timer: {timer.get('timer')} read overhead {timer.get('read_overhead_median_ns')} ns.")
     return "\n".join(lines + [""] + [f"- {note}" for note in notes] + _regime_lines(summary)
-                     + _density_lines(summary) + _concurrency_lines(summary) + _storm_lines(summary) + _load_lines(summary)) + "\n"
+                     + _density_lines(summary) + _concurrency_lines(summary) + _storm_lines(summary) + _start_rate_lines(summary)
+                     + _load_lines(summary)) + "\n"
 
 
 MIN_TAIL_CALLS = 5  # a tail percentile needs this many calls at or above it to be shown
@@ -387,6 +388,26 @@ def _storm_lines(summary: RunSummary) -> list[str]:
         lines.append(f"| {name} | {entry.served} | {' | '.join(cells)} | {entry.stopped_because} |")
     return lines + ["", "- Storms: N new instances requested at the same moment, each timed from the release to its "
                     "first answer (docs/methodology.md#cold-start-storms)."]
+
+
+def _start_rate_lines(summary: RunSummary) -> list[str]:
+    rows = [(name, entry.line("start_rate")) for name, entry in summary.backends.items() if entry.line("start_rate")]
+    if not rows:
+        return []
+    lines = ["", "| backend | served | lone start ms | bound ms | arrivals/s: p50, p99 ms | sustained starts/s "
+             "(per core) | stopped because |", "|---|---|---|---|---|---|---|"]
+    for name, entry in rows:
+        cells = "; ".join(f"{r.rate:g}: {fmt(r.p50_ms.value) if r.p50_ms else '–'}, "
+                          f"{fmt(r.p99_ms.value) if r.p99_ms else '–'}" + (f" ({r.failed} failed)" if r.failed else "")
+                          for r in entry.rates)
+        rate = fmt(entry.sustained_median_rps) if entry.sustained_median_rps else "none"
+        lines.append(f"| {name} | {entry.served} | {fmt(entry.single_start_ms.value) if entry.single_start_ms else '–'} "
+                     f"| {fmt(entry.bound_ms)} | {cells} | {'≥ ' if entry.at_least else ''}{rate} "
+                     f"({fmt(entry.per_core_rps)}) | {entry.stopped_because} |")
+    return lines + ["", "- Sustained start rate: Poisson arrivals, each request served by a new instance, timed from "
+                    f"its intended arrival to the first answer; the highest rate whose p99 stays within "
+                    f"{rows[0][1].bound_factor:g} times the lone cold start (Firecracker publishes 5 micro-VMs a second per core; "
+                    "docs/methodology.md#sustained-start-rate)."]
 
 
 def _load_lines(summary: RunSummary) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.analysis.load import LoadSummary
+from harness.analysis.start_rate import FIRECRACKER_PER_CORE, StartRateSummary
 from harness.analysis.storm import StormSummary
 from harness.report import fmt
 from harness.report.data import ReportData
@@ -102,7 +103,46 @@ def load(data: ReportData, folder: Path) -> str | None:
         return save(fig, folder, "load.png")
 
 
-PLOTS = {"storm": storm, "load": load}
+def _start_rate_rows(data: ReportData) -> list[tuple[str, StartRateSummary]]:
+    return [(name, data.start_rate(name)) for name in data.measured if data.start_rate(name)]
+
+
+def start_rate(data: ReportData, folder: Path) -> str | None:
+    """p99 against the arrival rate (log-log), and p99 over the lone start with the bound as a line."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    rows = [(name, entry, [r for r in entry.rates if r.p99_ms]) for name, entry in _start_rate_rows(data)]
+    rows = [row for row in rows if row[2] and row[1].single_start_ms]
+    if not rows:
+        return None
+    with plt.rc_context(STYLE):
+        fig, (absolute, relative) = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
+        for name, entry, rates in rows:
+            style = dict(color=data.colour(name), marker="o", linewidth=1.8,
+                         linestyle="-" if entry.served == "at once" else ":")
+            absolute.plot([r.rate for r in rates], [r.p99_ms.value for r in rates], **style)
+            relative.plot([r.rate for r in rates], [r.p99_ms.value / entry.single_start_ms.value for r in rates],
+                          **style)
+        factor = rows[0][1].bound_factor
+        relative.axhline(factor, color="#555555", linestyle="--", linewidth=1.2)
+        for ax in (absolute, relative):
+            log_axis(ax, "x")
+            log_axis(ax, "y")
+            ax.set_xlabel("cold starts requested per second, Poisson (log scale)")
+        absolute.set_ylabel("p99, intended arrival to first answer, ms (log)")
+        absolute.set_title("p99 start latency against the start rate", loc="left")
+        relative.set_ylabel("p99 over the lone cold start (log)")
+        relative.set_title(f"The bound: {factor:g} times the lone start", loc="left")
+        handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
+                          linestyle="-" if entry.served == "at once" else ":",
+                          label=name + ("" if entry.served == "at once" else " (one at a time)"))
+                   for name, entry, _ in rows]
+        fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9.5)
+        return save(fig, folder, "start_rate.png")
+
+
+PLOTS = {"storm": storm, "start_rate": start_rate, "load": load}
 
 
 def _burst_cell(entry: StormSummary, n: int) -> str:
@@ -169,7 +209,33 @@ def load_lines(data: ReportData, plots: dict) -> list[str]:
     return lines + [""]
 
 
+def start_rate_lines(data: ReportData, plots: dict) -> list[str]:
+    rows = _start_rate_rows(data)
+    if not rows:
+        return []
+    factor = rows[0][1].bound_factor
+    lines = ["### Sustained start rate", ""]
+    if "start_rate" in plots:
+        lines += [f"![p99 start latency against the start rate, and over the lone start]({plots['start_rate']})", ""]
+    lines += ["Requests arrive as a Poisson process; each is served by a new instance, stopped after its answer, "
+              "and timed from its intended arrival to the first answer, so a request that waited for a free "
+              f"server counts its wait. The bound is {factor:g} times the lone cold start measured in the same "
+              "sweep; the sustained rate is the highest rate of the ladder at which every request was answered "
+              "and the p99 stayed within it (median over trials; \"≥\" where a trial passed the ladder's last "
+              f"rate). Firecracker publishes {FIRECRACKER_PER_CORE:g} micro-VMs a second per core.", "",
+              "| backend | served | lone start, ms | p99 at the sustained rate, ms | sustained starts/s | per core "
+              "| stopped because |", "|---|---|---:|---:|---:|---:|---|"]
+    for name, entry in rows:
+        rate = entry.sustained_median_rps
+        at = entry.rate(rate) if rate else None
+        shown = (("≥ " if entry.at_least else "") + fmt.number(rate)) if rate else "none"
+        lines.append(f"| {name} | {entry.served} | {fmt.number(entry.single_start_ms.value) if entry.single_start_ms else '–'} "
+                     f"| {fmt.number(at.p99_ms.value) if at and at.p99_ms else '–'} | {shown} "
+                     f"| {fmt.number(entry.per_core_rps) if rate else '–'} | {fmt.cell(entry.stopped_because)} |")
+    return lines + [""]
+
+
 def section(data: ReportData, plots: dict) -> list[str]:
     """The "At scale" section of report.md."""
-    lines = storm_lines(data, plots) + load_lines(data, plots)
+    lines = storm_lines(data, plots) + start_rate_lines(data, plots) + load_lines(data, plots)
     return ["## At scale", "", *lines] if lines else []

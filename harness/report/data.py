@@ -15,6 +15,7 @@ from harness.analysis.estimate import Estimate, estimate
 from harness.analysis.concurrency import ConcurrencySummary
 from harness.analysis.density import DensitySummary
 from harness.analysis.load import LoadSummary
+from harness.analysis.start_rate import StartRateSummary
 from harness.analysis.storm import StormSummary
 from harness.analysis.summary_figures import Difference, RatioSummary, TimingSummary
 from harness.findings.summary import BackendSummary, RunSummary, summarize_run
@@ -175,6 +176,9 @@ class ReportData:
 
     def storm(self, name: str) -> StormSummary | None:
         return self.entry(name).line("storm")
+
+    def start_rate(self, name: str) -> StartRateSummary | None:
+        return self.entry(name).line("start_rate")
 
     def load(self, name: str) -> LoadSummary | None:
         return self.entry(name).line("load")

@@ -268,5 +268,5 @@ def draw_all(data: ReportData, folder: Path) -> dict[str, str]:
     return drawn
 
 
-PLOT_FILES = tuple(f"{key}.png" for key in (*PLOTS, "density", "concurrency", "storm", "load", "workloads_sweep"))
+PLOT_FILES = tuple(f"{key}.png" for key in (*PLOTS, "density", "concurrency", "storm", "start_rate", "load", "workloads_sweep"))
 FAMILY_KEYS = tuple(FAMILIES)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from harness.results.fields import Fields
 
 # Why an instance of a storm did not answer (harness/procedures/storm.py `failure_cause`).
@@ -228,5 +230,123 @@ class LoadSweep:
                          duration_s=f.float("duration_s", 0.0))
 
 
+@dataclass(frozen=True)
+class StartRateLevel:
+    """One arrival rate of the sustained start rate: `sent` requests arriving
+    as a Poisson process, each served by a new instance that is stopped after
+    its answer.
+
+    latencies_s: for each request answered, its intended arrival to the new
+    instance's first answer, in the order they answered (the wait for a free
+    server, the start and the first call; the stop that follows is not in
+    it). unserved: requests not begun by the level's time limit.
+    generator_lag_p99_s: how late the generator itself released requests."""
+
+    rate: float
+    sent: int
+    latencies_s: tuple[float, ...]
+    failures: tuple[StormFailure, ...] = ()
+    unserved: int = 0
+    generator_lag_p99_s: float | None = None
+
+    @property
+    def answered(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def failed(self) -> int:
+        return sum(failure.count for failure in self.failures)
+
+    @property
+    def p99_s(self) -> float | None:
+        return float(np.percentile(self.latencies_s, 99)) if self.latencies_s else None
+
+    def shortfall(self, bound_s: float) -> str:
+        """Why this level fails the bound (a failed start, a request not served, p99 past it), or "" if it passes."""
+        if self.failures:
+            causes = ", ".join(f"{f.count} {f.cause}" for f in self.failures)
+            return f"{self.failed} of {self.sent} starts failed at {self.rate:g}/s ({causes})"
+        if self.unserved or self.answered < self.sent:
+            return f"{self.sent - self.answered} of {self.sent} requests not served in time at {self.rate:g}/s"
+        if self.p99_s > bound_s:
+            return f"p99 {self.p99_s * 1e3:.3g} ms at {self.rate:g}/s is past the bound of {bound_s * 1e3:.3g} ms"
+        return ""
+
+    def to_json(self) -> dict:
+        return {"rate": self.rate, "sent": self.sent, "latencies_s": list(self.latencies_s),
+                "failures": [f.to_json() for f in self.failures], "unserved": self.unserved,
+                "generator_lag_p99_s": self.generator_lag_p99_s}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "StartRateLevel":
+        f = Fields(raw, where)
+        return StartRateLevel(rate=f.float("rate", required=True), sent=f.int("sent", required=True),
+                              latencies_s=f.numbers("latencies_s"),
+                              failures=tuple(StormFailure.from_json(x, f"{where}.failures[{i}]")
+                                             for i, x in enumerate(f.list("failures"))),
+                              unserved=f.int("unserved", 0), generator_lag_p99_s=f.float("generator_lag_p99_s"))
+
+
+@dataclass(frozen=True)
+class StartRateSweep:
+    """One backend's sustained start rate in one trial: the lone starts that
+    set the bound, then rising arrival rates until one fails it.
+
+    lone_starts_s: cold starts one at a time with nothing else running, each
+    from the request to the first answer; the bound is bound_factor times
+    their median. A level passes when every request was answered and its p99
+    is within the bound. served: "at once" (up to `in_flight` starts overlap,
+    each on its own harness thread) or "one at a time"."""
+
+    trial: int
+    instance_class: str
+    served: str
+    in_flight: int
+    rates: tuple[float, ...]
+    lone_starts_s: tuple[float, ...]
+    bound_factor: float
+    levels: tuple[StartRateLevel, ...]
+    stopped_because: str = ""
+    cores: int = 0
+    duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.lone_starts_s:
+            raise ValueError("a start-rate sweep needs its lone starts (they set the bound)")
+        if self.bound_factor <= 1:
+            raise ValueError(f"a start-rate bound factor must be above 1, not {self.bound_factor}")
+
+    @property
+    def single_start_s(self) -> float:
+        ordered = sorted(self.lone_starts_s)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    @property
+    def bound_s(self) -> float:
+        return self.bound_factor * self.single_start_s
+
+    def to_json(self) -> dict:
+        return {"trial": self.trial, "instance_class": self.instance_class, "served": self.served,
+                "in_flight": self.in_flight, "rates": list(self.rates), "lone_starts_s": list(self.lone_starts_s),
+                "bound_factor": self.bound_factor, "levels": [lv.to_json() for lv in self.levels],
+                "stopped_because": self.stopped_because, "cores": self.cores, "duration_s": self.duration_s}
+
+    @staticmethod
+    def from_json(raw: object, where: str) -> "StartRateSweep":
+        f = Fields(raw, where)
+        lone = f.numbers("lone_starts_s")
+        factor = f.float("bound_factor", required=True)
+        if not lone or factor <= 1:
+            raise f.error(f"{where}: a start-rate sweep needs lone starts and a bound factor above 1")
+        return StartRateSweep(trial=f.int("trial", 0), instance_class=f.str("instance_class", "process"),
+                              served=f.str("served", "at once"), in_flight=f.int("in_flight", 1),
+                              rates=f.numbers("rates"), lone_starts_s=lone, bound_factor=factor,
+                              levels=tuple(StartRateLevel.from_json(x, f"{where}.levels[{i}]")
+                                           for i, x in enumerate(f.list("levels"))),
+                              stopped_because=f.str("stopped_because"), cores=f.int("cores", 0),
+                              duration_s=f.float("duration_s", 0.0))
+
+
 # The records kept whole per sweep, by benchmark name (results/model.py writes and reads them generically).
-SWEEP_RECORDS: dict[str, type] = {"storm": StormSweep, "load": LoadSweep}
+SWEEP_RECORDS: dict[str, type] = {"storm": StormSweep, "load": LoadSweep, "start_rate": StartRateSweep}

@@ -18,6 +18,7 @@ REGISTRY = (  # each module's SUITE, in the order a trial runs them
     "harness.suites.density",
     "harness.suites.storm",
     "harness.suites.load",
+    "harness.suites.start_rate",
 )
 SUITES: dict[str, Suite] = {found.name: found for found in (importlib.import_module(m).SUITE for m in REGISTRY)}
 

@@ -1,0 +1,162 @@
+"""The sustained start rate (scale from zero): requests arrive as a Poisson
+process at rate λ, and each is served by a new instance, stopped after its
+answer. λ rises along a ladder until a level fails the bound.
+
+The bound is set in the same sweep, before the levels: a few cold starts
+one at a time with nothing else running; a level passes when every request
+was answered and the p99 of its latencies is within `bound_factor` times
+their median. Each latency runs from the request's intended arrival to the
+new instance's first answer, so a request that waited for a free server, or
+for a late generator, counts its wait (coordinated omission corrected).
+
+How requests are served: a backend that can run instances on several
+threads at once (PER_CALLER) gets `in_flight` server threads that take
+requests from one queue; any other backend is served on the harness's own
+thread, one request after the other, as a single-threaded host would. The
+stop after each answer is part of a server's occupancy (a platform pays it
+too), not of the latency."""
+
+from __future__ import annotations
+
+import queue
+import random
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from harness.backends.base import Backend
+from harness.procedures.instances import ARG, cold_start
+from harness.procedures.load import START_LEAD_S
+from harness.procedures.storm import failures_of, served_at_once
+from harness.results.at_scale import StartRateLevel, StartRateSweep
+from harness.runtime.worker import Worker
+
+
+@dataclass(frozen=True)
+class StartRateSettings:
+    rates: tuple[float, ...]  # arrivals per second, rising
+    arrivals: int = 30  # requests per level
+    lone_starts: int = 5  # one at a time, before the levels: their median sets the bound
+    bound_factor: float = 2.0  # a level passes if its p99 is within this times the lone start's median
+    in_flight: int = 16  # server threads (PER_CALLER backends): starts that may overlap
+    timeout_s: float = 30.0  # after the last arrival, how long the level may still serve
+    budget_s: float = 120.0  # per sweep; the level that passes it is the last
+
+
+def arrival_offsets(rate: float, count: int, rng: random.Random) -> list[float]:
+    """The first `count` arrivals (s from the level's start) of a Poisson process at `rate` per second."""
+    offsets, at = [], 0.0
+    for _ in range(count):
+        at += rng.expovariate(rate)
+        offsets.append(at)
+    return offsets
+
+
+def lone_starts(backend: Backend, worker: Worker, count: int,
+                clock: Callable[[], float] = time.perf_counter) -> tuple[float, ...]:
+    """`count` cold starts one after the other: each from the request to its first answer, then stopped."""
+    found = []
+    for _ in range(count):
+        began = clock()
+        instance, _, _ = cold_start(backend, worker, ARG)
+        found.append(clock() - began)
+        instance.stop()
+    return tuple(found)
+
+
+def run_rate(backend: Backend, worker: Worker, rate: float, settings: StartRateSettings, rng: random.Random,
+             at_once: bool, clock: Callable[[], float] = time.perf_counter) -> StartRateLevel:
+    """One arrival rate: every request a new instance, stopped after its answer."""
+    offsets = arrival_offsets(rate, settings.arrivals, rng)
+    began = clock() + START_LEAD_S
+    deadline = began + offsets[-1] + settings.timeout_s
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[BaseException] = []
+    lags: list[float] = []
+    unserved = [0]
+
+    def serve_one(intended: float) -> None:
+        if clock() > deadline:
+            with lock:
+                unserved[0] += 1
+            return
+        try:
+            instance, _, _ = cold_start(backend, worker, ARG)
+        except Exception as error:  # a failed start is a finding of the level (Ctrl-C is not)
+            with lock:
+                errors.append(error)
+            return
+        answered = clock() - intended
+        with lock:
+            latencies.append(answered)
+        instance.stop()
+
+    def release(intended: float) -> None:
+        wait = intended - clock()
+        if wait > 0:
+            time.sleep(wait)
+        lags.append(max(0.0, clock() - intended))
+
+    if not at_once:
+        for offset in offsets:
+            intended = began + offset
+            release(intended)
+            serve_one(intended)
+    else:
+        requests: queue.SimpleQueue = queue.SimpleQueue()
+
+        def server() -> None:
+            while (intended := requests.get()) is not None:
+                serve_one(intended)
+
+        threads = [threading.Thread(target=server, daemon=True, name=f"start-rate-{i}")
+                   for i in range(min(settings.in_flight, len(offsets)))]
+        for thread in threads:
+            thread.start()
+        try:
+            for offset in offsets:
+                intended = began + offset
+                release(intended)
+                requests.put(intended)
+        finally:
+            for _ in threads:
+                requests.put(None)
+            for thread in threads:
+                thread.join(max(0.0, deadline - clock()) + 60.0)
+    return StartRateLevel(rate=rate, sent=len(offsets), latencies_s=tuple(round(v, 9) for v in latencies),
+                          failures=failures_of(errors), unserved=unserved[0],
+                          generator_lag_p99_s=float(np.percentile(lags, 99)) if lags else None)
+
+
+def start_rate_sweep(backend: Backend, worker: Worker, settings: StartRateSettings, rng: random.Random,
+                     trial: int = 0, cores: int = 1, advance: Callable[..., None] = lambda amount=1: None,
+                     clock: Callable[[], float] = time.perf_counter) -> StartRateSweep:
+    """The lone starts, then the rates rising until the first level that fails the bound (it is kept)."""
+    began = clock()
+    at_once = served_at_once(backend)
+    alone = lone_starts(backend, worker, settings.lone_starts, clock)
+    bound_s = settings.bound_factor * statistics.median(alone)
+    levels: list[StartRateLevel] = []
+    because = f"every rate up to {settings.rates[-1]:g}/s kept p99 within the bound"
+    for rate in settings.rates:
+        level = run_rate(backend, worker, rate, settings, rng, at_once, clock)
+        levels.append(level)
+        advance()
+        failed = level.shortfall(bound_s)
+        if failed:
+            because = failed
+            break
+        if clock() - began >= settings.budget_s and rate != settings.rates[-1]:
+            because = f"time budget: {settings.budget_s:g} s spent"
+            break
+    return StartRateSweep(trial=trial, instance_class=backend.instance_class,
+                          served="at once" if at_once else "one at a time",
+                          in_flight=settings.in_flight if at_once else 1, rates=tuple(settings.rates),
+                          lone_starts_s=tuple(round(v, 9) for v in alone), bound_factor=settings.bound_factor,
+                          levels=tuple(levels), stopped_because=because, cores=cores,
+                          duration_s=clock() - began)
