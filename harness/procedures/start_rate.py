@@ -3,7 +3,9 @@ process at rate λ, and each is served by a new instance, stopped after its
 answer. λ rises along a ladder until a level fails the bound.
 
 The bound is set in the same sweep, before the levels: a few cold starts
-one at a time with nothing else running; a level passes when every request
+one at a time with nothing else running, each after an idle gap and handed
+to a server thread as the levels' requests are (so the bound holds the same
+hand-off and CPU wake-up costs as what it judges); a level passes when every request
 was answered and the p99 of its latencies is within `bound_factor` times
 their median. Each latency runs from the request's intended arrival to the
 new instance's first answer, so a request that waited for a free server, or
@@ -23,6 +25,7 @@ import random
 import statistics
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -56,15 +59,27 @@ def arrival_offsets(rate: float, count: int, rng: random.Random) -> list[float]:
     return offsets
 
 
-def lone_starts(backend: Backend, worker: Worker, count: int,
+LONE_GAP_S = 0.02  # idle time before each lone start, as between arrivals at a low rate
+
+
+def lone_starts(backend: Backend, worker: Worker, count: int, at_once: bool,
                 clock: Callable[[], float] = time.perf_counter) -> tuple[float, ...]:
-    """`count` cold starts one after the other: each from the request to its first answer, then stopped."""
-    found = []
-    for _ in range(count):
-        began = clock()
+    """`count` cold starts one after the other, each after an idle gap and served the way the levels serve
+    them (on a server thread for an at-once backend): from the request to its first answer, then stopped.
+    So the bound holds the same hand-off and wake-up costs as the levels it judges."""
+
+    def serve(intended: float) -> float:
         instance, _, _ = cold_start(backend, worker, ARG)
-        found.append(clock() - began)
+        answered = clock() - intended
         instance.stop()
+        return answered
+
+    found = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="start-rate-lone") as server:
+        for _ in range(count):
+            time.sleep(LONE_GAP_S)
+            intended = clock()
+            found.append(server.submit(serve, intended).result() if at_once else serve(intended))
     return tuple(found)
 
 
@@ -139,7 +154,7 @@ def start_rate_sweep(backend: Backend, worker: Worker, settings: StartRateSettin
     """The lone starts, then the rates rising until the first level that fails the bound (it is kept)."""
     began = clock()
     at_once = served_at_once(backend)
-    alone = lone_starts(backend, worker, settings.lone_starts, clock)
+    alone = lone_starts(backend, worker, settings.lone_starts, at_once, clock)
     bound_s = settings.bound_factor * statistics.median(alone)
     levels: list[StartRateLevel] = []
     because = f"every rate up to {settings.rates[-1]:g}/s kept p99 within the bound"
