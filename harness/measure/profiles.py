@@ -67,7 +67,7 @@ PROFILES = {
         load=dict(load_in_process_rates=(1000, 4000, 16000, 64000), load_rates=(250, 1000, 4000, 16000),
                   load_window_s=0.5),
         start_rate=dict(start_rate_in_process=(50, 200, 800), start_rate_process=(5, 20, 80),
-                       start_rate_container=(2, 4, 8), start_rate_arrivals=12),
+                        start_rate_container=(2, 4, 8), start_rate_arrivals=12),
     ),
     # Every workload (`run --workload all`): cold start, warm calls and memory
     # per workload, in three trials each, so the bundle-size sweep fits beside
@@ -102,8 +102,8 @@ PROFILES = {
         load=dict(load_in_process_rates=(1000, 4000, 16000, 64000), load_rates=(250, 1000, 4000, 16000),
                   load_window_s=1.0, load_trials=2),
         start_rate=dict(start_rate_in_process=(25, 50, 100, 200, 400, 800, 1600),
-                       start_rate_process=(5, 10, 20, 40, 80), start_rate_container=(2, 4, 8, 16),
-                       start_rate_arrivals=30, start_rate_lone_starts=5, start_rate_trials=2),
+                        start_rate_process=(5, 10, 20, 40, 80), start_rate_container=(2, 4, 8, 16),
+                        start_rate_arrivals=30, start_rate_lone_starts=5, start_rate_trials=2),
     ),
 }
 
