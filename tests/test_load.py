@@ -92,3 +92,18 @@ def test_summary_over_trials_and_json_round_trip():
     assert pool.saturation_rps == 99.0 and pool.per_core_rps == 49.5
     for sweep in sweeps:
         assert LoadSweep.from_json(json.loads(json.dumps(sweep.to_json())), "x") == sweep
+
+
+def test_the_saturation_key_figure_leaves_out_a_trial_at_the_floors_limit():
+    from harness.analysis.load import saturation_rates
+
+    def level(rate, achieved):
+        return LoadLevel(rate, 1, 1.0, 10, 10, encode([0.001] * 10), achieved_rps=achieved)
+
+    def sweep(trial, own, floor):
+        return LoadSweep(trial=trial, instance_class="process", rates=(100.0, 400.0), pools=(1,),
+                         levels=(level(100.0, 99.0), level(400.0, own)), floor=(level(400.0, floor),), cores=2)
+
+    found = saturation_rates([sweep(0, 200.0, 400.0), sweep(1, 380.0, 400.0), sweep(2, 250.0, 390.0)])
+    assert found.values == (200.0, 250.0) and found.trials == (0, 2)  # trial 1 reached 95% of the floor's rate
+    assert saturation_rates([sweep(0, 380.0, 400.0)]) is None

@@ -89,3 +89,24 @@ def test_the_summary_gives_each_trials_sustained_rate():
     assert summary.rate(20.0).passed == 1 and summary.rate(20.0).trials == 2
     assert sustained_rates([passing, failing]).values == (20.0, 10.0)
     assert summarize_start_rate([]) is None
+
+
+def test_the_sustained_rate_is_a_key_figure_that_is_higher_is_better():
+    from dataclasses import replace
+
+    from harness.exporters import bencher, github_action_benchmark
+    from harness.findings.key_figures import KeyFigure, key_figures
+    from harness.results.model import FrozenMap
+
+    from .synthetic import synthetic_run
+
+    run = synthetic_run(1, backends=("isolate", "subprocess"))
+    sweeps = (sweep_of(0, (0.1,) * 3, (level(10.0, [0.1] * 5), level(20.0, [0.5] * 5))),
+              sweep_of(1, (0.1,) * 3, (level(10.0, [0.1] * 5), level(20.0, [0.15] * 5))))
+    subprocess = replace(run.backends["subprocess"], sweeps=FrozenMap({"start_rate": sweeps}))
+    run = replace(run, backends=FrozenMap({**run.backends, "subprocess": subprocess}))
+    found = next(f for f in key_figures(run) if f.name == "start_rate_sustained/subprocess")
+    assert (found.value, found.unit, found.trials, found.higher_is_better) == (15.0, "starts/s", 2, True)
+    assert KeyFigure.from_json(found.to_json()) == found
+    assert "throughput" in bencher.export(run)["isobench/start_rate_sustained/subprocess"]
+    assert not any("start_rate" in entry["name"] for entry in github_action_benchmark.export(run))

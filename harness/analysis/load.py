@@ -21,6 +21,7 @@ from hdrh.histogram import HdrHistogram
 
 from harness.results.at_scale import LoadLevel, LoadSweep
 from harness.results.histogram import count_at_or_above, decode_sum
+from harness.results.model import Series
 
 FLOOR_MARGIN = 1.1  # a percentile within 10% of the floor's is the floor's
 PERCENTILES = (("p50", 50.0), ("p99", 99.0), ("p999", 99.9))
@@ -115,6 +116,20 @@ def percentiles(histogram: HdrHistogram | None) -> dict:
 
 def _key(level: LoadLevel) -> tuple[int, float]:
     return level.pool, level.offered_rps
+
+
+def saturation_rates(sweeps: Sequence[LoadSweep], pool: int = 1) -> Series | None:
+    """Per trial, a pool's saturation throughput (its highest achieved rate), where it is the backend's own:
+    a trial in which it reaches SATURATED_SHARE of the floor's highest achieved rate is left out, since
+    there the harness's generator, not the backend, may be what stopped it."""
+    values, trials = [], []
+    for sweep in sweeps:
+        own = [lv.achieved_rps for lv in sweep.levels if lv.pool == pool and lv.achieved_rps is not None]
+        floor = [lv.achieved_rps for lv in sweep.floor if lv.pool == pool and lv.achieved_rps is not None]
+        if own and not (floor and max(own) >= LoadLevel.SATURATED_SHARE * max(floor)):
+            values.append(max(own))
+            trials.append(sweep.trial)
+    return Series(tuple(values), tuple(trials)) if values else None
 
 
 def summarize_load(sweeps: Sequence[LoadSweep]) -> LoadSummary | None:

@@ -1,7 +1,8 @@
 """Bencher Metric Format (BMF) JSON: {benchmark: {measure: {value, lower_value,
 upper_value}}}. Timings go to Bencher's built-in `latency` measure, in
 nanoseconds (its unit); memory per instance to `memory-per-instance-mib`;
-backend-over-reference ratios to `ratio`. lower/upper are the 95% CI."""
+backend-over-reference ratios to `ratio`; rates (starts/s, req/s) to
+`throughput` (higher is better). lower/upper are the 95% CI."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def _measure(unit: str) -> tuple[str, float]:
         return "latency", TO_NS[unit]
     if unit == "MiB":
         return "memory-per-instance-mib", 1.0
+    if unit.endswith("/s"):
+        return "throughput", 1.0
     return "ratio", 1.0
 
 

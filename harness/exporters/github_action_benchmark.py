@@ -1,6 +1,7 @@
 """github-action-benchmark's `customSmallerIsBetter` JSON: a list of
-{name, unit, value, range?, extra?}; every isobench figure is smaller-is-better
-(times, memory, and each backend over the reference)."""
+{name, unit, value, range?, extra?}. The format holds one direction, so it
+gets the smaller-is-better figures (times, memory, and each backend over the
+reference); the rates (higher is better) are in history and Bencher's export."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ def export(run: Run) -> list[dict]:
     commit = run.provenance.commit
     out = []
     for figure in key_figures(run):
+        if figure.higher_is_better:
+            continue
         entry = {"name": f"isobench {figure.name}", "unit": figure.unit, "value": figure.value}
         extra = [f"median of n={figure.n} over {figure.trials} trial(s)"]
         if figure.ci95:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from harness.analysis.estimate import estimate, paired_ratio
 from harness.results.model import Run
 from harness.results.vocabulary import MEMORY_KINDS, MIB
-from harness.suites import FIGURES, RATIO_TIMINGS, TIMINGS as ALL_TIMINGS
+from harness.suites import FIGURES, RATIO_TIMINGS, SUITES, TIMINGS as ALL_TIMINGS
 
 KEY_FIGURES_SCHEMA = "isobench-key-figures/1"
 TIMINGS = tuple(key for key in ALL_TIMINGS if FIGURES[key].regime == "idle")  # absolute figures: idle CPUs
@@ -25,6 +25,7 @@ class KeyFigure:
     ci95: tuple[float, float] | None
     n: int
     trials: int
+    higher_is_better: bool = False  # rates; every other key figure is smaller-is-better
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -35,7 +36,8 @@ class KeyFigure:
     def from_json(raw: dict) -> "KeyFigure":
         ci = raw.get("ci95")
         return KeyFigure(raw["name"], raw["backend"], raw["metric"], raw["unit"], float(raw["value"]),
-                         (float(ci[0]), float(ci[1])) if ci else None, int(raw.get("n", 0)), int(raw.get("trials", 0)))
+                         (float(ci[0]), float(ci[1])) if ci else None, int(raw.get("n", 0)), int(raw.get("trials", 0)),
+                         bool(raw.get("higher_is_better", False)))
 
 
 def key_figures(run: Run) -> list[KeyFigure]:
@@ -57,6 +59,12 @@ def key_figures(run: Run) -> list[KeyFigure]:
                         scaled = found.scaled(1 / MIB)
                         out.append(KeyFigure(f"memory_{kind}/{name}", name, f"memory_{kind}", "MiB", scaled.value,
                                              scaled.ci, found.n, found.trials))
+        for suite in SUITES.values():
+            for key in suite.key_series(result):
+                found = estimate(key.series)
+                if found:
+                    out.append(KeyFigure(f"{key.metric}/{name}", name, key.metric, key.unit, found.value, found.ci,
+                                         found.n, found.trials, key.higher_is_better))
     ref = run.reference
     for name in run.measured:
         if ref is None or name == ref:

@@ -11,7 +11,8 @@ the backends. Everything that handles a measurement reads it from there:
   it, and `known_by` which series must have narrow intervals;
 - a profile (harness/measure/profiles.py) sets what differs from its
   `Settings` defaults, and the suite reads them back with `settings(profile)`;
-- summary, key figures, compare and the report read its `figures`; the
+- summary, key figures, compare and the report read its `figures`; key
+  figures also take what `key_series(result)` gives (rates); the
   summary adds what `summary(result)` gives, and the report draws it in the
   section `report` names.
 """
@@ -25,6 +26,16 @@ from harness.results.model import BackendResult, Profile, Series
 from harness.results.vocabulary import Figure
 
 Records = list[tuple[int, Any]]  # one backend's BackendTrialRecord in each trial, by trial index
+
+
+@dataclass(frozen=True)
+class KeySeries:
+    """A key figure that is not a timing (e.g. a rate): its samples, one or more per trial."""
+
+    metric: str
+    unit: str
+    series: Series
+    higher_is_better: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,10 @@ class Suite:
         found = {figure.key: result.timing(figure.key) for figure in self.figures if figure.series
                  and figure.clock == "wall" and figure.regime == "idle"}
         return {key: value for key, value in found.items() if value}
+
+    def key_series(self, result: BackendResult) -> tuple[KeySeries, ...]:
+        """Its key figures beyond its timing figures (history and the exporters read them)."""
+        return ()
 
     def close(self, trial) -> None:
         """Called once when the trial's measuring is done (before its record is written)."""

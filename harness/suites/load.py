@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.load import summarize_load
+from harness.analysis.load import saturation_rates, summarize_load
 from harness.procedures.instances import ARG, cold_start
 from harness.procedures.load import LoadSettings as SweepSettings, sweep_rates
 from harness.results.at_scale import LoadSweep
 from harness.results.model import BackendResult
 from harness.results.vocabulary import PER_CALLER
-from harness.suites.base import CapacitySweep, Records, parts
+from harness.suites.base import CapacitySweep, KeySeries, Records, parts
 
 FLOOR = "(floor)"  # the null call's place in a trial's random order
 
@@ -108,6 +108,11 @@ class LoadSuite(CapacitySweep):
         """Latency against offered load per pool, the floor beside it (harness/analysis/load.py)."""
         found = summarize_load(result.sweeps.get("load", ()))
         return {"load": found} if found else {}
+
+    def key_series(self, result: BackendResult) -> tuple[KeySeries, ...]:
+        """One warm instance's saturation throughput per trial, where it is above the harness's own limit."""
+        found = saturation_rates(result.sweeps.get("load", ()), pool=1)
+        return (KeySeries("load_saturation_pool1", "req/s", found, higher_is_better=True),) if found else ()
 
     def merge(self, records: Records) -> dict[str, Any]:
         return {"sweeps": {"load": tuple(sweep for _, sweep in parts(records, "load"))}}

@@ -14,11 +14,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.start_rate import summarize_start_rate
+from harness.analysis.start_rate import summarize_start_rate, sustained_rates
 from harness.procedures.start_rate import StartRateSettings as SweepSettings, start_rate_sweep
 from harness.results.at_scale import StartRateSweep
 from harness.results.model import BackendResult
-from harness.suites.base import CapacitySweep, Records, parts
+from harness.suites.base import CapacitySweep, KeySeries, Records, parts
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,11 @@ class StartRateSuite(CapacitySweep):
         """Each rate's p50 and p99 over the trials, the sustained rate per trial (harness/analysis/start_rate.py)."""
         found = summarize_start_rate(result.sweeps.get("start_rate", ()))
         return {"start_rate": found} if found else {}
+
+    def key_series(self, result: BackendResult) -> tuple[KeySeries, ...]:
+        """The sustained start rate, one value per trial."""
+        found = sustained_rates(result.sweeps.get("start_rate", ()))
+        return (KeySeries("start_rate_sustained", "starts/s", found, higher_is_better=True),) if found else ()
 
     def merge(self, records: Records) -> dict[str, Any]:
         return {"sweeps": {"start_rate": tuple(sweep for _, sweep in parts(records, "start_rate"))}}
