@@ -13,6 +13,7 @@ nothing: what the harness adds to every backend's figure."""
 
 from __future__ import annotations
 
+import functools
 import queue
 import random
 import threading
@@ -48,56 +49,72 @@ class LoadSettings:
     past_saturation: int = 1  # levels measured after the first saturated one
 
 
+def pace(intended: float, lags: list[float], clock: Callable[[], float] = time.perf_counter) -> None:
+    """Sleep until the intended arrival, then record how late the generator was."""
+    wait = intended - clock()
+    if wait > 0:
+        time.sleep(wait)
+    lags.append(max(0.0, clock() - intended))
+
+
+def open_loop(offsets: Sequence[float], began: float, servers: Sequence[Callable[[float], None]], deadline: float,
+              grace_s: float, name: str, clock: Callable[[], float] = time.perf_counter) -> list[float]:
+    """The generator and its servers: one harness thread per server takes intended arrival times from one
+    queue and serves each (`server(intended)`); this thread releases them at `began + offset`. The servers
+    are joined by the deadline plus `grace_s`. Returns how late each release was."""
+    requests: queue.SimpleQueue = queue.SimpleQueue()
+    lags: list[float] = []
+
+    def take(server: Callable[[float], None]) -> None:
+        while (intended := requests.get()) is not None:
+            server(intended)
+
+    threads = [threading.Thread(target=take, args=(server,), daemon=True, name=f"{name}-{i}")
+               for i, server in enumerate(servers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for offset in offsets:
+            intended = began + offset
+            pace(intended, lags, clock)
+            requests.put(intended)
+    finally:
+        for _ in threads:
+            requests.put(None)
+        for thread in threads:
+            thread.join(max(0.0, deadline - clock()) + grace_s)
+    return lags
+
+
 def run_level(calls: Sequence[Callable[[], object]], rate_rps: float, settings: LoadSettings, rng: random.Random,
               clock: Callable[[], float] = time.perf_counter) -> LoadLevel:
     """One offered rate on one pool: `calls[i]` is one request to instance i."""
     arrivals = poisson_arrivals(rate_rps, settings.window_s, rng)
-    requests: queue.SimpleQueue = queue.SimpleQueue()
     latencies: list[float] = []
-    lags: list[float] = []
     errors: list[BaseException] = []
     unserved, last_done = [0], [0.0]
     lock = threading.Lock()
     began = clock() + START_LEAD_S
     deadline = began + settings.window_s + settings.drain_s
 
-    def serve(call: Callable[[], object]) -> None:
-        while True:
-            intended = requests.get()
-            if intended is None:
-                return
-            if clock() > deadline:
-                with lock:
-                    unserved[0] += 1
-                continue
-            try:
-                call()
-            except Exception as error:  # counted; the level goes on
-                with lock:
-                    errors.append(error)
-                continue
-            done = clock()
+    def serve(call: Callable[[], object], intended: float) -> None:
+        if clock() > deadline:
             with lock:
-                latencies.append(done - intended)
-                last_done[0] = max(last_done[0], done)
+                unserved[0] += 1
+            return
+        try:
+            call()
+        except Exception as error:  # counted; the level goes on
+            with lock:
+                errors.append(error)
+            return
+        done = clock()
+        with lock:
+            latencies.append(done - intended)
+            last_done[0] = max(last_done[0], done)
 
-    threads = [threading.Thread(target=serve, args=(call,), daemon=True, name=f"load-{i}")
-               for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    try:
-        for offset in arrivals:
-            intended = began + offset
-            wait = intended - clock()
-            if wait > 0:
-                time.sleep(wait)
-            lags.append(max(0.0, clock() - intended))
-            requests.put(intended)
-    finally:
-        for _ in threads:
-            requests.put(None)
-        for thread in threads:
-            thread.join(max(0.0, deadline - clock()) + 30.0)
+    lags = open_loop(arrivals, began, [functools.partial(serve, call) for call in calls], deadline, 30.0, "load",
+                     clock)
     completed = len(latencies)
     span = max(last_done[0] - began, settings.window_s) if completed else 0.0  # the level's start to its last answer
     return LoadLevel(offered_rps=rate_rps, pool=len(calls), window_s=settings.window_s, sent=len(arrivals),

@@ -20,9 +20,7 @@ too), not of the latency."""
 
 from __future__ import annotations
 
-import queue
 import random
-import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,9 +31,9 @@ import numpy as np
 
 from harness.backends.base import Backend
 from harness.procedures.instances import ARG, cold_start
-from harness.procedures.load import START_LEAD_S
+from harness.procedures.load import START_LEAD_S, open_loop, pace
 from harness.procedures.storm import failures_of, served_at_once
-from harness.results.at_scale import StartRateLevel, StartRateSweep
+from harness.results.at_scale import StartRateLevel, StartRateSweep, start_rate_bound
 from harness.runtime.worker import Worker
 
 
@@ -92,7 +90,6 @@ def run_rate(backend: Backend, worker: Worker, rate: float, settings: StartRateS
     lock = threading.Lock()
     latencies: list[float] = []
     errors: list[BaseException] = []
-    lags: list[float] = []
     unserved = [0]
 
     def serve_one(intended: float) -> None:
@@ -111,38 +108,14 @@ def run_rate(backend: Backend, worker: Worker, rate: float, settings: StartRateS
             latencies.append(answered)
         instance.stop()
 
-    def release(intended: float) -> None:
-        wait = intended - clock()
-        if wait > 0:
-            time.sleep(wait)
-        lags.append(max(0.0, clock() - intended))
-
-    if not at_once:
-        for offset in offsets:
-            intended = began + offset
-            release(intended)
-            serve_one(intended)
+    if at_once:
+        lags = open_loop(offsets, began, [serve_one] * min(settings.in_flight, len(offsets)), deadline, 60.0,
+                         "start-rate", clock)
     else:
-        requests: queue.SimpleQueue = queue.SimpleQueue()
-
-        def server() -> None:
-            while (intended := requests.get()) is not None:
-                serve_one(intended)
-
-        threads = [threading.Thread(target=server, daemon=True, name=f"start-rate-{i}")
-                   for i in range(min(settings.in_flight, len(offsets)))]
-        for thread in threads:
-            thread.start()
-        try:
-            for offset in offsets:
-                intended = began + offset
-                release(intended)
-                requests.put(intended)
-        finally:
-            for _ in threads:
-                requests.put(None)
-            for thread in threads:
-                thread.join(max(0.0, deadline - clock()) + 60.0)
+        lags = []
+        for offset in offsets:
+            pace(began + offset, lags, clock)
+            serve_one(began + offset)
     return StartRateLevel(rate=rate, sent=len(offsets), latencies_s=tuple(round(v, 9) for v in latencies),
                           failures=failures_of(errors), unserved=unserved[0],
                           generator_lag_p99_s=float(np.percentile(lags, 99)) if lags else None)
@@ -155,7 +128,7 @@ def start_rate_sweep(backend: Backend, worker: Worker, settings: StartRateSettin
     began = clock()
     at_once = served_at_once(backend)
     alone = lone_starts(backend, worker, settings.lone_starts, at_once, clock)
-    bound_s = settings.bound_factor * statistics.median(alone)
+    bound_s = start_rate_bound(alone, settings.bound_factor)
     levels: list[StartRateLevel] = []
     because = f"every rate up to {settings.rates[-1]:g}/s kept p99 within the bound"
     for rate in settings.rates:

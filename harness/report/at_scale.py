@@ -20,10 +20,23 @@ def _storm_rows(data: ReportData) -> list[tuple[str, StormSummary]]:
     return [(name, data.storm(name)) for name in data.measured if data.storm(name)]
 
 
+def _served_style(data: ReportData, name: str, served: str) -> dict:
+    """A backend's line: its colour; solid when its starts overlap, dotted when served one at a time."""
+    return dict(color=data.colour(name), marker="o", linewidth=1.8, linestyle="-" if served == "at once" else ":")
+
+
+def _served_legend(fig, data: ReportData, rows) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], **_served_style(data, name, entry.served),
+                      label=name + ("" if entry.served == "at once" else " (one at a time)"))
+               for name, entry, _ in rows]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9.5)
+
+
 def storm(data: ReportData, folder: Path) -> str | None:
     """Time to the last answer and the median instance's start against N (log-log), one line per backend."""
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     rows = [(name, entry, [b for b in entry.bursts if b.last_answer_ms]) for name, entry in _storm_rows(data)]
     rows = [row for row in rows if row[2]]
@@ -33,8 +46,7 @@ def storm(data: ReportData, folder: Path) -> str | None:
     with plt.rc_context(STYLE):
         fig, (last, tail) = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
         for name, entry, bursts in rows:
-            style = dict(color=data.colour(name), marker="o", linewidth=1.8,
-                         linestyle="-" if entry.served == "at once" else ":")
+            style = _served_style(data, name, entry.served)
             last.plot([b.n for b in bursts], [b.last_answer_ms.value for b in bursts], **style)
             tails = [(b.n, b.start_p50_ms.value) for b in entry.bursts if b.start_p50_ms]
             if tails:
@@ -54,11 +66,7 @@ def storm(data: ReportData, folder: Path) -> str | None:
         last.set_title("Time until every instance answered", loc="left")
         tail.set_ylabel("release to an instance's answer, median, ms (log scale)")
         tail.set_title("The median instance of the burst", loc="left")
-        handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
-                          linestyle="-" if entry.served == "at once" else ":",
-                          label=f"{name}" + ("" if entry.served == "at once" else " (one at a time)"))
-                   for name, entry, _ in rows]
-        fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9.5)
+        _served_legend(fig, data, rows)
         return save(fig, folder, "storm.png")
 
 
@@ -110,7 +118,6 @@ def _start_rate_rows(data: ReportData) -> list[tuple[str, StartRateSummary]]:
 def start_rate(data: ReportData, folder: Path) -> str | None:
     """p99 against the arrival rate (log-log), and p99 over the lone start with the bound as a line."""
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     rows = [(name, entry, [r for r in entry.rates if r.p99_ms]) for name, entry in _start_rate_rows(data)]
     rows = [row for row in rows if row[2] and row[1].single_start_ms]
@@ -119,8 +126,7 @@ def start_rate(data: ReportData, folder: Path) -> str | None:
     with plt.rc_context(STYLE):
         fig, (absolute, relative) = plt.subplots(1, 2, figsize=(WIDTH, 4.8), layout="constrained")
         for name, entry, rates in rows:
-            style = dict(color=data.colour(name), marker="o", linewidth=1.8,
-                         linestyle="-" if entry.served == "at once" else ":")
+            style = _served_style(data, name, entry.served)
             absolute.plot([r.rate for r in rates], [r.p99_ms.value for r in rates], **style)
             relative.plot([r.rate for r in rates], [r.p99_ms.value / entry.single_start_ms.value for r in rates],
                           **style)
@@ -135,11 +141,7 @@ def start_rate(data: ReportData, folder: Path) -> str | None:
         absolute.set_title("p99 start latency against the start rate", loc="left")
         relative.set_ylabel("p99 over the lone cold start (x)")
         relative.set_title(f"The bound: {factor:g} times the lone start", loc="left")
-        handles = [Line2D([], [], color=data.colour(name), marker="o", linewidth=1.8,
-                          linestyle="-" if entry.served == "at once" else ":",
-                          label=name + ("" if entry.served == "at once" else " (one at a time)"))
-                   for name, entry, _ in rows]
-        fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False, fontsize=9.5)
+        _served_legend(fig, data, rows)
         return save(fig, folder, "start_rate.png")
 
 

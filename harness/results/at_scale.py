@@ -7,6 +7,7 @@ docs/methodology.md#at-scale."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +42,23 @@ class StormFailure:
         return StormFailure(f.str("cause", required=True), f.int("count", required=True), f.str("message"))
 
 
+class _Answers:
+    """What a level of new instances tells from its fields `latencies_s` (one per answer) and `failures`."""
+
+    latencies_s: tuple[float, ...]
+    failures: tuple[StormFailure, ...]
+
+    @property
+    def answered(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def failed(self) -> int:
+        return sum(failure.count for failure in self.failures)
+
+
 @dataclass(frozen=True)
-class StormLevel:
+class StormLevel(_Answers):
     """One burst of N starts requested at the same moment.
 
     latencies_s: for each instance that answered, the burst's release to its
@@ -56,14 +72,6 @@ class StormLevel:
     last_answer_s: float | None = None
     teardown_s: float = 0.0
     mem_drop_bytes: float | None = None
-
-    @property
-    def answered(self) -> int:
-        return len(self.latencies_s)
-
-    @property
-    def failed(self) -> int:
-        return sum(failure.count for failure in self.failures)
 
     @property
     def all_answered(self) -> bool:
@@ -231,7 +239,7 @@ class LoadSweep:
 
 
 @dataclass(frozen=True)
-class StartRateLevel:
+class StartRateLevel(_Answers):
     """One arrival rate of the sustained start rate: `sent` requests arriving
     as a Poisson process, each served by a new instance that is stopped after
     its answer.
@@ -248,14 +256,6 @@ class StartRateLevel:
     failures: tuple[StormFailure, ...] = ()
     unserved: int = 0
     generator_lag_p99_s: float | None = None
-
-    @property
-    def answered(self) -> int:
-        return len(self.latencies_s)
-
-    @property
-    def failed(self) -> int:
-        return sum(failure.count for failure in self.failures)
 
     @property
     def p99_s(self) -> float | None:
@@ -285,6 +285,11 @@ class StartRateLevel:
                               failures=tuple(StormFailure.from_json(x, f"{where}.failures[{i}]")
                                              for i, x in enumerate(f.list("failures"))),
                               unserved=f.int("unserved", 0), generator_lag_p99_s=f.float("generator_lag_p99_s"))
+
+
+def start_rate_bound(lone_starts_s: tuple[float, ...], factor: float) -> float:
+    """A level's p99 bound: `factor` times the median of the lone starts."""
+    return factor * statistics.median(lone_starts_s)
 
 
 @dataclass(frozen=True)
@@ -318,13 +323,11 @@ class StartRateSweep:
 
     @property
     def single_start_s(self) -> float:
-        ordered = sorted(self.lone_starts_s)
-        middle = len(ordered) // 2
-        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        return statistics.median(self.lone_starts_s)
 
     @property
     def bound_s(self) -> float:
-        return self.bound_factor * self.single_start_s
+        return start_rate_bound(self.lone_starts_s, self.bound_factor)
 
     def to_json(self) -> dict:
         return {"trial": self.trial, "instance_class": self.instance_class, "served": self.served,
