@@ -177,3 +177,10 @@ def test_concurrency_says_why_a_backend_has_no_figures():
     assert any(line.startswith("- Not measured: subprocess. They declare no way") for line in notes)
     assert "- container failed: trial 0: concurrency: RuntimeError: boom" in notes
     assert not any("does not record why" in line for line in notes)  # each one's reason is known
+
+
+def test_a_run_without_cold_starts_gets_a_report_that_says_so(tmp_path):
+    run = synthetic_run(1)
+    bare = {name: replace(result, cold_start=None) for name, result in run.backends.items()}
+    text = build_report(replace(run, backends=FrozenMap(bare)), tmp_path).read_text()
+    assert "This run measured no cold starts" in text and "## At a glance" in text

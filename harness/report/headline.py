@@ -54,8 +54,11 @@ def headline(data: ReportData) -> Text:
         if memory:
             numbers[f"{name} memory ratio"] = memory.value
             memories.append((name, memory))
+    cold = data.cold_start(ref)
+    if not cold:
+        return Text("This run measured no cold starts (its suites did not include them), so there is no headline "
+                    "comparison; the sections below give what it measured.", numbers)
     if not starts:
-        cold = data.cold_start(ref)
         numbers["reference cold start ms"] = cold.value
         return Text(f"On this machine {data.described(ref)} answers its first call in **{fmt.number(cold.value)} ms** "
                     f"(median); no other backend ran to compare it with.", numbers)
@@ -84,6 +87,8 @@ def what_this_means(data: ReportData) -> Text:
 def _cold_line(data: ReportData, numbers: dict) -> str | None:
     ref = data.reference
     cold = data.cold_start(ref)
+    if not cold:
+        return None
     parts = [f"{_capital(data.described(ref))} answers its first call in {fmt.number(cold.value)} ms "
              f"[{fmt.ci(cold)}]"]
     numbers["reference cold start ms"] = cold.value
@@ -115,6 +120,8 @@ def _first_line(data: ReportData, numbers: dict) -> str | None:
 
 def _faster_line(data: ReportData, numbers: dict) -> str | None:
     ref = data.reference
+    if not data.cold_start(ref):
+        return None
     mine = data.cold_start(ref).value
     faster = [(n, data.cold_start(n).value) for n in data.measured
               if n != ref and data.cold_start(n) and data.cold_start(n).value < mine]
