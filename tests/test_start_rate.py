@@ -4,11 +4,12 @@ by cause, every instance is stopped, and the figures over trials."""
 
 import random
 import time
+from dataclasses import replace
 
 import pytest
 
 from harness.analysis.start_rate import summarize_start_rate, sustained, sustained_rates
-from harness.procedures.start_rate import StartRateSettings, arrival_offsets, start_rate_sweep
+from harness.procedures.start_rate import Floor, StartRateSettings, arrival_offsets, start_rate_sweep
 from harness.results.at_scale import StartRateLevel, StartRateSweep
 from harness.results.schema import ResultsError
 
@@ -85,6 +86,7 @@ def test_the_summary_gives_each_trials_sustained_rate():
     summary = summarize_start_rate([passing, failing])
     assert summary.sustained_rps == (20.0, 10.0) and summary.at_least
     assert summary.sustained_median_rps == 15.0 and summary.per_core_rps == 7.5
+    assert summary.trial_range_rps == (10.0, 20.0)
     assert summary.bound_ms == pytest.approx(200.0)
     assert summary.rate(20.0).passed == 1 and summary.rate(20.0).trials == 2
     assert sustained_rates([passing, failing]).values == (20.0, 10.0)
@@ -110,3 +112,44 @@ def test_the_sustained_rate_is_a_key_figure_that_is_higher_is_better():
     assert KeyFigure.from_json(found.to_json()) == found
     assert "throughput" in bencher.export(run)["isobench/start_rate_sustained/subprocess"]
     assert not any("start_rate" in entry["name"] for entry in github_action_benchmark.export(run))
+
+
+def test_a_level_past_the_bound_by_no_more_than_the_floor_passes_on_the_floor():
+    past = StartRateLevel(rate=10.0, sent=3, latencies_s=(0.1, 0.1, 0.25), floor_p99_s=0.06)
+    assert not past.shortfall(0.2) and past.on_the_floor(0.2)
+    beyond = replace(past, floor_p99_s=0.04)
+    assert "plus the harness's own p99 of 40 ms" in beyond.shortfall(0.2) and not beyond.on_the_floor(0.2)
+    within = replace(past, latencies_s=(0.1,) * 3)
+    assert not within.shortfall(0.2) and not within.on_the_floor(0.2)
+    assert StartRateLevel.from_json(past.to_json(), "level") == past
+
+
+class CountingFloor(Floor):
+    def __init__(self, p99_s):
+        super().__init__(StartRateSettings(rates=()), random.Random(0))
+        self.asked, self._p99_s = [], p99_s
+
+    def p99_s(self, rate, at_once):
+        self.asked.append((rate, at_once))
+        return self._p99_s
+
+
+def test_the_floor_is_asked_only_for_a_level_past_the_bound_and_judges_it():
+    backend = FakeBackend(on_start=slow_start, concurrency_modes=("shared",))
+    settings = StartRateSettings(rates=(20.0, 20000.0), arrivals=10, lone_starts=3, bound_factor=5.0)
+    generous = CountingFloor(10.0)  # a harness tail of 10 s covers anything
+    sweep = start_rate_sweep(backend, FakeWorker(), settings, random.Random(1), floor=generous)
+    assert generous.asked == [(20000.0, False)]  # 20/s passed on its own; 20,000/s needed the floor
+    low, high = sweep.levels
+    assert low.floor_p99_s is None and high.floor_p99_s == 10.0 and high.on_the_floor(sweep.bound_s)
+    assert sustained(sweep) == (20000.0, True)
+    summary = summarize_start_rate([sweep])
+    assert summary.rate(20000.0).on_the_floor == 1 and summary.rate(20.0).on_the_floor == 0
+    assert not backend.live
+
+
+def test_the_floor_is_null_starts_through_the_same_path_measured_once_per_rate_and_mode():
+    floor = Floor(StartRateSettings(rates=(), arrivals=20, in_flight=4), random.Random(5))
+    first = floor.p99_s(200.0, True)
+    assert 0 < first < 1.0 and floor.p99_s(200.0, True) == first  # cached: the same figure
+    assert floor.p99_s(200.0, False) > 0  # one at a time: its own figure

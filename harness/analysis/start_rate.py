@@ -2,8 +2,10 @@
 
 Each trial's sweep gives one sustained rate: the highest arrival rate of its
 ladder at which every request was answered and the p99 stayed within the
-bound (bound_factor times that sweep's own lone-start median), every lower
-rate having passed too. A sweep whose last rate passed reached the ladder's
+bound (bound_factor times that sweep's own lone-start median, plus the
+harness's own p99 at that rate where it was measured: the floor), every
+lower rate having passed too. A rate that passed only by the floor's p99 is
+counted as "on the floor" in its figures. A sweep whose last rate passed reached the ladder's
 end: its rate is a lower bound, and the summary says "at least".
 
 Intervals: the lone start and each rate's p50 and p99 resample trials, then
@@ -33,6 +35,7 @@ class RateFigures:
     rate: float
     trials: int
     passed: int  # trials in which this rate passed the bound
+    on_the_floor: int  # of those, trials that passed only by the harness's own p99 (the floor)
     sent: int
     answered: int
     failed: int
@@ -40,7 +43,8 @@ class RateFigures:
     p99_ms: OverTrials | None
 
     def to_json(self) -> dict:
-        return {"rate": self.rate, "trials": self.trials, "passed": self.passed, "sent": self.sent,
+        return {"rate": self.rate, "trials": self.trials, "passed": self.passed,
+                "on_the_floor": self.on_the_floor, "sent": self.sent,
                 "answered": self.answered, "failed": self.failed,
                 "p50_ms": self.p50_ms.to_json() if self.p50_ms else None,
                 "p99_ms": self.p99_ms.to_json() if self.p99_ms else None}
@@ -63,6 +67,12 @@ class StartRateSummary:
     @property
     def sustained_median_rps(self) -> float | None:
         return statistics.median(self.sustained_rps) if self.sustained_rps else None
+
+    @property
+    def trial_range_rps(self) -> tuple[float, float] | None:
+        """The lowest and the highest trial's sustained rate, where they differ."""
+        low, high = (min(self.sustained_rps), max(self.sustained_rps)) if self.sustained_rps else (0, 0)
+        return (low, high) if low != high else None
 
     @property
     def per_core_rps(self) -> float | None:
@@ -108,6 +118,7 @@ def rate_figures(sweeps: Sequence[StartRateSweep], rate: float) -> RateFigures:
     ran = [(sweep, level) for sweep in sweeps for level in sweep.levels if level.rate == rate]
     latencies = _series(sweeps, rate)
     return RateFigures(rate=rate, trials=len(ran), passed=sum(not lv.shortfall(s.bound_s) for s, lv in ran),
+                       on_the_floor=sum(lv.on_the_floor(s.bound_s) for s, lv in ran),
                        sent=sum(lv.sent for _, lv in ran), answered=sum(lv.answered for _, lv in ran),
                        failed=sum(lv.failed for _, lv in ran),
                        p50_ms=OverTrials.of(estimate(latencies)) if latencies else None,

@@ -2,8 +2,9 @@
 new random order each trial), a few lone cold starts set the bound, then
 requests arrive as a Poisson process at rising rates, each served by a new
 instance that is stopped after its answer (harness/procedures/start_rate.py).
-The sweep stops at the first rate whose p99 is past the bound, or that has a
-failed or unserved request. Figures: harness/analysis/start_rate.py. A
+The sweep stops at the first rate whose p99 is past the bound (plus the
+harness's own p99 there, from null starts: the floor), or that has a failed or
+unserved request. Figures: harness/analysis/start_rate.py. A
 capacity sweep: it runs in `start_rate_trials` trials, spread over the first
 ones."""
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.analysis.start_rate import summarize_start_rate, sustained_rates
-from harness.procedures.start_rate import StartRateSettings as SweepSettings, start_rate_sweep
+from harness.procedures.start_rate import Floor, StartRateSettings as SweepSettings, start_rate_sweep
 from harness.results.at_scale import StartRateSweep
 from harness.results.model import BackendResult
 from harness.suites.base import CapacitySweep, KeySeries, Records, parts
@@ -49,18 +50,20 @@ class StartRateSuite(CapacitySweep):
     def measure(self, trial) -> None:
         profile = self.settings(trial.profile)
         rng = random.Random(trial.rng.random())
+        shared = SweepSettings(rates=(), arrivals=profile.start_rate_arrivals,
+                               lone_starts=profile.start_rate_lone_starts,
+                               bound_factor=profile.start_rate_bound_factor,
+                               in_flight=profile.start_rate_in_flight, budget_s=profile.start_rate_budget_s)
+        floor = Floor(shared, rng)  # the harness's own p99, one per rate and mode in this trial
         for name in trial.order(trial.members(self.name)):
             backend = trial.backends[name]
             rates = profile.rates_for(backend.instance_class)
-            settings = SweepSettings(rates=rates, arrivals=profile.start_rate_arrivals,
-                                     lone_starts=profile.start_rate_lone_starts,
-                                     bound_factor=profile.start_rate_bound_factor,
-                                     in_flight=profile.start_rate_in_flight, budget_s=profile.start_rate_budget_s)
+            settings = replace(shared, rates=rates)
             label = f"start rate {name} ({', '.join(f'{r:g}' for r in rates)}/s)"
             with trial.progress.steps(label, len(rates)) as advance:
                 try:
                     sweep = start_rate_sweep(backend, trial.worker, settings, rng, trial.spec.index,
-                                             os.cpu_count() or 1, advance)
+                                             os.cpu_count() or 1, advance, floor=floor)
                 except Exception as error:
                     trial.fail(self.name, name, error)
                     continue
