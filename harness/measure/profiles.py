@@ -76,7 +76,7 @@ PROFILES = {
         "workloads", "per workload: cold start, warm calls and memory, three trials",
         suites=("cold_start", "warm_call", "memory"), stopping=Stopping(min_trials=3, max_trials=3, budget_s=600.0),
         regimes=("idle",),  # nine workloads x every backend: the regimes are compared on hello (full, quick)
-        cold_start=dict(cold_rounds=6, cold_warmups=1),
+        cold_start=dict(cold_rounds=5, cold_warmups=1),
         warm_call=dict(warm_blocks=4, warm_block_calls=10, warm_warmup_calls=10, engine_repeats=1, engine_min_ms=10.0),
         memory=dict(memory_counts=(1, 3), in_process_memory_counts=(1, 5), memory_settle_s=0.2, memory_trials=2),
     ),
@@ -100,10 +100,10 @@ PROFILES = {
         # two trials, so every burst has its figures from two independent runs of it
         storm=dict(storm_counts=(1, 4, 16, 64, 256, 1024), storm_trials=2),
         load=dict(load_in_process_rates=(1000, 4000, 16000, 64000), load_rates=(250, 1000, 4000, 16000),
-                  load_window_s=1.0, load_trials=2),
+                  load_window_s=0.5, load_trials=2),
         start_rate=dict(start_rate_in_process=(25, 50, 100, 200, 400, 800, 1600),
                         start_rate_process=(5, 10, 20, 40, 80), start_rate_container=(2, 4, 8, 16),
-                        start_rate_arrivals=30, start_rate_lone_starts=5, start_rate_trials=2),
+                        start_rate_arrivals=20, start_rate_lone_starts=5, start_rate_trials=2),
     ),
 }
 
