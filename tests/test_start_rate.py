@@ -153,3 +153,28 @@ def test_the_floor_is_null_starts_through_the_same_path_measured_once_per_rate_a
     first = floor.p99_s(200.0, True)
     assert 0 < first < 1.0 and floor.p99_s(200.0, True) == first  # cached: the same figure
     assert floor.p99_s(200.0, False) > 0  # one at a time: its own figure
+
+
+def test_compare_prints_the_sustained_rate_beside_the_baselines_without_gating_it():
+    from dataclasses import replace
+
+    from harness.commands.compare import to_markdown
+    from harness.findings.compare import NOT_GATED, compare
+    from harness.results.model import FrozenMap
+
+    from .synthetic import synthetic_run
+
+    def with_rates(seed, slow_rate):
+        run = synthetic_run(seed, backends=("isolate", "subprocess"))
+        sweeps = tuple(sweep_of(t, (0.1,) * 3, (level(10.0, [0.1] * 5), level(20.0, [slow_rate] * 5)))
+                       for t in (0, 1))
+        subprocess = replace(run.backends["subprocess"], sweeps=FrozenMap({"start_rate": sweeps}))
+        return replace(run, backends=FrozenMap({**run.backends, "subprocess": subprocess}))
+
+    comparison = compare(with_rates(1, 0.15), with_rates(2, 0.5))  # 20/s sustained, then 10/s
+    row, = [r for r in comparison.rows if r.kind == "at scale"]
+    assert (row.backend, row.metric, row.unit) == ("subprocess", "start_rate_sustained", "starts/s")
+    assert (row.old_median, row.new_median, row.ratio) == (20.0, 10.0, 0.5)
+    assert row.verdict == NOT_GATED and not row.gated and "higher is better" in row.note
+    assert "start_rate_sustained" in to_markdown(comparison)
+    assert comparison.regressions == 0  # a halved rate is printed, never gated

@@ -37,6 +37,10 @@ Rules, per figure:
   which measures both sides on one machine, is the gate there.
 - Memory per instance is one sweep per trial: a figure per trial, compared as
   timings are.
+- **At-scale rates** (the sustained start rate, one warm instance's
+  saturation throughput) are rungs of a ladder, one per trial, in two trials:
+  too few and too coarse for an interval. Their medians and new/old are
+  printed, with which direction is better, and they are not gated.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from harness.analysis.bootstrap import TRIMMED, batch_medians
 from harness.analysis.estimate import estimate, paired_ratio, paired_ratio_change, ratio_change, run_ratio, trial_ratio
 from harness.results.model import Run, Series
 from harness.results.vocabulary import MEMORY_KINDS, MIB
-from harness.suites import FIGURES, RATIO_TIMINGS, TIMINGS
+from harness.suites import FIGURES, RATIO_TIMINGS, SUITES, TIMINGS
 
 COMPARE_SCHEMA = "isobench-compare/2"
 REGRESSION, IMPROVEMENT, UNCHANGED, NOT_GATED = "regression", "improvement", "no significant change", "not gated"
@@ -107,7 +111,7 @@ class BetweenRuns:
 class CompareRow:
     """One figure's comparison: old and new values, the change with its interval, and the verdict."""
 
-    kind: str  # timing, memory, ratio or memory ratio
+    kind: str  # timing, memory, ratio, memory ratio or at scale
     backend: str  # a backend, "X/REF" for a ratio, or "REF (vs all others)"
     metric: str
     unit: str
@@ -424,6 +428,38 @@ def _rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[Com
     rows = _choose_clocks(rows, settings)
     if settings.ratios_only:
         rows += _reference_rows(rows, new.reference, settings)
+    else:
+        rows += _at_scale_rows(baselines, new, settings)
+    return rows
+
+
+def _median(series: Series) -> float:
+    return float(np.median(series.array()))
+
+
+def _at_scale_rows(baselines: list[Run], new: Run, settings: CompareSettings) -> list[CompareRow]:
+    """Each suite's key rates (KeySeries) in both runs: medians and new/old, not gated (module docstring)."""
+    rows = []
+    for name in new.measured:
+        olds = [run.backends[name] for run in baselines if name in run.measured]
+        for suite in SUITES.values():
+            for key in suite.key_series(new.backends[name]):
+                old = [found.series for result in olds for found in suite.key_series(result)
+                       if found.metric == key.metric]
+                if not old or not _selected(key.metric, settings.metrics):
+                    continue
+                old_series = Series.join(old)
+                old_value, new_value = _median(old_series), _median(key.series)
+                if old_value <= 0:
+                    continue  # no rung passed in the baseline: no new/old
+                better = "higher" if key.higher_is_better else "lower"
+                rows.append(CompareRow(
+                    kind="at scale", backend=name, metric=key.metric, unit=key.unit, old_median=old_value,
+                    new_median=new_value, ratio=new_value / old_value, ratio_ci95=None, p_value=None,
+                    test="medians of a ladder's rungs, one per trial (no interval)",
+                    trials_old=len(old_series.trial_ids), trials_new=len(key.series.trial_ids),
+                    between_runs=None, gated=False, verdict=NOT_GATED,
+                    note=f"{NOT_GATED}: a ladder's rung per trial, {better} is better"))
     return rows
 
 
