@@ -11,7 +11,7 @@ import sys
 
 from harness.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
-COMMANDS = ("run", "list", "summary", "compare", "ab", "gate", "history", "export", "report", "contain")
+COMMANDS = ("run", "list", "summary", "compare", "ab", "gate", "history", "export", "report", "contain", "fleet")
 
 
 def build_parser() -> argparse.ArgumentParser:

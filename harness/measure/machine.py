@@ -32,8 +32,13 @@ def _git(*args: str) -> str | None:
 
 
 def git_info() -> dict:
+    """The checkout's commit; a copy without .git (a fleet node's, harness/fleet/node.py) takes the one
+    its sender gave in ISOBENCH_SOURCE_COMMIT."""
+    commit = _git("rev-parse", "HEAD")
+    if commit is None and os.environ.get("ISOBENCH_SOURCE_COMMIT"):
+        return {"commit": os.environ["ISOBENCH_SOURCE_COMMIT"], "branch": None, "dirty": False}
     return {
-        "commit": _git("rev-parse", "HEAD"),
+        "commit": commit,
         "branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
     }

@@ -1,0 +1,91 @@
+"""What runs on a fleet node, inside the checkout Ray shipped there: the probe
+(who the node is) and the measurement (`python -m harness run` as a child
+process, its results file gzip-compressed and returned as bytes).
+
+The child gets SIGINT when the Ray worker that started it dies (the kernel's
+parent-death signal), so a job that is killed stops its run the way Ctrl-C
+does: every container and process it started is cleaned up."""
+
+from __future__ import annotations
+
+import ctypes
+import gzip
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from harness.paths import REPO_ROOT
+
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+LOG_TAIL_LINES = 20
+PR_SET_PDEATHSIG = 1
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or ""
+
+
+def _memory_total_bytes() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def probe() -> dict:
+    """The node's facts (manifest.NodeFacts as JSON)."""
+    try:
+        boot_id = BOOT_ID.read_text().strip()
+    except OSError:
+        boot_id = ""
+    return {"hostname": socket.gethostname(), "boot_id": boot_id, "cpus": os.cpu_count() or 0,
+            "kernel": platform.release(), "cpu_model": _cpu_model(), "memory_total_bytes": _memory_total_bytes()}
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+
+
+def _tail(text: str) -> str:
+    return "\n".join(text.strip().splitlines()[-LOG_TAIL_LINES:])
+
+
+def _run(command: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          preexec_fn=_die_with_parent)
+
+
+def measure(run_args: list[str], setup: bool, commit: str | None) -> dict:
+    """Set the node up if asked, run the suite, and return its exit code, its gzip-compressed results
+    file (None if it wrote none) and the tail of its output."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if commit:
+        env["ISOBENCH_SOURCE_COMMIT"] = commit  # the shipped checkout has no .git
+    found = {"facts": probe(), "exit_code": None, "results_gz": None, "results_name": "", "log_tail": ""}
+    if setup:
+        done = _run(["bash", "scripts/setup-host.sh"], env)
+        if done.returncode != 0:
+            found.update(exit_code=done.returncode,
+                         log_tail="setup-host.sh failed:\n" + _tail(done.stdout + "\n" + done.stderr))
+            return found
+    with tempfile.TemporaryDirectory(prefix="isobench-fleet-") as out:
+        done = _run([sys.executable, "-m", "harness", "run", *run_args, "--out", out], env)
+        files = sorted(p for p in Path(out).glob("2*.json") if not p.is_symlink())
+        found.update(exit_code=done.returncode, log_tail=_tail(done.stdout + "\n" + done.stderr))
+        if files:
+            found.update(results_gz=gzip.compress(files[-1].read_bytes()), results_name=files[-1].name)
+    return found
