@@ -170,3 +170,25 @@ def test_a_node_that_does_not_answer_the_probe_is_recorded_as_lost(tmp_path):
                       say=lambda line: None)
     assert found.node("a").status == MEASURED
     assert found.node("b").status == LOST and "did not answer the probe" in found.node("b").cause
+
+
+def test_history_and_the_exporters_read_a_fleet_keyed_by_machine(tmp_path, capsys):
+    from harness import cli
+    from harness.findings.history import build_history, find_runs
+
+    folder = tmp_path / "fleet"
+    run_fleet(FakeCluster(tmp_path, [("a", "1"), ("b", "2")]), manifest(), folder, setup=False, say=lambda line: None)
+    points, skipped = find_runs(folder)
+    assert sorted(p.machine for p in points) == ["a", "b"] and not skipped  # the manifest is not a run
+    series = build_history(points).series
+    assert {"cold_start/isolate @ a", "cold_start/isolate @ b"} <= set(series)
+    assert series["cold_start/isolate @ a"].backend == "isolate @ a"
+
+    assert cli.main(["export", str(folder), "--format", "bencher"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert {"isobench/a/cold_start/isolate", "isobench/b/cold_start/isolate"} <= set(exported)
+    assert cli.main(["export", str(folder), "--format", "github-action-benchmark"]) == 0
+    names = {entry["name"] for entry in json.loads(capsys.readouterr().out)}
+    assert "isobench a/cold_start/isolate" in names and "isobench b/cold_start/isolate" in names
+    assert cli.main(["export", str(folder), "--format", "key-figures"]) == 2
+    assert "key-figures holds one run" in capsys.readouterr().err

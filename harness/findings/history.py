@@ -30,6 +30,7 @@ class RunPoint:
     figures: list[KeyFigure]
     commit_time: str | None = None
     families: dict[str, tuple[str, int]] = field(default_factory=dict)  # backend -> (family, family_index)
+    machine: str = ""  # a fleet node's name (results/fleet/<id>/<node>.json.gz): its series are its own
 
     @property
     def label(self) -> str:
@@ -140,14 +141,27 @@ def _point(path: Path) -> RunPoint | str:
                     _commit_time(run.str("commit", None)), families)
 
 
+def fleet_machine(path: Path) -> str:
+    """The fleet node a results file belongs to ('' outside a fleet folder)."""
+    from harness.fleet.manifest import is_fleet, load_manifest
+
+    if not is_fleet(path.parent):
+        return ""
+    node = next((n for n in load_manifest(path.parent).nodes if n.results == path.name), None)
+    return node.name if node else path.name.removesuffix(".gz").removesuffix(".json")
+
+
 def find_runs(folder: str | Path) -> tuple[list[RunPoint], list[str]]:
-    """Every run under the folder (latest.json copies left out); what is skipped, and why."""
+    """Every run under the folder (latest.json copies and fleet manifests left out; a fleet node's run keyed
+    by its machine); what is skipped, and why."""
+    from harness.fleet.manifest import MANIFEST
+
     root = Path(folder)
     if not root.is_dir():
         raise ResultsError(f"not a folder: {root}")
     found, skipped, seen = [], [], set()
     for path in sorted([*root.rglob("*.json"), *root.rglob("*.json.gz")]):
-        if path.name.startswith("latest.") or path.name.startswith("containment-"):
+        if path.name.startswith("latest.") or path.name.startswith("containment-") or path.name == MANIFEST:
             continue
         try:
             point = _point(path)
@@ -157,7 +171,12 @@ def find_runs(folder: str | Path) -> tuple[list[RunPoint], list[str]]:
         if isinstance(point, str):
             skipped.append(point)
             continue
-        key = (point.commit, point.started)
+        try:
+            point.machine = fleet_machine(path)
+        except ResultsError as error:
+            skipped.append(f"{path}: {error}")
+            continue
+        key = (point.commit, point.started, point.machine)
         if key in seen:  # a results file and its history file are one run
             continue
         seen.add(key)
@@ -173,8 +192,9 @@ def build_history(points: list[RunPoint], threshold: float = STEP_THRESHOLD) -> 
         for figure in run.figures:
             backend = figure.backend.split("/")[0]
             family, place = families[backend] if backend in families else ("", 0)
-            entry = history.series.setdefault(figure.name, HistorySeries(figure.backend, figure.metric, figure.unit,
-                                                                         family, place))
+            at = f" @ {run.machine}" if run.machine else ""
+            entry = history.series.setdefault(figure.name + at, HistorySeries(figure.backend + at, figure.metric,
+                                                                              figure.unit, family, place))
             entry.points.append(HistoryPoint(index, run.label, run.commit, run.started, figure.value, figure.ci95,
                                              figure.n, figure.trials))
     for entry in history.series.values():
