@@ -192,3 +192,21 @@ def test_history_and_the_exporters_read_a_fleet_keyed_by_machine(tmp_path, capsy
     assert "isobench a/cold_start/isolate" in names and "isobench b/cold_start/isolate" in names
     assert cli.main(["export", str(folder), "--format", "key-figures"]) == 2
     assert "key-figures holds one run" in capsys.readouterr().err
+
+
+def test_a_killed_jobs_output_folder_is_removed_once_no_process_names_it(tmp_path):
+    import subprocess
+    import sys
+
+    from harness.fleet.node import remove_stale_outputs
+
+    stale, busy, other = (tmp_path / "isobench-fleet-a"), (tmp_path / "isobench-fleet-b"), (tmp_path / "mine")
+    for folder in (stale, busy, other):
+        folder.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", str(busy)])
+    try:
+        assert remove_stale_outputs(str(tmp_path)) == [stale]
+        assert not stale.exists() and busy.exists() and other.exists()
+    finally:
+        holder.kill()
+        holder.wait()

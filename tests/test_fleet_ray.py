@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -88,7 +89,12 @@ def test_two_nodes_of_one_machine_measure_one_after_the_other_and_report_as_one(
     assert "holds on every machine" in text  # A/A: one machine twice
 
 
+def outputs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("isobench-fleet-*"))
+
+
 def test_a_job_killed_mid_run_is_lost_and_resume_completes_it(two_nodes, tmp_path):
+    before = outputs()
     running = fleet("--address", two_nodes.address, "--out", str(tmp_path), *RUN)
     try:
         deadline = time.monotonic() + 300
@@ -121,6 +127,7 @@ def test_a_job_killed_mid_run_is_lost_and_resume_completes_it(two_nodes, tmp_pat
     resumed = json.loads((folder / "manifest.json").read_text())
     assert all(n["status"] == "measured" for n in resumed["nodes"])
     assert next(n for n in resumed["nodes"] if n["name"] == kept[0]["name"]) == kept[0]
+    assert outputs() <= before  # the killed job's output folder went with the next job
 
 
 def test_the_cluster_files_in_the_docs_are_valid():

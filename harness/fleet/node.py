@@ -4,7 +4,8 @@ process, its results file gzip-compressed and returned as bytes).
 
 The child gets SIGINT when the Ray worker that started it dies (the kernel's
 parent-death signal), so a job that is killed stops its run the way Ctrl-C
-does: every container and process it started is cleaned up."""
+does: every container and process it started is cleaned up. The killed
+worker's output folder is removed by the node's next job."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import ctypes
 import gzip
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,6 +71,28 @@ def _run(command: list[str], env: dict) -> subprocess.CompletedProcess:
                           preexec_fn=_die_with_parent)
 
 
+OUT_PREFIX = "isobench-fleet-"
+
+
+def remove_stale_outputs(folder: str | None = None) -> list[Path]:
+    """Output folders of earlier jobs whose Ray worker was killed (its TemporaryDirectory never cleaned up) and
+    that no live process names any more (the interrupted run has finished with them): removed."""
+    import psutil
+
+    found = sorted(Path(folder or tempfile.gettempdir()).glob(f"{OUT_PREFIX}*"))
+    if not found:
+        return []
+    named = set()
+    for process in psutil.process_iter(["cmdline"]):
+        named.update(process.info["cmdline"] or ())
+    removed = []
+    for path in found:
+        if path.is_dir() and str(path) not in named:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def measure(run_args: list[str], setup: bool, commit: str | None) -> dict:
     """Set the node up if asked, run the suite, and return its exit code, its gzip-compressed results
     file (None if it wrote none) and the tail of its output."""
@@ -82,7 +106,8 @@ def measure(run_args: list[str], setup: bool, commit: str | None) -> dict:
             found.update(exit_code=done.returncode,
                          log_tail="setup-host.sh failed:\n" + _tail(done.stdout + "\n" + done.stderr))
             return found
-    with tempfile.TemporaryDirectory(prefix="isobench-fleet-") as out:
+    remove_stale_outputs()
+    with tempfile.TemporaryDirectory(prefix=OUT_PREFIX) as out:
         done = _run([sys.executable, "-m", "harness", "run", *run_args, "--out", out], env)
         files = sorted(p for p in Path(out).glob("2*.json") if not p.is_symlink())
         found.update(exit_code=done.returncode, log_tail=_tail(done.stdout + "\n" + done.stderr))
