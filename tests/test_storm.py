@@ -175,3 +175,18 @@ def runners() -> set[int]:
     marks = NodeProcessBackend.runner_marks
     return {p.pid for p in psutil.process_iter(["cmdline"])
             if any(mark in " ".join(p.info["cmdline"] or ()) for mark in marks)}
+
+
+def test_the_docker_client_keeps_a_connection_pool_for_every_container_of_a_storm():
+    from harness.backends.container import CONNECTION_POOLS, docker_client
+    from harness.suites.storm import StormSettings
+
+    from .conftest import docker_or_skip
+
+    docker_or_skip().close()
+    client = docker_client()
+    try:
+        pools = client.api._custom_adapter.pools
+        assert pools._maxsize == CONNECTION_POOLS >= 8 * StormSettings().storm_container_cap  # was 25
+    finally:
+        client.close()

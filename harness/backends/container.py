@@ -48,12 +48,28 @@ else:
     _IMPORT_ERROR = ""
 
 
+CONNECTION_POOLS = 1024  # per client: every URL the engine is asked for has its pool (docker SDK's unix adapter)
+
+
+def _room_for_many_containers(client) -> None:
+    """The SDK's unix-socket adapter keeps one connection pool per request URL in an LRU of 25 and closes the
+    one it evicts, even while another thread is using it: in a storm of 64 containers a request then fails
+    with urllib3's "'NoneType' object has no attribute 'qsize'". Its `num_pools` argument would set that size,
+    but for a unix socket the SDK ignores it (docker 7.x api/client.py), so the LRU is replaced here."""
+    adapter = getattr(client.api, "_custom_adapter", None)
+    if adapter is not None and hasattr(adapter, "pools"):
+        from urllib3._collections import RecentlyUsedContainer
+
+        adapter.pools = RecentlyUsedContainer(CONNECTION_POOLS, dispose_func=lambda pool: pool.close())
+
+
 def docker_client(timeout: float = 60.0):
     """A client for DOCKER_HOST / the current docker context, or BackendUnavailable."""
     if docker is None:
         raise BackendUnavailable(f"the docker Python SDK is not importable: {_IMPORT_ERROR}")
     try:
         client = docker.from_env(timeout=timeout)
+        _room_for_many_containers(client)
         client.ping()
         return client
     except docker.errors.DockerException as error:
