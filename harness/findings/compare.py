@@ -457,7 +457,7 @@ def _at_scale_rows(baselines: list[Run], new: Run, settings: CompareSettings) ->
                     kind="at scale", backend=name, metric=key.metric, unit=key.unit, old_median=old_value,
                     new_median=new_value, ratio=new_value / old_value, ratio_ci95=None, p_value=None,
                     test="medians of a ladder's rungs, one per trial (no interval)",
-                    trials_old=len(old_series.trial_ids), trials_new=len(key.series.trial_ids),
+                    trials_old=sum(len(found.trial_ids) for found in old), trials_new=len(key.series.trial_ids),
                     between_runs=None, gated=False, verdict=NOT_GATED,
                     note=f"{NOT_GATED}: a ladder's rung per trial, {better} is better"))
     return rows

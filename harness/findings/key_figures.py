@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from harness.analysis.estimate import estimate, paired_ratio
-from harness.results.model import Run
+from harness.results.model import Run, Series
 from harness.results.vocabulary import MEMORY_KINDS, MIB
 from harness.suites import FIGURES, RATIO_TIMINGS, SUITES, TIMINGS as ALL_TIMINGS
 
@@ -69,18 +69,24 @@ def key_figures(run: Run) -> list[KeyFigure]:
     for name in run.measured:
         if ref is None or name == ref:
             continue
-        mine, theirs = run.backends[name], run.backends[ref]
-        pairs = [(key, mine.timing(key), theirs.timing(key)) for key in RATIO_TIMINGS]
-        if mine.memory and theirs.memory:
-            pairs += [(f"memory_{kind}", mine.memory.per_instance(kind), theirs.memory.per_instance(kind))
-                      for kind, spec in MEMORY_KINDS.items()
-                      if spec.ratio and kind in mine.memory.kinds and kind in theirs.memory.kinds]
-        for key, x, y in pairs:
+        for key, x, y in ratio_pairs(run, name):
             found = paired_ratio(x, y) if x and y else None
             if found:
                 out.append(KeyFigure(f"{key}_ratio/{name}/{ref}", f"{name}/{ref}", f"{key}_ratio", "x", found.value,
                                      found.ci, found.n, found.trials))
     return out
+
+
+def ratio_pairs(run: Run, name: str) -> list[tuple[str, Series | None, Series | None]]:
+    """(figure, name's series, the reference's) for every figure taken as a ratio over the reference:
+    the ratio timings, then the memory kinds that are ratios and that both measured."""
+    mine, theirs = run.backends[name], run.backends[run.reference]
+    pairs = [(key, mine.timing(key), theirs.timing(key)) for key in RATIO_TIMINGS]
+    if mine.memory and theirs.memory:
+        pairs += [(f"memory_{kind}", mine.memory.per_instance(kind), theirs.memory.per_instance(kind))
+                  for kind, spec in MEMORY_KINDS.items()
+                  if spec.ratio and kind in mine.memory.kinds and kind in theirs.memory.kinds]
+    return pairs
 
 
 def history_record(run: Run) -> dict:

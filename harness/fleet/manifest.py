@@ -6,7 +6,7 @@ every node, so a fleet that is interrupted keeps what it has (`--resume`)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.results.fields import Fields
@@ -96,7 +96,6 @@ class FleetManifest:
     nodes: tuple[FleetNode, ...] = ()
     finished: str = ""
     schema: str = FLEET_SCHEMA
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def node(self, name: str) -> FleetNode | None:
         return next((n for n in self.nodes if n.name == name), None)
@@ -117,7 +116,7 @@ class FleetManifest:
     def to_json(self) -> dict:
         return {"schema": self.schema, "fleet_id": self.fleet_id, "commit": self.commit, "dirty": self.dirty,
                 "address": self.address, "run_args": list(self.run_args), "started": self.started,
-                "finished": self.finished, "notes": list(self.notes), "nodes": [n.to_json() for n in self.nodes]}
+                "finished": self.finished, "nodes": [n.to_json() for n in self.nodes]}
 
     @staticmethod
     def from_json(raw: object, where: str) -> FleetManifest:
@@ -129,7 +128,7 @@ class FleetManifest:
         return FleetManifest(fleet_id=f.str("fleet_id", required=True), commit=f.str("commit") or None,
                              dirty=bool(f.bool("dirty", False)), address=f.str("address"),
                              run_args=f.strs("run_args"), started=f.str("started"),
-                             finished=f.str("finished"), notes=f.strs("notes"),
+                             finished=f.str("finished"),
                              nodes=tuple(FleetNode.from_json(x, f"{where}.nodes[{i}]")
                                          for i, x in enumerate(f.list("nodes"))))
 

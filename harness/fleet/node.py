@@ -21,31 +21,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness.measure.machine import cpu_model, memory_total_bytes
 from harness.paths import REPO_ROOT
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 LOG_TAIL_LINES = 20
 PR_SET_PDEATHSIG = 1
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or ""
-
-
-def _memory_total_bytes() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def probe() -> dict:
@@ -55,7 +36,7 @@ def probe() -> dict:
     except OSError:
         boot_id = ""
     return {"hostname": socket.gethostname(), "boot_id": boot_id, "cpus": os.cpu_count() or 0,
-            "kernel": platform.release(), "cpu_model": _cpu_model(), "memory_total_bytes": _memory_total_bytes()}
+            "kernel": platform.release(), "cpu_model": cpu_model(), "memory_total_bytes": memory_total_bytes()}
 
 
 def _die_with_parent() -> None:

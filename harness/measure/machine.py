@@ -12,7 +12,7 @@ from pathlib import Path
 from harness.paths import REPO_ROOT
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -136,14 +136,14 @@ def cpu_idle() -> dict:
 def machine_info() -> dict:
     """What the results' Machine holds (harness.results.model.Machine)."""
     return {
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "affinity": sorted(os.sched_getaffinity(0)),
         "kernel": platform.release(),
         "os": platform.platform(),
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
-        "memory_total_bytes": _memory_total(),
+        "memory_total_bytes": memory_total_bytes(),
         "hostname": platform.node(),
         "virtualization": virtualization(),
         "timer": timer_overhead_ns(),
@@ -161,7 +161,7 @@ def provenance(harness_version: str) -> dict:
             "harness_version": harness_version, "recorded_at_start": True}
 
 
-def _memory_total() -> int | None:
+def memory_total_bytes() -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):

@@ -25,6 +25,7 @@ from harness.findings.compare import (
     IncompatibleResults,
     compare,
 )
+from harness.findings.key_figures import ratio_pairs
 from harness.fleet.manifest import FleetManifest, FleetNode, load_manifest
 from harness.report import fmt, html
 from harness.report.conditions import VERSION_LABELS, virtualization
@@ -126,14 +127,9 @@ def ratio_figures(machine: Measured) -> dict[RatioKey, Value]:
     run, ref = machine.run, machine.run.reference
     if ref is None:
         return {}
-    theirs, out = run.backends[ref], {}
+    out = {}
     for name in [n for n in machine.data.names if n in run.measured and n != ref]:
-        mine = run.backends[name]
-        pairs = [(key, mine.timing(key), theirs.timing(key)) for key in RATIO_METRICS if key in FIGURES]
-        if mine.memory and theirs.memory:
-            pairs += [(f"memory_{kind}", mine.memory.per_instance(kind), theirs.memory.per_instance(kind))
-                      for kind in (m.removeprefix("memory_") for m in RATIO_METRICS if m.startswith("memory_"))
-                      if kind in mine.memory.kinds and kind in theirs.memory.kinds]
+        pairs = [pair for pair in ratio_pairs(run, name) if pair[0] in RATIO_METRICS]
         for key, x, y in pairs:
             found = Value.of(paired_ratio(x, y)) if x and y else None
             if found:
