@@ -22,7 +22,9 @@
 #    node_modules is missing or older than package-lock.json (esbuild and the
 #    bundled libraries, for tests/test_workload_bundles.py and rebuilding; the
 #    bundles themselves are committed and not rebuilt here);
-# 7. the wasm backend's module, built into build/wasm (reused when built).
+# 7. the wasm backend's module, built into build/wasm (reused when built);
+# 8. the runtimes that ship in npm packages (Deno, Bun, Wizer):
+#    `npm ci --prefix workloads/engines`, as in 5.
 # Then a summary: what it changed, and which backends are unavailable and why.
 # Steps 5 to 7 write into this checkout (through build/ or node_modules when
 # they are symlinks into another one).
@@ -88,7 +90,7 @@ needed_by() {
     case $1 in
         docker.io) echo "container, container-gvisor, container-crun" ;;
         nodejs) echo "subprocess, subprocess-prefork and every container backend (container, container-gvisor, container-crun, oci-runc, oci-crun); npm ci for workerd and workloads/build" ;;
-        npm) echo "workerd; the module workers' build tools (workloads/build: rebuilding bundles and checking them in tests)" ;;
+        npm) echo "workerd, subprocess-deno, subprocess-bun, wasm-wizer; the module workers' build tools (workloads/build: rebuilding bundles and checking them in tests)" ;;
         git) echo "the git provenance (commit, branch) recorded with results" ;;
         runsc) echo "container-gvisor" ;;
         crun) echo "container-crun, oci-crun" ;;
@@ -233,6 +235,9 @@ npm_install workloads/workerd workerd workerd
 # esbuild and the libraries the bundles in workloads/<name>/worker.js are built
 # from; the bundles are committed, so this only installs.
 npm_install workloads/build "bundle tools" "the module workers' build tools"
+# Deno, Bun and Wizer, whose npm packages carry the binaries (pinned by
+# workloads/engines/package-lock.json).
+npm_install workloads/engines engines "Deno, Bun and Wizer"
 
 # 7. wasm module ------------------------------------------------------------
 # harness.backends.wasm_module needs only the standard library, so the host's
@@ -259,7 +264,7 @@ if have python3; then
     fi
 fi
 
-# 8. summary ----------------------------------------------------------------
+# 9. summary ----------------------------------------------------------------
 echo
 if ((${#changes[@]})); then
     say "done; this run:"
