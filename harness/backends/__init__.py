@@ -23,6 +23,8 @@ REGISTRY = {
     "isolate": "harness.backends.isolate:IsolateBackend",
     "subprocess": "harness.backends.node_process:NodeProcessBackend",
     "subprocess-codecache": "harness.backends.node_codecache:NodeCodeCacheBackend",
+    "subprocess-deno": "harness.backends.deno_process:DenoProcessBackend",
+    "subprocess-bun": "harness.backends.bun_process:BunProcessBackend",
     "container": "harness.backends.container:ContainerBackend",
     "container-gvisor": "harness.backends.container_runtimes:GvisorContainerBackend",
     "container-crun": "harness.backends.container_runtimes:CrunContainerBackend",

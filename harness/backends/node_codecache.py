@@ -19,12 +19,11 @@ code-cache variant (docs/workloads.md).
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from harness.backends.base import (BackendError, InstanceCrashed, LimitExceeded, WorkerLoadError,
                                    remove_orphan_scratch, scratch_folder)
-from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance, limit_data
+from harness.backends.node_process import NodeProcessBackend
 from harness.runtime.worker import Worker
 
 
@@ -50,11 +49,8 @@ class NodeCodeCacheBackend(NodeProcessBackend):
         if self.folder is None:
             self.folder = scratch_folder("codecache")
         out = self.folder / f"{worker.sha256[:16]}.v8cache"
-        process = subprocess.Popen([self.node, str(NODE_RUNNER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=self.env, start_new_session=True)
-        maker = NodeProcessInstance(process, self.timeout, self.limits)
+        maker = self.spawn_runner()
         try:
-            limit_data(process, self.limits.memory_bytes)
             maker.await_ready()
             maker.load(worker.bundle, worker.path.name)  # a worker that does not load: WorkerLoadError, as in start
             maker.request({"op": "cache", "out": str(out)})

@@ -51,9 +51,11 @@ OUT_OF_MEMORY_SIGNS = ("out of memory", "bad_alloc", "allocation failed")
 
 
 class NodeProcessInstance(LimitedRunnerInstance):
-    def __init__(self, process: subprocess.Popen, timeout: float, limits: Limits | None = None) -> None:
+    def __init__(self, process: subprocess.Popen, timeout: float, limits: Limits | None = None,
+                 runtime: str = "node") -> None:
         super().__init__(PipeChannel(process.stdin.fileno(), process.stdout.fileno()), timeout, limits)
         self.process = process
+        self.runtime = runtime  # names the process in errors: node, deno, bun
 
     @property
     def pid(self) -> int:
@@ -67,7 +69,7 @@ class NodeProcessInstance(LimitedRunnerInstance):
         status = describe_status(self.process)
         err = stderr_tail(self.process)
         message = next((line.strip() for line in err.splitlines() if "error" in line.lower()), "")
-        detail = f"node {status}" + (f": {message[:200]}" if message else "")
+        detail = f"{self.runtime} {status}" + (f": {message[:200]}" if message else "")
         if self.limits.memory_bytes is not None and out_of_memory(err):
             return MemoryLimitExceeded(f"{detail} (RLIMIT_DATA {self.limits.memory_bytes} bytes)")
         return InstanceCrashed(detail)
@@ -81,14 +83,14 @@ def out_of_memory(stderr: str) -> bool:
     return any(sign in stderr.lower() for sign in OUT_OF_MEMORY_SIGNS)
 
 
-def limit_data(process: subprocess.Popen, limit: int | None) -> None:
+def limit_data(process: subprocess.Popen, limit: int | None, runtime: str = "node") -> None:
     """RLIMIT_DATA (private writable memory) on a running process, via prlimit(2)."""
     if limit is None:
         return
     try:
         resource.prlimit(process.pid, resource.RLIMIT_DATA, (limit, limit))
     except OSError as error:
-        raise BackendError(f"cannot set RLIMIT_DATA on node {process.pid}: {error}") from None
+        raise BackendError(f"cannot set RLIMIT_DATA on {runtime} {process.pid}: {error}") from None
 
 
 def describe_status(process: subprocess.Popen, wait_s: float = 2.0) -> str:
@@ -145,12 +147,41 @@ class NodeProcessBackend(Backend):
     # ids, so one instance serves one caller at a time.
     concurrency_modes = (PER_CALLER,)
 
+    runtime = "node"  # the program that runs the runner; names it in errors and facts
+
     def __init__(self, node: str | None = None, inherit_env: tuple[str, ...] = (), timeout: float = 30.0,
                  limits: Limits | None = None):
         super().__init__(limits)
-        self.node = node or shutil.which("node") or "/usr/bin/node"
+        self.node = node or self.default_program()
         self.env = child_environment(inherit_env)
         self.timeout = timeout
+
+    @classmethod
+    def default_program(cls) -> str:
+        """The executable that runs the runner (node here; deno or bun in subclasses)."""
+        return shutil.which("node") or "/usr/bin/node"
+
+    def runner_command(self) -> list[str]:
+        """The command line of one instance's process: the program and the NDJSON runner."""
+        return [self.node, str(NODE_RUNNER)]
+
+    def spawn_runner(self) -> NodeProcessInstance:
+        """A runner process, not yet ready, under the memory limit; stopped if the limit cannot be set."""
+        process = subprocess.Popen(
+            self.runner_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.env,
+            start_new_session=True,  # Ctrl-C reaches the harness, which cleans up
+        )
+        instance = NodeProcessInstance(process, self.timeout, self.limits, self.runtime)
+        try:
+            limit_data(process, self.limits.memory_bytes, self.runtime)
+        except BackendError:
+            instance.stop()
+            raise
+        return instance
 
     @classmethod
     def from_options(cls, options) -> "NodeProcessBackend":
@@ -158,29 +189,21 @@ class NodeProcessBackend(Backend):
 
     def availability(self) -> Availability:
         if not os.access(self.node, os.X_OK):
-            return Availability(False, f"node not found at {self.node}")
+            return Availability(False, f"{self.runtime} not found at {self.node}{self.install_hint()}")
         try:
             subprocess.run([self.node, "--version"], capture_output=True, timeout=30, check=True, env=self.env)
         except (OSError, subprocess.SubprocessError) as error:
             return Availability(False, f"{self.node} --version failed: {error}")
         return Availability(True)
 
+    def install_hint(self) -> str:
+        """How to get the program, after the 'not found' reason."""
+        return ""
+
     def start(self, worker: Worker, clock: PhaseClock) -> Instance:
-        process = subprocess.Popen(
-            [self.node, str(NODE_RUNNER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=self.env,
-            start_new_session=True,  # Ctrl-C reaches the harness, which cleans up
-        )
-        instance = NodeProcessInstance(process, self.timeout, self.limits)
+        instance = self.spawn_runner()
+        process = instance.process
         instance.track(self.live)
-        try:
-            limit_data(process, self.limits.memory_bytes)
-        except BackendError:
-            instance.stop()
-            raise
         clock.mark("spawn")
         try:
             instance.await_ready()
@@ -190,7 +213,7 @@ class NodeProcessBackend(Backend):
         except (LimitExceeded, InstanceCrashed):
             raise  # already typed and stopped
         except BackendError as error:
-            detail = _describe_exit(process)
+            detail = _describe_exit(process, self.runtime)
             instance.stop()
             raise type(error)(f"{error}{detail}") from None
         return instance
@@ -206,7 +229,7 @@ class NodeProcessBackend(Backend):
             total = tree if total is None else total + tree
         if total is None:
             return []
-        scope = "sum over each instance's node process tree"
+        scope = f"sum over each instance's {self.runtime} process tree"
         return [
             MemoryFigure("uss", total.uss, scope),
             MemoryFigure("pss", total.pss, scope),
@@ -236,7 +259,7 @@ class NodeProcessBackend(Backend):
         return min(given) if given else self.timeout
 
 
-def _describe_exit(process: subprocess.Popen) -> str:
+def _describe_exit(process: subprocess.Popen, runtime: str = "node") -> str:
     try:
         code = process.wait(timeout=1)
     except subprocess.TimeoutExpired:
@@ -248,4 +271,4 @@ def _describe_exit(process: subprocess.Popen) -> str:
         except (OSError, ValueError):
             pass
     last = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
-    return f" (node exited with {code}{': ' + last[0] if last else ''})"
+    return f" ({runtime} exited with {code}{': ' + last[0] if last else ''})"

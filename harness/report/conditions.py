@@ -12,6 +12,8 @@ VERSION_LABELS = {
     "v8": "V8", "mini-racer": "mini-racer", "node": "node", "docker_engine": "Docker engine",
     "containerd": "containerd", "runtime": "OCI runtime", "runtime_version": "runtime version",
     "cgroup_version": "cgroup version", "image": "image", "image_id": "image id", "platform": "gVisor platform",
+    "deno": "Deno", "bun": "Bun", "webkit": "WebKit (JavaScriptCore) commit", "node_compat": "node compatibility",
+    "engine": "engine",
 }
 
 

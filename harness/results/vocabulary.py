@@ -117,8 +117,8 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {family.key: family for family in (
-    Family("in-process", "in-process", ("#08306b", "#2f7fc1", "#41b6c4", "#7b68ee")),
-    Family("process", "process", ("#b34700", "#f28e2b", "#8c6d31")),
+    Family("in-process", "in-process", ("#08306b", "#2f7fc1", "#41b6c4", "#7b68ee", "#6baed6", "#3a2e8c")),
+    Family("process", "process", ("#b34700", "#f28e2b", "#8c6d31", "#d4a017", "#7f2704", "#e0785a", "#5c4033")),
     Family("container", "container", ("#00662e", "#3fa34d", "#8cc63f", "#1d9e8f")),
     Family("sandboxed-container", "sandboxed container", ("#c0143c", "#e7298a")),
 )}
