@@ -23,6 +23,7 @@ REGISTRY = {
     "isolate": "harness.backends.isolate:IsolateBackend",
     "subprocess": "harness.backends.node_process:NodeProcessBackend",
     "subprocess-codecache": "harness.backends.node_codecache:NodeCodeCacheBackend",
+    "subprocess-snapshot": "harness.backends.node_snapshot:NodeSnapshotBackend",
     "subprocess-deno": "harness.backends.deno_process:DenoProcessBackend",
     "subprocess-bun": "harness.backends.bun_process:BunProcessBackend",
     "container": "harness.backends.container:ContainerBackend",

@@ -69,7 +69,7 @@ class DenoProcessBackend(NodeProcessBackend):
             finally:
                 warm.stop()
 
-    def runner_command(self) -> list[str]:
+    def runner_command(self, worker: Worker | None = None) -> list[str]:
         if self.folder is None:
             raise RuntimeError("subprocess-deno: prepare() must run before start()")
         return [self.node, "run", "--no-prompt", str(self.folder / RUNNER_NAME)]

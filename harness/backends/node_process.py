@@ -161,14 +161,14 @@ class NodeProcessBackend(Backend):
         """The executable that runs the runner (node here; deno or bun in subclasses)."""
         return shutil.which("node") or "/usr/bin/node"
 
-    def runner_command(self) -> list[str]:
-        """The command line of one instance's process: the program and the NDJSON runner."""
+    def runner_command(self, worker: Worker | None = None) -> list[str]:
+        """The command line of one instance's process (for this worker): the program and the NDJSON runner."""
         return [self.node, str(NODE_RUNNER)]
 
-    def spawn_runner(self) -> NodeProcessInstance:
+    def spawn_runner(self, worker: Worker | None = None) -> NodeProcessInstance:
         """A runner process, not yet ready, under the memory limit; stopped if the limit cannot be set."""
         process = subprocess.Popen(
-            self.runner_command(),
+            self.runner_command(worker),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -201,15 +201,14 @@ class NodeProcessBackend(Backend):
         return ""
 
     def start(self, worker: Worker, clock: PhaseClock) -> Instance:
-        instance = self.spawn_runner()
+        instance = self.spawn_runner(worker)
         process = instance.process
         instance.track(self.live)
         clock.mark("spawn")
         try:
             instance.await_ready()
             clock.mark("runtime_ready")
-            instance.load(worker.bundle, worker.path.name, self._code_cache_for(worker))
-            clock.mark("load_worker")
+            self.load_worker(instance, worker, clock)
         except (LimitExceeded, InstanceCrashed):
             raise  # already typed and stopped
         except BackendError as error:
@@ -217,6 +216,11 @@ class NodeProcessBackend(Backend):
             instance.stop()
             raise type(error)(f"{error}{detail}") from None
         return instance
+
+    def load_worker(self, instance: NodeProcessInstance, worker: Worker, clock: PhaseClock) -> None:
+        """The `load_worker` phase: send the bundle, which the runner compiles and runs."""
+        instance.load(worker.bundle, worker.path.name, self._code_cache_for(worker))
+        clock.mark("load_worker")
 
     def _code_cache_for(self, worker: Worker) -> str | None:
         """The V8 code-cache file the worker is compiled from (None: compiled from source)."""

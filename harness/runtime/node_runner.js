@@ -89,23 +89,52 @@ function drain() {
   if (ended && !waiting) process.exit(0);
 }
 
-let pending = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  pending += chunk;
-  let newline;
-  while ((newline = pending.indexOf('\n')) >= 0) {
-    lines.push(pending.slice(0, newline));
-    pending = pending.slice(newline + 1);
-  }
-  drain();
-});
-process.stdin.on('end', () => {
-  ended = true;
-  drain();
-});
+// Serve requests on stdin until it ends.
+function serve() {
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    pending += chunk;
+    let newline;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      lines.push(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+    drain();
+  });
+  process.stdin.on('end', () => {
+    ended = true;
+    drain();
+  });
 
-// uptime_ms: node's own start-up until now, by its clock (performance.now()
-// counts from the process's start); the oci-* backends split their cold start with it.
-send({ ok: true, ready: true, pid: process.pid, node: process.versions.node, v8: process.versions.v8,
-       uptime_ms: performance.now() });
+  // uptime_ms: node's own start-up until now, by its clock (performance.now()
+  // counts from the process's start); the oci-* backends split their cold start with it.
+  send({ ok: true, ready: true, pid: process.pid, node: process.versions.node, v8: process.versions.v8,
+         uptime_ms: performance.now(), preloaded });
+}
+
+// subprocess-snapshot builds a V8 start-up snapshot from this file
+// (`node --build-snapshot`) with the bundle in ISOBENCH_SNAPSHOT_BUNDLE
+// already loaded; the process started from it serves at once, its worker
+// named in the ready message (`preloaded`). Otherwise this serves now.
+// (The environment is read only then: Deno asks a permission for it.)
+let preloaded = null;
+const startup = process.execArgv.includes('--build-snapshot') ? require('v8').startupSnapshot : null;
+if (startup && startup.isBuildingSnapshot()) {
+  // An indirect eval runs the bundle in the global scope, as vm's
+  // runInThisContext does (node does not vouch for vm in a snapshot builder).
+  // A worker that does not load exits 3 with its error, as a load would answer it.
+  try {
+    (0, eval)(fs.readFileSync(process.env.ISOBENCH_SNAPSHOT_BUNDLE, 'utf8'));
+    if (!globalThis.__isobench || typeof globalThis.__isobench.handler !== 'function') {
+      throw new Error('the bundle did not register a handler');
+    }
+  } catch (error) {
+    process.stderr.write('isobench-worker-error: ' + String(error).split('\n')[0] + '\n');
+    process.exit(3);
+  }
+  preloaded = process.env.ISOBENCH_SNAPSHOT_SHA256;
+  startup.setDeserializeMainFunction(serve);
+} else {
+  serve();
+}
