@@ -14,6 +14,7 @@ from harness.backends.base import (
     MemoryFigure,
     PhaseClock,
 )
+from harness.runtime.worker import AnswerRule
 
 MIB = 1 << 20
 
@@ -93,6 +94,7 @@ class FakeBackend(Backend):
 
 class FakeWorker:
     bundle = ""
+    answers = AnswerRule(deterministic=True)
 
 
 class FakeDropsLimits(FakeBackend):

@@ -12,6 +12,7 @@ from harness.backends import REGISTRY, BackendOptions, create_backend
 from harness.backends.base import BackendError, Limits, PhaseClock, WorkerLoadError
 from harness.procedures.instances import MemorySettings, cold_start, engine_time, memory_sweep, timed_cold_start
 from harness.results.vocabulary import FAMILIES, INSTANCE_CLASSES, MEMORY_KINDS, PER_CALLER, SHARED
+from harness.runtime.api_surface import CANDIDATES, MODULE_PROBE_SOURCE, PROBE_SOURCE, exposed
 from harness.runtime.worker import load_worker
 
 from .conftest import available_or_skip
@@ -106,6 +107,23 @@ def test_any_worker_with_the_contract_runs(backend, tmp_path):
     instance, _, answer = cold_start(backend, load_worker(path))
     instance.stop()
     assert answer == "HELLO WORLD!"
+
+
+@pytest.mark.parametrize("form", ["handler", "module"])
+def test_declares_the_globals_its_engine_exposes(backend, tmp_path, form):
+    """host_globals is what the engine shows the worker (api_surface.CANDIDATES), measured here."""
+    path = tmp_path / form / "worker.js"
+    path.parent.mkdir()
+    path.write_text(PROBE_SOURCE if form == "handler" else MODULE_PROBE_SOURCE)
+    worker = load_worker(path)
+    backend.prepare(worker)
+    instance, _, answer = cold_start(backend, worker)
+    instance.stop()
+    seen = frozenset(name for name in answer.split(",") if name)
+    assert seen <= set(CANDIDATES)
+    assert seen == exposed(backend.host_globals, form), (
+        f"declared but absent: {sorted(exposed(backend.host_globals, form) - seen)}; "
+        f"present but not declared: {sorted(seen - exposed(backend.host_globals, form))}")
 
 
 def test_syntax_error_is_a_worker_load_error(backend, tmp_path):

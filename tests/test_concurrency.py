@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from harness.analysis.concurrency import level_figures, queueing_note, summarize_concurrency, throughput_rps
+from harness.runtime.worker import AnswerRule
 from harness.procedures.concurrency import ConcurrencySettings, ModeSweep, primary_mode, run_level
 from harness.results.model import Concurrency, ConcurrencyMode
 from harness.results.vocabulary import PER_CALLER, SHARED
@@ -83,8 +84,20 @@ def test_a_shared_instance_sees_overlapping_calls_and_the_cap_holds():
 
 def test_a_wrong_answer_is_an_error():
     level = run_level([FakeInstance(0.0)], "something else", ConcurrencySettings(0.05, 0, 100))
-    assert "expected 'something else'" in level["error"]
+    assert "differs from the first answer 'something else'" in level["error"]
     assert caller_threads() == []
+
+
+def test_a_fresh_answer_each_call_passes_unless_the_worker_is_declared_deterministic():
+    fresh = AnswerRule()
+    assert fresh.problem("id-2", "id-1") is None
+    assert "non-empty" in fresh.problem("", "id-1")
+    assert "declared deterministic" in AnswerRule(deterministic=True).problem("id-2", "id-1")
+    pattern = AnswerRule(pattern=r"id-\d+")
+    assert pattern.problem("id-7", "id-1") is None
+    assert "answer_pattern" in pattern.problem("no id", "id-1")
+    level = run_level([FakeInstance(0.0)], "something else", ConcurrencySettings(0.05, 0, 100), answers=fresh)
+    assert level["error"] is None
 
 
 def sweep(backend, levels, mode, duration_s=0.05, warmup_calls=1, max_calls=1000):

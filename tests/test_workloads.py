@@ -199,3 +199,74 @@ def test_run_with_several_workloads_keeps_them_in_one_file(tmp_path):
     for run in workloads.runs.values():
         assert set(run.backends["isolate"].cold_start.answers) == {"Hello World!"}
     assert "workload 2/2: hello-module" in result.stderr
+
+
+FRESH_ID = "export default {\n  async fetch(request) {\n    return new Response(crypto.randomUUID());\n  },\n};\n"
+
+
+def test_a_worker_answering_a_fresh_id_is_measured_where_its_api_is_and_named_once_elsewhere(tmp_path):
+    worker = tmp_path / "uuid.js"
+    worker.write_text(FRESH_ID)
+    out = tmp_path / "results"
+    result = harness("run", "--worker", str(worker), "--backends", "isolate,subprocess", "--profile", "smoke",
+                     "--suites", "cold_start,warm_call", "--out", str(out))
+    assert result.returncode == 3, result.stderr[-2000:]  # EXIT_SKIPPED: a backend unavailable, the others ran
+    named = [line for line in result.stderr.splitlines() if "which isolate lack" in line]
+    assert len(named) == 1 and "`crypto`" in named[0] and "(subprocess)" in named[0], result.stderr
+    run = load(out / "latest.json")
+    isolate, node = run.backends["isolate"], run.backends["subprocess"]
+    assert not isolate.info.available and "`crypto`" in isolate.info.reason and "by: subprocess" in isolate.info.reason
+    assert node.info.available and not node.info.failures, node.info.failures
+    answers = node.cold_start.answers
+    assert len(set(answers)) == len(answers) > 1, "every start answers a fresh id"
+    assert node.warm_call is not None and node.warm_call.values, "warm calls measured"
+
+
+def test_a_global_no_requested_backend_provides_is_one_clear_line(tmp_path):
+    worker = tmp_path / "uuid.js"
+    worker.write_text(FRESH_ID)
+    out = tmp_path / "results"
+    result = harness("run", "--worker", str(worker), "--backends", "isolate,wasm", "--profile", "smoke",
+                     "--out", str(out))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "`crypto`" in lines[0] and "none of the requested backends" in lines[0], lines
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_guarded_reference_excludes_nothing(tmp_path):
+    from harness.measure.options import RunOptions
+    from harness.measure.preflight import api_exclusions
+
+    worker = tmp_path / "guarded.js"
+    worker.write_text("export function handler(name) {\n"
+                      "  const id = typeof crypto !== 'undefined' ? 'c' : 'm';\n"
+                      "  return sayHello(name) + id;\n}\n")
+    said = []
+    options = RunOptions(backends=("isolate", "subprocess"), profile="smoke", worker=str(worker))
+    assert api_exclusions(options, report=lambda *a, **k: said.append(a)).lacking_api == {}
+    assert said == []
+
+
+@pytest.mark.parametrize("source, found", [
+    ("export function handler(n) { return crypto.randomUUID(); }", {"crypto"}),
+    ("export function handler(n) { return typeof process === 'undefined' ? n : process.pid; }", {"process"}),
+    ("export function handler(n) { return typeof process === 'undefined' ? n : 'x'; }", set()),
+    ("// setTimeout(f)\nexport function handler(n) { return 'Buffer' + n.crypto + ({self: 1}).self; }", set()),
+])
+def test_referenced_globals_skips_comments_strings_properties_keys_and_guards(source, found):
+    from harness.runtime.api_surface import referenced_globals
+
+    assert referenced_globals(source) == found
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ({"deterministic": "yes"}, "`deterministic` must be true or false"),
+    ({"answer_pattern": 3}, "`answer_pattern` must be a string"),
+    ({"answer_pattern": "("}, "`answer_pattern` is not a regular expression"),
+])
+def test_a_bad_answer_rule_is_one_line(tmp_path, manifest, message):
+    (tmp_path / "worker.js").write_text("export function handler(n) { return n; }\n")
+    (tmp_path / "workload.json").write_text(json.dumps(manifest))
+    with pytest.raises(WorkerError, match=message):
+        load_worker(tmp_path / "worker.js")

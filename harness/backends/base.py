@@ -168,6 +168,10 @@ class Backend(ABC):
     concurrency_modes: tuple[str, ...] = ()
     # What a cold start's CPU time counts for this backend (see cpu_seconds).
     cpu_scope: str = "the harness process, all threads"
+    # The globals of harness/runtime/api_surface.CANDIDATES its engine exposes
+    # to a handler-form worker (a module worker also gets api_surface.WORKERS_API);
+    # checked against the engine by tests/test_backend_contract.py.
+    host_globals: frozenset[str] = frozenset()
     # Command-line parts of the processes this backend starts, for the
     # last-resort cleanup of a run that died (harness/measure/cleanup.py).
     runner_marks: tuple[str, ...] = ()

@@ -21,6 +21,16 @@ from harness.backends.node_process import NodeProcessBackend
 
 class BunProcessBackend(NodeProcessBackend):
     name = "subprocess-bun"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: Bun's web APIs and node globals.
+    host_globals = frozenset({
+        "crypto", "TextEncoder", "TextDecoder", "setTimeout", "setInterval", "clearTimeout", "clearInterval",
+        "setImmediate", "queueMicrotask", "structuredClone", "atob", "btoa", "performance", "navigator",
+        "self", "Buffer", "process", "global", "Bun", "HTMLRewriter", "WebSocket", "URLPattern",
+        "ReadableStream", "WritableStream", "TransformStream", "Blob", "FormData", "File", "AbortController",
+        "AbortSignal", "EventTarget", "Event", "MessageChannel", "BroadcastChannel", "WebAssembly", "Intl",
+        "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry", "Headers", "URLSearchParams",
+        "URL", "Request", "Response", "console", "fetch",
+    })
     summary = "a fresh Bun process per instance (JavaScriptCore, not V8), running the node runner"
     described_as = "a Bun process"
     roles = ()

@@ -15,6 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from harness.backends.node_process import NODE_GLOBALS
 from harness.backends.base import (
     PER_CALLER,
     Availability,
@@ -165,6 +166,7 @@ class ContainerInstance(LimitedRunnerInstance):
 
 class ContainerBackend(Backend):
     name = "container"
+    host_globals = NODE_GLOBALS  # the node runner under node
     summary = "a fresh Docker container per instance (--network none) running the same node runner"
     described_as = "a Docker container"
     family = "container"

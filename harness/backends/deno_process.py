@@ -33,6 +33,16 @@ RUNNER_NAME = "node_runner.cjs"
 
 class DenoProcessBackend(NodeProcessBackend):
     name = "subprocess-deno"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: Deno's web APIs and its node compatibility's globals.
+    host_globals = frozenset({
+        "crypto", "TextEncoder", "TextDecoder", "setTimeout", "setInterval", "clearTimeout", "clearInterval",
+        "setImmediate", "queueMicrotask", "structuredClone", "atob", "btoa", "performance", "navigator",
+        "self", "Buffer", "process", "global", "Deno", "caches", "WebSocket", "URLPattern", "ReadableStream",
+        "WritableStream", "TransformStream", "Blob", "FormData", "File", "AbortController", "AbortSignal",
+        "EventTarget", "Event", "MessageChannel", "BroadcastChannel", "WebAssembly", "Intl",
+        "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry", "Headers", "URLSearchParams",
+        "URL", "Request", "Response", "console", "fetch",
+    })
     summary = "a fresh Deno process per instance (V8), running the node runner through Deno's node compatibility"
     described_as = "a Deno process"
     roles = ()

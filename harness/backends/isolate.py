@@ -182,6 +182,11 @@ class IsolateInstance(Instance):
 
 class IsolateBackend(Backend):
     name = "isolate"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: py_mini_racer's V8: bare ECMAScript plus its own setTimeout, clearTimeout and console.
+    host_globals = frozenset({
+        "setTimeout", "clearTimeout", "WebAssembly", "Intl", "SharedArrayBuffer", "Atomics", "WeakRef",
+        "FinalizationRegistry", "console",
+    })
     summary = "a fresh V8 isolate per instance inside the harness process (py_mini_racer)"
     described_as = "a V8 isolate (py_mini_racer)"
     family = "in-process"

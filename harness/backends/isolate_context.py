@@ -45,6 +45,10 @@ from harness.runtime.worker import Worker
 
 class IsolateContextBackend(Backend):
     name = "isolate-context"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: bare V8 (ECMAScript, WebAssembly, Intl, console).
+    host_globals = frozenset({
+        "WebAssembly", "Intl", "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry", "console",
+    })
     summary = ("a new V8 context per instance inside one shared, already running isolate "
                "(stpyv8, in the calling thread); contexts share the isolate's heap and thread")
     described_as = "a V8 context in a shared isolate"

@@ -38,6 +38,10 @@ from harness.runtime.worker import Worker
 
 class IsolateStpyv8Backend(Backend):
     name = "isolate-stpyv8"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: bare V8 (ECMAScript, WebAssembly, Intl, console).
+    host_globals = frozenset({
+        "WebAssembly", "Intl", "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry", "console",
+    })
     summary = "a fresh V8 isolate per instance inside the harness process, called in the calling thread (stpyv8)"
     described_as = "a V8 isolate (stpyv8)"
     family = "in-process"

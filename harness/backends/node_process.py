@@ -46,6 +46,18 @@ from harness.runtime.worker import RUNTIME_DIR, Worker
 NODE_RUNNER = RUNTIME_DIR / "node_runner.js"
 
 
+# The globals of api_surface.CANDIDATES node exposes to a worker (the runner
+# runs it with vm's runInThisContext, in node's own global scope); every
+# backend that runs the node runner under node declares these.
+NODE_GLOBALS = frozenset({
+    "crypto", "TextEncoder", "TextDecoder", "setTimeout", "setInterval", "clearTimeout", "clearInterval",
+    "setImmediate", "queueMicrotask", "structuredClone", "atob", "btoa", "performance", "Buffer", "process",
+    "global", "ReadableStream", "WritableStream", "TransformStream", "Blob", "FormData", "File",
+    "AbortController", "AbortSignal", "EventTarget", "Event", "MessageChannel", "BroadcastChannel",
+    "WebAssembly", "Intl", "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry", "Headers",
+    "URLSearchParams", "URL", "Request", "Response", "console", "fetch",
+})
+
 # What node prints when an allocation fails (V8's fatal OOM, or C++ new).
 OUT_OF_MEMORY_SIGNS = ("out of memory", "bad_alloc", "allocation failed")
 
@@ -135,6 +147,7 @@ def end_process(process: subprocess.Popen) -> None:
 
 class NodeProcessBackend(Backend):
     name = "subprocess"
+    host_globals = NODE_GLOBALS
     summary = "a fresh node process per instance; NDJSON over stdin/stdout pipes"
     described_as = "a node process"
     family = "process"

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import psutil
 
+from harness.backends.node_process import NODE_GLOBALS
 from harness.backends.base import (
     PER_CALLER,
     Availability,
@@ -275,6 +276,7 @@ def _stderr_tail(process: subprocess.Popen) -> str:
 
 
 class OciBackend(Backend):
+    host_globals = NODE_GLOBALS  # the node runner under node
     family = "container"
     instance_class = "container"
     concurrency_modes = (PER_CALLER,)  # separate pipes per container; NDJSON has no request ids

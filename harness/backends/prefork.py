@@ -56,6 +56,7 @@ from harness.backends.cpu_probes import (
 )
 from harness.backends.ndjson import PipeChannel
 from harness.backends.node_process import (
+    NODE_GLOBALS,
     NODE_RUNNER,
     NodeProcessBackend,
     end_process,
@@ -126,6 +127,7 @@ class PooledInstance(LimitedRunnerInstance):
 
 class PreforkBackend(Backend):
     name = "subprocess-prefork"
+    host_globals = NODE_GLOBALS  # the node runner under node
     summary = ("a node process taken from a warm pool made ahead of time (runner ready, worker not "
                "loaded); the pool is refilled outside the timed region")
     described_as = "a node process from a warm pool"

@@ -234,6 +234,11 @@ class _GuestError(Exception):
 
 class WasmBackend(Backend):
     name = "wasm"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: QuickJS-NG: ECMAScript without Intl, Atomics or WebAssembly, plus its own queueMicrotask, atob, btoa and performance.
+    host_globals = frozenset({
+        "queueMicrotask", "atob", "btoa", "performance", "SharedArrayBuffer", "WeakRef",
+        "FinalizationRegistry",
+    })
     summary = ("a fresh wasmtime Instance (own Store) of QuickJS-NG compiled to wasm32-wasi, "
                "running the same JS bundle; module compiled once")
     described_as = "a QuickJS instance in WebAssembly"

@@ -357,6 +357,15 @@ class WorkerdInstance(Instance):
 
 class WorkerdBackend(Backend):
     name = "workerd"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: the Workers runtime's own API (no WeakRef or FinalizationRegistry at this compatibility date).
+    host_globals = frozenset({
+        "crypto", "TextEncoder", "TextDecoder", "setTimeout", "setInterval", "clearTimeout", "clearInterval",
+        "queueMicrotask", "structuredClone", "atob", "btoa", "performance", "navigator", "self", "caches",
+        "scheduler", "HTMLRewriter", "WebSocketPair", "WebSocket", "URLPattern", "ReadableStream",
+        "WritableStream", "TransformStream", "Blob", "FormData", "File", "AbortController", "AbortSignal",
+        "EventTarget", "Event", "WebAssembly", "Intl", "SharedArrayBuffer", "Atomics", "Headers",
+        "URLSearchParams", "URL", "Request", "Response", "console", "fetch",
+    })
     summary = ("a fresh workerd process (Cloudflare's Workers runtime, npm workerd) per instance; "
                "keep-alive HTTP on loopback. Not a hardened sandbox (its README says so)")
     described_as = "a workerd process"

@@ -53,7 +53,7 @@ def run(args) -> int:
     from harness.commands.output import output_folder, sigterm_as_interrupt
     from harness.commands.run import new_run_options, report_outcome
     from harness.measure.base_checkout import BaseUnsupported, resolve
-    from harness.measure.preflight import some_backend_can_run, worker_answers
+    from harness.measure.preflight import api_exclusions, some_backend_can_run, worker_answers
 
     chosen = replace(settings(args), paired=True)
     stamp, options = new_run_options(args)
@@ -65,6 +65,7 @@ def run(args) -> int:
     resolve(args.base)  # bad input before anything is written
     some_backend_can_run(options)
     worker_answers(options)
+    options = api_exclusions(options)
     keep = output_folder(args.out) if args.out else None
     try:
         with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="isobench-ab-") as scratch:

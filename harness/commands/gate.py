@@ -70,11 +70,12 @@ def _attempt(args, settings: gate.GateSettings, baselines: list, attempt: int) -
     from harness.commands.compare import print_comparison
     from harness.commands.output import output_folder, sigterm_as_interrupt
     from harness.commands.run import new_run_options, report_outcome
-    from harness.measure.preflight import some_backend_can_run, worker_answers
+    from harness.measure.preflight import api_exclusions, some_backend_can_run, worker_answers
 
     stamp, options = new_run_options(args)
     some_backend_can_run(options)
     worker_answers(options)
+    options = api_exclusions(options)
     keep = output_folder(Path(args.out) / f"attempt-{attempt + 1}") if args.out else None
     with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="isobench-gate-") as scratch:
         outcome = _measure(options, settings, keep or Path(scratch), stamp, options.run_profile().stopping.max_trials)

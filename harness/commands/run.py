@@ -73,7 +73,7 @@ def report_outcome(outcome, print_summary: bool = True) -> None:
 
 def run(args) -> int:
     from harness.measure.manager import Manager, RunSetup
-    from harness.measure.preflight import some_backend_can_run, worker_answers
+    from harness.measure.preflight import api_exclusions, some_backend_can_run, worker_answers
 
     if args.resume:
         setups = [_resumed_setup(args.resume)]
@@ -84,6 +84,7 @@ def run(args) -> int:
         each = options.per_workload()
         for one in each:
             worker_answers(one)
+        each = [api_exclusions(one) for one in each]
         out = output_folder(args.out)
         several = len(each) > 1
         setups = [RunSetup(one, out, stamp, name=f"{stamp}-{one.profile}-{one.workloads[0]}" if several else "")

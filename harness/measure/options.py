@@ -133,6 +133,9 @@ class RunOptions:
     seed: int | None = None
     inject_start_delay: dict[str, StartDelay] = field(default_factory=dict)
     inject_crash: dict[str, int] = field(default_factory=dict)  # backend -> trial index
+    # Backends the worker needs a global from that they lack -> why (preflight.api_exclusions);
+    # every trial records them unavailable for this worker.
+    lacking_api: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"backends": list(self.backends), "profile": self.profile, "suites": list(self.suites),
@@ -140,7 +143,7 @@ class RunOptions:
                 "workloads": list(self.workloads), "pin": list(self.pin) if self.pin is not None else None, "base_image": self.base_image,
                 "inherit_env": list(self.inherit_env), "run_id": self.run_id, "seed": self.seed,
                 "inject_start_delay": {k: v.to_json() for k, v in self.inject_start_delay.items()},
-                "inject_crash": dict(self.inject_crash)}
+                "inject_crash": dict(self.inject_crash), "lacking_api": dict(self.lacking_api)}
 
     @staticmethod
     def from_json(raw: object, where: str = "run options", error: type[Exception] = ValueError) -> "RunOptions":
@@ -153,7 +156,8 @@ class RunOptions:
             pin=f.ints("pin") if f.has("pin") else None, base_image=f.str("base_image", None),
             inherit_env=f.strs("inherit_env"), run_id=f.str("run_id"), seed=f.int("seed", None),
             inject_start_delay={name: StartDelay(**delays.dict(name)) for name in delays.raw},
-            inject_crash={name: crashes.int(name, required=True) for name in crashes.raw})
+            inject_crash={name: crashes.int(name, required=True) for name in crashes.raw},
+            lacking_api={str(k): str(v) for k, v in f.dict("lacking_api").items()})
 
     def run_profile(self):
         """The profile this run measures with: the named one, with --suites in place of its suites."""

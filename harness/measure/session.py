@@ -32,6 +32,9 @@ def open_trial(spec: TrialSpec) -> Trial:
                                      inherit_env=options.inherit_env, run_id=options.run_id)
     backends, info, unavailable = {}, {}, {}
     for name in spec.backends:
+        if name in options.lacking_api:  # the worker needs a global this engine lacks (preflight)
+            unavailable[name] = options.lacking_api[name]
+            continue
         backend = create_backend(name, backend_options)
         if name in spec.start_delays_ms:  # test-only: recorded in the results as injected
             backend = DelayedStart(backend, spec.start_delays_ms[name], spec.start_delay_kinds.get(name, "busy"))

@@ -23,7 +23,9 @@ from harness.backends.base import Backend, BackendError, Instance
 from harness.analysis.concurrency import queueing_note
 from harness.results.vocabulary import CONCURRENCY_QUESTIONS, PER_CALLER, SHARED
 from harness.procedures.instances import ARG, cold_start
-from harness.runtime.worker import Worker
+from harness.runtime.worker import AnswerRule, Worker
+
+DETERMINISTIC = AnswerRule(deterministic=True)  # run_level's default: every answer equals the first
 
 JOIN_GRACE_S = 120.0  # past the window, for warmup calls and one last call
 
@@ -40,9 +42,10 @@ class ConcurrencySettings:
 
 
 def run_level(callers: list[Instance], expected: object, settings: ConcurrencySettings, arg: str = ARG,
-              clock_ns=time.perf_counter_ns) -> dict:
+              clock_ns=time.perf_counter_ns, answers: AnswerRule = DETERMINISTIC) -> dict:
     """One level: len(callers) threads, caller i calling callers[i] (the same
-    instance several times over when it is shared)."""
+    instance several times over when it is shared). Each answer must satisfy
+    `answers`, given the first answer `expected`."""
     k = len(callers)
     records: list[list[tuple[int, int]]] = [[] for _ in range(k)]
     errors: list[str] = []
@@ -74,8 +77,9 @@ def run_level(callers: list[Instance], expected: object, settings: ConcurrencySe
                 answer = instance.call(arg)
                 ended = clock_ns()
                 mine.append((started, ended))
-                if answer != expected:
-                    raise BackendError(f"answer {answer!r}, expected {expected!r}")
+                problem = answers.problem(answer, expected)
+                if problem:
+                    raise BackendError(problem)
                 if ended >= deadline:
                     break
         except Exception as error:
@@ -143,7 +147,7 @@ class ModeSweep:
             self.error = f"{k} callers: starting instances: {error.__class__.__name__}: {error}"
             return
         callers = self.instances[:k] if self.mode == PER_CALLER else [self.instances[0]] * k
-        measured = run_level(callers, self.expected, self.settings, self.arg)
+        measured = run_level(callers, self.expected, self.settings, self.arg, answers=self.worker.answers)
         self.levels.append(measured)
         if measured["error"]:
             self.error = f"{k} callers: {measured['error']}"

@@ -59,6 +59,54 @@ _DEFAULT_LOCAL = "__isobench_default"
 
 
 @dataclass(frozen=True)
+class AnswerRule:
+    """What every answer of a worker must satisfy, beyond arriving without an
+    error (a module worker's status below 400 is already checked in the
+    engine, by module.js). Real workers put timestamps and ids in their
+    answers, so by default an answer need only be a non-empty string. The
+    workload.json keys: `deterministic: true` (every answer to the same
+    argument equals the first) and `answer_pattern` (a regular expression the
+    whole answer must match)."""
+
+    deterministic: bool = False
+    pattern: str | None = None
+
+    def problem(self, answer: object, first: object) -> str | None:
+        """Why this answer is wrong, in a line, given the instance's first answer; None when it holds."""
+        if not isinstance(answer, str) or not answer:
+            return f"answer {answer!r} is not a non-empty string"
+        if self.pattern is not None and re.fullmatch(self.pattern, answer, re.DOTALL) is None:
+            return f"answer {answer[:120]!r} does not match the workload's answer_pattern {self.pattern!r}"
+        if self.deterministic and answer != first:
+            return (f"answer {answer[:120]!r} differs from the first answer {str(first)[:120]!r} "
+                    "(the workload is declared deterministic)")
+        return None
+
+    def describe(self) -> str:
+        parts = ["a non-empty string"]
+        if self.pattern is not None:
+            parts.append(f"matching {self.pattern!r}")
+        if self.deterministic:
+            parts.append("equal to the instance's first answer")
+        return ", ".join(parts)
+
+    @classmethod
+    def from_manifest(cls, manifest: dict, where: Path) -> "AnswerRule":
+        deterministic = manifest.get("deterministic", False)
+        pattern = manifest.get("answer_pattern")
+        if not isinstance(deterministic, bool):
+            raise WorkerError(f"{where}: `deterministic` must be true or false")
+        if pattern is not None:
+            if not isinstance(pattern, str):
+                raise WorkerError(f"{where}: `answer_pattern` must be a string (a regular expression)")
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise WorkerError(f"{where}: `answer_pattern` is not a regular expression: {error}") from None
+        return cls(deterministic=deterministic, pattern=pattern)
+
+
+@dataclass(frozen=True)
 class Worker:
     path: Path
     source: str
@@ -67,6 +115,7 @@ class Worker:
     form: str = "handler"  # "handler" or "module"
     request: dict = field(default_factory=dict)  # module form: the request template
     runtime_script: str = ""  # workerd's: prelude (+ module.js + request template), no worker, no workers_api.js
+    answers: AnswerRule = field(default_factory=AnswerRule)  # what each answer must satisfy (workload.json)
 
     @property
     def sha256(self) -> str:
@@ -208,15 +257,16 @@ def load_worker(path: str | Path | None = None) -> Worker:
     request = request_template(manifest, worker_path.parent) if form == "module" else {}
     folder = worker_path.resolve().parent
     name = str(manifest.get("name") or (folder.name if folder.parent == WORKLOADS_DIR.resolve() else "custom"))
+    answers = AnswerRule.from_manifest(manifest, worker_path.parent / MANIFEST)
     prelude = PRELUDE_PATH.read_text()
     if form == "handler":
         return Worker(path=worker_path.resolve(), source=source, bundle=prelude + "\n" + script, name=name,
-                      form=form, request=request, runtime_script=prelude)
+                      form=form, request=request, runtime_script=prelude, answers=answers)
     runtime = prelude + "\n" + MODULE_RUNTIME_PATH.read_text()
     template = f"\nglobalThis.__isobench.setRequest({json.dumps(request)});\n"
     api = WORKERS_API_PATH.read_text()
     return Worker(path=worker_path.resolve(), source=source, bundle=runtime + "\n" + api + template + "\n" + script,
-                  name=name, form=form, request=request, runtime_script=runtime + template)
+                  name=name, form=form, request=request, runtime_script=runtime + template, answers=answers)
 
 
 # ---------------------------------------------------------------- workloads

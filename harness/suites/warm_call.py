@@ -291,9 +291,9 @@ class WarmCallSuite(Suite):
             for name, (instance, answer) in live.items():
                 if trial.healthy(self.name, name):
                     try:
-                        last = instance.call(ARG)
-                        if last != answer:
-                            raise AssertionError(f"warm answer {last!r} differs from the first answer {answer!r}")
+                        problem = trial.worker.answers.problem(instance.call(ARG), answer)
+                        if problem:
+                            raise AssertionError(f"warm {problem}")
                     except Exception as error:
                         trial.fail(self.name, name, error)
         finally:

@@ -220,7 +220,8 @@ async function main() {
     const licenses = thirdPartyLicenses(result.metafile);
     if (licenses) extra["THIRD_PARTY_LICENSES.txt"] = licenses;
     for (const [file, content] of Object.entries(extra)) write(join(dir, file), content);
-    const manifest = { name: workload.name, description: workload.description, form: "module", request: workload.request, source };
+    const manifest = { name: workload.name, description: workload.description, form: "module",
+      deterministic: true, request: workload.request, source };
     write(join(dir, "workload.json"), JSON.stringify(manifest, null, 2) + "\n");
     rows.push([workload.name, Buffer.byteLength(text)]);
   }
