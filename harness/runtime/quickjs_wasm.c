@@ -243,6 +243,9 @@ static JSValue performance_now(JSContext *c, JSValueConst this_val, int argc, JS
 
 static int replace_clock_and_random(void)
 {
+    /* Seeded now for the bundle's top level (its values are then the snapshot's), again by resume. */
+    if (getentropy(&random_state, sizeof random_state) != 0 || random_state == 0)
+        return -1;
     JSValue global = JS_GetGlobalObject(ctx);
     JSValue math = JS_GetPropertyStr(ctx, global, "Math");
     int failed = JS_SetPropertyStr(ctx, math, "random", JS_NewCFunction(ctx, math_random, "random", 0)) < 0;
