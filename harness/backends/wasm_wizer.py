@@ -127,10 +127,11 @@ def wizer_problem() -> str | None:
     path = wizer_path()
     if path is None:
         return f"no Wizer binary for {platform.machine()} in the pinned npm package"
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
     if not path.is_file():
-        return f"Wizer not installed ({path.relative_to(REPO_ROOT)} missing; {SETUP_HINT})"
+        return f"Wizer not installed ({shown} missing; {SETUP_HINT})"
     if not path.stat().st_mode & 0o111:
-        return f"Wizer is not executable ({path.relative_to(REPO_ROOT)}; {SETUP_HINT})"
+        return f"Wizer is not executable ({shown}; {SETUP_HINT})"
     return None
 
 
