@@ -32,6 +32,7 @@ REGISTRY = {
     "oci-runc": "harness.backends.oci:OciRuncBackend",
     "oci-crun": "harness.backends.oci:OciCrunBackend",
     "wasm": "harness.backends.wasm:WasmBackend",
+    "wasm-wizer": "harness.backends.wasm_wizer:WasmWizerBackend",
     "subprocess-prefork": "harness.backends.prefork:PreforkBackend",
     "isolate-stpyv8": "harness.backends.isolate_stpyv8:IsolateStpyv8Backend",
     "isolate-context": "harness.backends.isolate_context:IsolateContextBackend",

@@ -106,17 +106,20 @@ class _Export:
 
 
 class WasmInstance(Instance):
+    required_exports: tuple[str, ...] = EXPORTS
+
     def __init__(self, backend: "WasmBackend", store, instance) -> None:
         self.backend = backend
         self.store = store
         self._context = store._context()
         exports = instance.exports(store)
-        missing = [name for name in EXPORTS if name not in exports]
+        missing = [name for name in self.required_exports if name not in exports]
         if missing:
             raise BackendError(f"the wasm module lacks export(s) {', '.join(missing)}")
         self.memory = exports["memory"]
         self._memory_ref = ctypes.byref(self.memory._memory)
-        self._exports = {name: _Export(self._context, exports[name], 2) for name in EXPORTS if name != "memory"}
+        self._exports = {name: _Export(self._context, exports[name], 2)
+                         for name in self.required_exports if name != "memory"}
         self._buffer = 0
         self._capacity = 0
 
@@ -314,20 +317,30 @@ class WasmBackend(Backend):
         self._ticker = threading.Thread(target=tick, name="isobench-wasm-epoch", daemon=True)
         self._ticker.start()
 
-    def _instantiate(self) -> WasmInstance:
+    def _new_store(self):
+        """A new Store with an empty WASI context (no args, environment, files or
+        stdio), the memory limit and the first epoch deadline."""
         store = wasmtime.Store(self.engine)
-        store.set_wasi(wasmtime.WasiConfig())  # no args, environment, files or stdio
+        store.set_wasi(wasmtime.WasiConfig())
         if self.limits.memory_bytes is not None:
             store.set_limits(memory_size=self.limits.memory_bytes)
         store.set_epoch_deadline(self.deadline_ticks)
+        return store
+
+    def _instantiate_in(self, store, create):
+        """create(store), a wasmtime instance; a typed error (and the Store closed) if it fails."""
         try:
-            instance = self.linker.instantiate(store, self.module)
+            return create(store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as error:
             store.close()
             if self.limits.memory_bytes is not None and "memory" in str(error):
                 raise MemoryLimitExceeded(f"instantiation needs more than the {self.limits.memory_bytes}-byte "
                                           f"memory limit: {_first_line(str(error))}") from None
             raise BackendError(f"instantiation failed: {_first_line(str(error))}") from None
+
+    def _instantiate(self) -> WasmInstance:
+        store = self._new_store()
+        instance = self._instantiate_in(store, lambda into: self.linker.instantiate(into, self.module))
         try:
             return WasmInstance(self, store, instance)
         except BaseException:

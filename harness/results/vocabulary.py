@@ -160,6 +160,7 @@ ROLES = {
     "runc-direct": "a container run by runc without Docker",
     "crun-direct": "a container run by crun without Docker",
     "wasm-instance": "a WebAssembly instance",
+    "wasm-preinitialised": "an instance of a pre-initialised (Wizer) WebAssembly module",
 }
 
 # How a warm-call series settles (harness/analysis/steady_state.py; Barrett et al. 2017).
