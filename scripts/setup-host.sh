@@ -36,8 +36,9 @@
 #
 # Exit status: 0 when done, also when a package the distribution lacks makes
 # some backends unavailable, or isolated-vm does not build (the summary says
-# which; `python -m harness list` says the same per backend); 1 when a step that should have worked failed
-# (dockerd did not answer, runtime registration, tox, an npm ci, the wasm build);
+# which; `python -m harness list` says the same per backend); 1 when a step
+# that should have worked failed (dockerd did not answer, runtime
+# registration, tox, an npm ci, the wasm build);
 # 2 when not run as root.
 #
 # Environment:
@@ -282,7 +283,7 @@ fi
 isolated_vm_install() {
     local folder=workloads/isolated-vm node_path nodedir output reason
     if ! have npm || ! have node; then
-        unavailable+=("isolated-vm not built (no npm or node): isolate-node")
+        say "isolated-vm: no npm or node; not built"  # the apt step's line names isolate-node
         return
     fi
     node_path=$(readlink -f "$(command -v node)")
