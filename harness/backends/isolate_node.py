@@ -236,11 +236,10 @@ class IsolateNodeInstance(Instance):
             if reply.get("ok"):
                 return reply
             kind, text = reply.get("kind"), reply.get("error", "unknown")
+            # The host has disposed the isolate on a breach; stop() tells it again all the same.
             if kind == "timeout":
-                self.id = None  # the host has disposed it
                 error = CallTimeout(f"{what} ran past the {self.seconds:g} s limit ({text}); isolate disposed")
             elif kind == "memory":
-                self.id = None
                 limit = (f"{self.limits.memory_bytes} bytes" if self.limits.memory_bytes is not None
                          else "isolated-vm's default, 128 MB")
                 error = MemoryLimitExceeded(f"{what}: past the isolate's memoryLimit of {limit} ({text}); "
