@@ -7,8 +7,8 @@ harness/runtime/isolated_vm_host.js (`node --no-node-snapshot`, which
 isolated-vm requires on node 20) in prepare(), untimed, and makes and
 disposes one isolate there so that isolated-vm's own first-use set-up is
 not in any cold start. A start that finds no host (prepare() skipped, or the
-host died) starts one and shows it as the phases `spawn_host` and
-`host_ready`. The host speaks NDJSON over its stdin/stdout pipes, one request
+host died) starts one and shows it as the phase `spawn_host` (spawn to its
+ready line). The host speaks NDJSON over its stdin/stdout pipes, one request
 at a time; every request names its isolate by id.
 
 One instance is an `ivm.Isolate` (memoryLimit from Limits.memory_bytes) with
