@@ -25,14 +25,20 @@
 # 7. the wasm backend's module, built into build/wasm (reused when built);
 # 8. the runtimes that ship in npm packages (Deno, Bun, Wizer):
 #    `npm ci --prefix workloads/engines`, as in 5.
+# 9. isolated-vm, the isolate-node backend's native addon: `npm ci --prefix
+#    workloads/isolated-vm`, as in 5, built from source against the headers
+#    of the node on PATH (npm_config_nodedir, npm_config_build_from_source:
+#    nothing is downloaded but the npm packages). A build that fails, or no
+#    node headers, makes only isolate-node unavailable: a line in the summary.
 # Then a summary: what it changed, and which backends are unavailable and why.
-# Steps 5 to 7 write into this checkout (through build/ or node_modules when
+# Steps 5 to 9 write into this checkout (through build/ or node_modules when
 # they are symlinks into another one).
 #
 # Exit status: 0 when done, also when a package the distribution lacks makes
-# some backends unavailable (the summary says which; `python -m harness list`
-# says the same per backend); 1 when a step that should have worked failed
-# (dockerd did not answer, runtime registration, tox, an npm ci, the wasm build);
+# some backends unavailable, or isolated-vm does not build (the summary says
+# which; `python -m harness list` says the same per backend); 1 when a step
+# that should have worked failed (dockerd did not answer, runtime
+# registration, tox, an npm ci, the wasm build);
 # 2 when not run as root.
 #
 # Environment:
@@ -52,7 +58,7 @@ export DEBIAN_FRONTEND=noninteractive
 # dockerd and runc live in /usr/sbin, which `su` without `-` leaves off PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-default_packages="docker.io nodejs npm git runsc crun runc clang lld wasi-libc libclang-rt-14-dev-wasm32 chromium"
+default_packages="docker.io nodejs npm git runsc crun runc clang lld wasi-libc libclang-rt-14-dev-wasm32 g++ make chromium"
 read -r -a packages <<<"${ISOBENCH_SETUP_PACKAGES:-$default_packages}"
 
 say() { echo "setup-host: $*"; }
@@ -78,7 +84,7 @@ present() {
     case $1 in
         docker.io) have dockerd && have docker ;;
         nodejs) have node ;;
-        npm | git | runsc | crun | runc | clang) have "$1" ;;
+        npm | git | runsc | crun | runc | clang | g++ | make) have "$1" ;;
         lld) have wasm-ld ;;
         chromium) have chromium || have chromium-browser ;;
         *) dpkg_installed "$1" ;;
@@ -89,13 +95,14 @@ present() {
 needed_by() {
     case $1 in
         docker.io) echo "container, container-gvisor, container-crun" ;;
-        nodejs) echo "subprocess, subprocess-prefork and every container backend (container, container-gvisor, container-crun, oci-runc, oci-crun); npm ci for workerd and workloads/build" ;;
-        npm) echo "workerd, subprocess-deno, subprocess-bun, wasm-wizer; the module workers' build tools (workloads/build: rebuilding bundles and checking them in tests)" ;;
+        nodejs) echo "subprocess, subprocess-prefork, isolate-node and every container backend (container, container-gvisor, container-crun, oci-runc, oci-crun); npm ci for workerd and workloads/build" ;;
+        npm) echo "workerd, subprocess-deno, subprocess-bun, wasm-wizer, isolate-node; the module workers' build tools (workloads/build: rebuilding bundles and checking them in tests)" ;;
         git) echo "the git provenance (commit, branch) recorded with results" ;;
         runsc) echo "container-gvisor" ;;
         crun) echo "container-crun, oci-crun" ;;
         runc) echo "oci-runc" ;;
         clang | lld | wasi-libc | libclang-rt-14-dev-wasm32) echo "wasm (its module cannot be built)" ;;
+        g++ | make) echo "isolate-node (isolated-vm's native build)" ;;
         chromium) echo "the report's browser test" ;;
         *) echo "nothing isobench knows of (not one of its packages)" ;;
     esac
@@ -264,7 +271,54 @@ if have python3; then
     fi
 fi
 
-# 9. summary ----------------------------------------------------------------
+# 9. isolated-vm -------------------------------------------------------------
+# The isolate-node backend's native addon, built against the headers of the
+# node on PATH: npm_config_nodedir names them (else node-gyp downloads them)
+# and npm_config_build_from_source keeps prebuild-install from fetching a
+# prebuilt binary. Up to date as in npm_install, and only if the addon was
+# built. A failed build costs only isolate-node: it goes to the summary's
+# "unavailable here", not to FAILED (the addon is the one step that compiles
+# C++ against node's own V8 headers, so a node without matching headers
+# cannot have it at all).
+isolated_vm_install() {
+    local folder=workloads/isolated-vm node_path nodedir output reason
+    if ! have npm || ! have node; then
+        say "isolated-vm: no npm or node; not built"  # the apt step's line names isolate-node
+        return
+    fi
+    node_path=$(readlink -f "$(command -v node)")
+    nodedir=$(dirname "$(dirname "$node_path")")
+    if [[ ! -f $nodedir/include/node/common.gypi ]]; then
+        say "isolated-vm: no headers for $node_path at $nodedir/include/node; not built"
+        unavailable+=("isolated-vm not built (no node headers at $nodedir/include/node): isolate-node")
+        return
+    fi
+    if [[ -e $folder/node_modules/isolated-vm/out/isolated_vm.node && -e $folder/node_modules/.package-lock.json
+          && ! $folder/package-lock.json -nt $folder/node_modules/.package-lock.json ]]; then
+        say "isolated-vm: $folder/node_modules is built and up to date with package-lock.json"
+        return
+    fi
+    say "isolated-vm: npm ci --prefix $folder (a native build against $nodedir/include/node, about a minute)"
+    if output=$(npm_config_nodedir=$nodedir npm_config_build_from_source=true \
+                npm ci --prefix "$folder" --no-audit --no-fund --loglevel=error 2>&1) \
+       && [[ -e $folder/node_modules/isolated-vm/out/isolated_vm.node ]]; then
+        changes+=("built isolated-vm ($folder/node_modules, against $nodedir/include/node)")
+    else
+        # The most telling line: a compiler error, a gyp error, an exception, npm's own.
+        reason=""
+        for pattern in ': error: ' 'gyp: ' 'Error: ' 'npm error '; do
+            reason=$(grep -m1 -e "$pattern" <<<"$output") && break
+        done
+        reason=${reason:-$(tail -n1 <<<"$output")}
+        reason=${reason#npm error }
+        say "isolated-vm: the build failed; its output ends:"
+        tail -n 15 <<<"$output" | indent
+        unavailable+=("isolated-vm not built (${reason:0:200}): isolate-node")
+    fi
+}
+isolated_vm_install
+
+# 10. summary ---------------------------------------------------------------
 echo
 if ((${#changes[@]})); then
     say "done; this run:"

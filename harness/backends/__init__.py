@@ -36,6 +36,7 @@ REGISTRY = {
     "subprocess-prefork": "harness.backends.prefork:PreforkBackend",
     "isolate-stpyv8": "harness.backends.isolate_stpyv8:IsolateStpyv8Backend",
     "isolate-context": "harness.backends.isolate_context:IsolateContextBackend",
+    "isolate-node": "harness.backends.isolate_node:IsolateNodeBackend",
     "workerd": "harness.backends.workerd:WorkerdBackend",
 }
 DEFAULT_BACKENDS = ("isolate", "subprocess", "container")
