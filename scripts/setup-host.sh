@@ -218,7 +218,7 @@ if have python3 && tox_is_4 && ! have tox; then
     say "note: \`tox\` is not on PATH; \`python3 -m tox\` is"
 fi
 
-# 5. and 6. npm installs ----------------------------------------------------
+# 5., 6. and 8. npm installs -----------------------------------------------
 # `npm ci` in a folder when its node_modules is missing or older than its
 # package-lock.json. npm writes node_modules/.package-lock.json last, so its
 # age is when the last install finished (the directory's own mtime changes

@@ -281,6 +281,9 @@ class IsolateNodeInstance(Instance):
 
 class IsolateNodeBackend(Backend):
     name = "isolate-node"
+    # The globals of api_surface.CANDIDATES its engine exposes to a worker: bare V8 in an isolated-vm context
+    # (ECMAScript, WebAssembly, Intl, V8's own console); none of node's.
+    host_globals = frozenset({"WebAssembly", "Intl", "SharedArrayBuffer", "Atomics", "WeakRef", "FinalizationRegistry", "console"})
     summary = ("a fresh V8 isolate per instance inside one long-lived node host process (isolated-vm); "
                "NDJSON over the host's stdin/stdout pipes")
     described_as = "a V8 isolate in a node process (isolated-vm)"
