@@ -63,3 +63,25 @@ def test_the_link_checker_sees_a_broken_link(tmp_path):
     assert links(page) == ["#a-title", "missing.md"]
     assert anchors(page) == {"a-title"}
     assert slug("Where the isolate loses on `calls`, (2026)") == "where-the-isolate-loses-on-calls-2026"
+
+
+def globals_table() -> str:
+    """docs/workers-api.md's table, from each backend's host_globals (backends that declare the same share a column)."""
+    from harness.backends import REGISTRY, backend_class
+    from harness.runtime.api_surface import CANDIDATES, WORKERS_API
+
+    columns: dict[frozenset, list[str]] = {}
+    for name in REGISTRY:
+        columns.setdefault(frozenset(backend_class(name).host_globals), []).append(name)
+    rows = ["| global | " + " | ".join(", ".join(f"`{n}`" for n in names) for names in columns.values()) + " |",
+            "|---|" + "---|" * len(columns)]
+    for name in CANDIDATES:
+        cells = ["yes" if name in found else "module form" if name in WORKERS_API else "–" for found in columns]
+        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def test_the_globals_table_is_what_the_backends_declare():
+    page = (ROOT / "docs" / "workers-api.md").read_text()
+    expected = globals_table()
+    assert expected in page, "docs/workers-api.md's globals table is stale; it should read:\n" + expected
