@@ -70,11 +70,14 @@ PROFILES = {
                         start_rate_container=(2, 4, 8), start_rate_arrivals=12),
     ),
     # Every workload (`run --workload all`): cold start, warm calls and memory
-    # per workload, in three trials each, so the bundle-size sweep fits beside
-    # the full run in `tox -e bench`.
+    # per workload, so the bundle-size sweep fits beside the full run in
+    # `tox -e bench`. Adaptive: two trials of every backend, then a third only
+    # for the backends whose cold start or warm call is not yet known within
+    # 5% (with the reference, to keep the ratios paired).
     "workloads": profile(
-        "workloads", "per workload: cold start, warm calls and memory, three trials",
-        suites=("cold_start", "warm_call", "memory"), stopping=Stopping(min_trials=3, max_trials=3, budget_s=600.0),
+        "workloads", "per workload: cold start, warm calls and memory, two or three trials (adaptive)",
+        suites=("cold_start", "warm_call", "memory"),
+        stopping=Stopping(min_trials=2, max_trials=3, budget_s=600.0, target_half_width=0.05),
         regimes=("idle",),  # nine workloads x every backend: the regimes are compared on hello (full, quick)
         cold_start=dict(cold_rounds=5, cold_warmups=1),
         warm_call=dict(warm_blocks=4, warm_block_calls=10, warm_warmup_calls=10, engine_repeats=1, engine_min_ms=10.0),
