@@ -24,7 +24,7 @@ from harness.containment import workload_path
 from harness.procedures.instances import cold_start
 from harness.runtime.worker import load_worker
 
-from .conftest import docker_or_skip, isobench_containers
+from .conftest import available_or_skip, docker_or_skip, isobench_containers
 
 MIB = 1 << 20
 LIMITS = Limits(call_timeout_s=1.0, memory_bytes=128 * MIB, max_pids=64, cpus=1.0)
@@ -110,6 +110,28 @@ def test_subprocess_memory_limit_is_rlimit_data_set_after_spawn(no_leftover_proc
         soft, hard = psutil.Process(instance.pid).rlimit(psutil.RLIMIT_DATA)
         assert soft == hard == LIMITS.memory_bytes
         assert "RLIMIT_DATA" in backend.facts()["limits"]["memory"]
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("name", ["subprocess-deno", "subprocess-bun"])
+def test_deno_and_bun_memory_limit_is_a_cgroup_per_instance(name, no_leftover_processes):
+    """Neither starts under an RLIMIT_DATA of 128 MiB, so the limit is a memory cgroup, removed with the instance."""
+    from harness.backends import memory_cgroup
+
+    if memory_cgroup.problem():
+        pytest.skip(f"no memory cgroup here: {memory_cgroup.problem()}")
+    backend = create_backend(name, BackendOptions(limits=LIMITS))
+    available_or_skip(backend)
+    try:
+        backend.prepare(load_worker())
+        instance, _, _ = cold_start(backend, load_worker())
+        cgroup = instance.cgroup.path
+        assert str(instance.pid) in (cgroup / "cgroup.procs").read_text().split()
+        assert int((cgroup / "memory.limit_in_bytes").read_text()) == LIMITS.memory_bytes
+        assert "memory cgroup" in backend.facts()["limits"]["memory"]
+        instance.stop()
+        assert not cgroup.exists()
     finally:
         backend.close()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.backends.base import Availability
 from harness.backends.npm_engines import BUN, engine_binary, missing_reason
-from harness.backends.node_process import NodeProcessBackend
+from harness.backends.node_process import NodeProcessBackend, remove_cgroups
 
 
 class BunProcessBackend(NodeProcessBackend):
@@ -35,12 +35,17 @@ class BunProcessBackend(NodeProcessBackend):
     described_as = "a Bun process"
     roles = ()
     runtime = "bun"
+    memory_limit_by_cgroup = True  # it does not start under an RLIMIT_DATA of 128 MiB (Deno: ~1 GiB, Bun: ~512 MiB)
     cpu_scope = ("the harness process, plus the bun process tree since spawn: its CPU-time clock (all threads, "
                  "ns) and the children it reaped (clock ticks)")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.env = {**self.env, "DO_NOT_TRACK": "1", "NO_COLOR": "1"}
+
+    @classmethod
+    def cleanup(cls, run_id: str) -> list[str]:
+        return remove_cgroups(cls.runtime)
 
     @classmethod
     def default_program(cls) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from harness.backends.base import Availability, remove_orphan_scratch, scratch_folder
 from harness.backends.npm_engines import DENO, engine_binary, missing_reason
-from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend
+from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, remove_cgroups
 from harness.runtime.worker import Worker
 
 RUNNER_NAME = "node_runner.cjs"
@@ -47,6 +47,7 @@ class DenoProcessBackend(NodeProcessBackend):
     described_as = "a Deno process"
     roles = ()
     runtime = "deno"
+    memory_limit_by_cgroup = True  # it does not start under an RLIMIT_DATA of 128 MiB (Deno: ~1 GiB, Bun: ~512 MiB)
     runner_marks = (RUNNER_NAME,)
     cpu_scope = ("the harness process, plus the deno process tree since spawn: its CPU-time clock (all threads, "
                  "ns) and the children it reaped (clock ticks)")
@@ -62,7 +63,7 @@ class DenoProcessBackend(NodeProcessBackend):
 
     @classmethod
     def cleanup(cls, run_id: str) -> list[str]:
-        return remove_orphan_scratch("deno")
+        return remove_orphan_scratch("deno") + remove_cgroups(cls.runtime)
 
     def availability(self) -> Availability:
         reason = missing_reason(Path(self.node))

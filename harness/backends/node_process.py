@@ -21,6 +21,7 @@ import resource
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 
 from harness.backends.base import (
     PER_CALLER,
@@ -35,6 +36,7 @@ from harness.backends.base import (
     MemoryLimitExceeded,
     PhaseClock,
 )
+from harness.backends import memory_cgroup
 from harness.backends.cpu_probes import process_tree_cpu_seconds
 from harness.backends.ndjson import PipeChannel
 from harness.backends.runner_limits import LimitedRunnerInstance
@@ -68,6 +70,7 @@ class NodeProcessInstance(LimitedRunnerInstance):
         super().__init__(PipeChannel(process.stdin.fileno(), process.stdout.fileno()), timeout, limits)
         self.process = process
         self.runtime = runtime  # names the process in errors: node, deno, bun
+        self.cgroup: memory_cgroup.MemoryCgroup | None = None  # the memory limit, where it is a cgroup
 
     @property
     def pid(self) -> int:
@@ -82,12 +85,28 @@ class NodeProcessInstance(LimitedRunnerInstance):
         err = stderr_tail(self.process)
         message = next((line.strip() for line in err.splitlines() if "error" in line.lower()), "")
         detail = f"{self.runtime} {status}" + (f": {message[:200]}" if message else "")
-        if self.limits.memory_bytes is not None and out_of_memory(err):
+        if self.cgroup is not None and self.cgroup.oom_killed():
+            return MemoryLimitExceeded(f"{detail} (memory cgroup limit {self.limits.memory_bytes} bytes)")
+        if self.cgroup is None and self.limits.memory_bytes is not None and out_of_memory(err):
             return MemoryLimitExceeded(f"{detail} (RLIMIT_DATA {self.limits.memory_bytes} bytes)")
         return InstanceCrashed(detail)
 
     def _release(self) -> None:
         end_process(self.process)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+
+
+def remove_cgroups(runtime: str) -> list[str]:
+    """Remove the memory cgroups a crashed run's instances of this runtime left (their processes gone)."""
+    removed = 0
+    for path in memory_cgroup.leftovers(f"isobench-{runtime}-"):
+        try:
+            Path(path).rmdir()
+            removed += 1
+        except OSError:
+            pass
+    return [f"{removed} {runtime} memory cgroup(s)"] if removed else []
 
 
 def out_of_memory(stderr: str) -> bool:
@@ -161,6 +180,9 @@ class NodeProcessBackend(Backend):
     concurrency_modes = (PER_CALLER,)
 
     runtime = "node"  # the program that runs the runner; names it in errors and facts
+    # Its memory limit as a memory cgroup per instance (memory_cgroup.py) where one can be made,
+    # for runtimes that will not start under an RLIMIT_DATA of the limit's size; else RLIMIT_DATA.
+    memory_limit_by_cgroup = False
 
     def __init__(self, node: str | None = None, inherit_env: tuple[str, ...] = (), timeout: float = 30.0,
                  limits: Limits | None = None):
@@ -190,11 +212,24 @@ class NodeProcessBackend(Backend):
         )
         instance = NodeProcessInstance(process, self.timeout, self.limits, self.runtime)
         try:
-            limit_data(process, self.limits.memory_bytes, self.runtime)
+            if self._uses_cgroup():
+                try:  # the pages touched before add() move with the process (move_charge_at_immigrate)
+                    instance.cgroup = memory_cgroup.MemoryCgroup(self.limits.memory_bytes, self.cgroup_prefix())
+                    instance.cgroup.add(process.pid)
+                except OSError as error:
+                    raise BackendError(f"cannot put {self.runtime} {process.pid} in a memory cgroup: {error}") from None
+            else:
+                limit_data(process, self.limits.memory_bytes, self.runtime)
         except BackendError:
             instance.stop()
             raise
         return instance
+
+    def _uses_cgroup(self) -> bool:
+        return self.memory_limit_by_cgroup and self.limits.memory_bytes is not None and not memory_cgroup.problem()
+
+    def cgroup_prefix(self) -> str:
+        return f"isobench-{self.runtime}-"
 
     @classmethod
     def from_options(cls, options) -> "NodeProcessBackend":
@@ -267,7 +302,9 @@ class NodeProcessBackend(Backend):
         memory = self.limits.memory_bytes
         return {"limits": {
             "time": f"read deadline on the pipe, then SIGKILL: {self._call_timeout():g} s",
-            "memory": f"RLIMIT_DATA via prlimit after spawn: {memory} bytes" if memory is not None else "none",
+            "memory": ("none" if memory is None else
+                       f"a cgroup v1 memory cgroup per instance: {memory} bytes (memory+swap)" if self._uses_cgroup()
+                       else f"RLIMIT_DATA via prlimit after spawn: {memory} bytes"),
             "pids": "not enforced (RLIMIT_NPROC is per user)",
         }}
 
