@@ -30,7 +30,7 @@ from harness.fleet.manifest import FleetManifest, FleetNode, load_manifest
 from harness.report import fmt, html
 from harness.report.conditions import VERSION_LABELS, virtualization
 from harness.report.data import ReportData, Value
-from harness.report.headline import _others
+from harness.report.headline import compared_backends
 from harness.report.style import MAX_HEIGHT, STYLE, WIDTH, log_axis, save
 from harness.results.model import Machine, Run
 from harness.results.schema import ResultsError
@@ -168,7 +168,7 @@ def holds(machines: list[Measured], found: dict[str, Comparison | str]) -> list[
 
 def headline_backend(machines: list[Measured]) -> str | None:
     """The backend the headline compares with (headline.py's roles), the one most machines measured."""
-    picks = Counter(others[0] for others in (_others(m.data) for m in machines) if others)
+    picks = Counter(others[0] for others in (compared_backends(m.data) for m in machines) if others)
     return picks.most_common(1)[0][0] if picks else None
 
 

@@ -27,7 +27,7 @@ def _ci(ci) -> str:
     return f" ({CI} {fmt.ratio(ci[0])}–{fmt.ratio(ci[1])})" if ci else ""
 
 
-def _others(data: ReportData) -> list[str]:
+def compared_backends(data: ReportData) -> list[str]:
     """The backends the headline compares with: the roles it names if measured, else the first other family's."""
     found = [data.by_role(role) for role in HEADLINE_ROLES]
     found = [name for name in found if name and name != data.reference]
@@ -42,7 +42,7 @@ def headline(data: ReportData) -> Text:
         return Text("No reference backend (a V8 isolate) was measured in this run, so there is no headline comparison.")
     numbers: dict[str, float] = {}
     starts, memories = [], []
-    for name in _others(data):
+    for name in compared_backends(data):
         ratio = data.ratio("cold_start", name)
         if ratio:
             numbers[f"{name} cold start ratio"] = ratio.value
@@ -92,14 +92,14 @@ def _cold_line(data: ReportData, numbers: dict) -> str | None:
     parts = [f"{_capital(data.described(ref))} answers its first call in {fmt.number(cold.value)} ms "
              f"[{fmt.ci(cold)}]"]
     numbers["reference cold start ms"] = cold.value
-    for name in _others(data):
+    for name in compared_backends(data):
         value = data.cold_start(name)
         if value:
             numbers[f"{name} cold start ms"] = value.value
             parts.append(f"{data.described(name)} in {fmt.number(value.value)} ms")
     slowest = max(data.measured, key=lambda n: data.cold_start(n).value if data.cold_start(n) else 0)
     value = data.cold_start(slowest)
-    if slowest not in _others(data) and slowest != ref and value:
+    if slowest not in compared_backends(data) and slowest != ref and value:
         numbers["slowest cold start ms"] = value.value
         parts.append(f"the slowest, {data.described(slowest)}, in {fmt.number(value.value)} ms")
     return "**Cold start.** " + "; ".join(parts) + "."
@@ -140,7 +140,7 @@ def _memory_line(data: ReportData, numbers: dict) -> str | None:
         return None
     numbers["reference memory MiB"] = mine.value
     parts = []
-    for name in _others(data):
+    for name in compared_backends(data):
         value = data.memory(name)
         if value:
             numbers[f"{name} memory MiB"] = value.value
@@ -205,7 +205,7 @@ def _containment_line(data: ReportData, numbers: dict) -> str | None:
 
 def _density_line(data: ReportData, numbers: dict) -> str | None:
     parts = []
-    for name in [data.reference, *_others(data)]:
+    for name in [data.reference, *compared_backends(data)]:
         density = data.density(name) if name in data.run.backends else None
         if density and density.instances_per_gib:
             numbers[f"{name} per GiB"] = density.instances_per_gib

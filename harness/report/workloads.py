@@ -236,8 +236,9 @@ def _cannot(view: WorkloadView) -> list[str]:
 
 
 def variant_lines(view: WorkloadView) -> list[str]:
-    """Each variant backend (Backend.variant_of: the code-cache one) over the
-    backend it varies, cold start paired by trial, at each size of the sweep."""
+    """Each variant backend (Backend.variant_of: the code cache, the start-up
+    snapshot, the Wizer snapshot) over the backend it varies, cold start paired
+    by trial, at each size of the sweep."""
     from harness.analysis.estimate import paired_ratio
 
     sizes = view.sweep or list(view.workloads.names)
@@ -264,5 +265,5 @@ def variant_lines(view: WorkloadView) -> list[str]:
     if lines:
         lines += ["Cloudflare's 2025 post on cold starts (`docs/sources.md`) names compiling the script and running its "
                   "top-level code as phases of a Worker's cold start and says large Workers now outlast the TLS "
-                  "handshake; it publishes no figure for a code cache, so none is set beside this one.", ""]
+                  "handshake; it publishes no figure for a code cache or a snapshot, so none is set beside these.", ""]
     return lines
