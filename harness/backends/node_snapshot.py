@@ -34,8 +34,9 @@ from harness.backends.base import (BackendError, BackendUnavailable, PhaseClock,
 from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, NodeProcessInstance
 from harness.runtime.worker import Worker
 
-BUILD_TIMEOUT_S = 300.0
+BUILD_TIMEOUT_S = 120.0
 WORKER_ERROR, WORKER_ERROR_EXIT = "isobench-worker-error:", 3  # the runner's answer for a worker that does not load
+SNAPSHOT_ERROR, SNAPSHOT_ERROR_EXIT = "isobench-snapshot-error:", 4  # ... for one that leaves pending work
 
 
 class NodeSnapshotBackend(NodeProcessBackend):
@@ -79,6 +80,9 @@ class NodeSnapshotBackend(NodeProcessBackend):
         if built.returncode == WORKER_ERROR_EXIT:
             line = next((l for l in built.stderr.splitlines() if l.startswith(WORKER_ERROR)), "")
             raise WorkerLoadError(line[len(WORKER_ERROR):].strip() or "the worker did not load")
+        if built.returncode == SNAPSHOT_ERROR_EXIT:
+            line = next((l for l in built.stderr.splitlines() if l.startswith(SNAPSHOT_ERROR)), "")
+            raise BackendUnavailable(f"node cannot snapshot this worker: {line[len(SNAPSHOT_ERROR):].strip()}")
         if built.returncode != 0 or not blob.is_file():
             raise BackendUnavailable(f"node cannot snapshot this worker: {_node_reason(built.stderr)}")
         self.build_s[worker.sha256] = time.perf_counter() - began

@@ -133,6 +133,15 @@ if (startup && startup.isBuildingSnapshot()) {
     process.stderr.write('isobench-worker-error: ' + String(error).split('\n')[0] + '\n');
     process.exit(3);
   }
+  // node's builder runs the event loop until it is empty before it snapshots:
+  // a timer or handle the top level leaves would keep it waiting.
+  const stdio = ['PipeWrap', 'TTYWrap'];
+  const pending = process.getActiveResourcesInfo().filter((kind) => !stdio.includes(kind));
+  if (pending.length) {
+    process.stderr.write('isobench-snapshot-error: the worker\'s top level leaves pending work (' +
+                         pending.join(', ') + '), which node\'s snapshot builder would wait for\n');
+    process.exit(4);
+  }
   preloaded = process.env.ISOBENCH_SNAPSHOT_SHA256;
   startup.setDeserializeMainFunction(serve);
 } else {
