@@ -33,7 +33,7 @@ class BunProcessBackend(NodeProcessBackend):
     })
     summary = "a fresh Bun process per instance (JavaScriptCore, not V8), running the node runner"
     described_as = "a Bun process"
-    roles = ()
+    roles = ("bun-process",)
     runtime = "bun"
     memory_limit_by_cgroup = True  # it does not start under an RLIMIT_DATA of 128 MiB (Deno: ~1 GiB, Bun: ~512 MiB)
     cpu_scope = ("the harness process, plus the bun process tree since spawn: its CPU-time clock (all threads, "

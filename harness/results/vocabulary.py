@@ -161,6 +161,7 @@ ROLES = {
     "crun-direct": "a container run by crun without Docker",
     "wasm-instance": "a WebAssembly instance",
     "wasm-preinitialised": "an instance of a pre-initialised (Wizer) WebAssembly module",
+    "bun-process": "a fresh Bun process",
 }
 
 # How a warm-call series settles (harness/analysis/steady_state.py; Barrett et al. 2017).
