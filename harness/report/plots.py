@@ -65,10 +65,6 @@ def tradeoff(data: ReportData, folder: Path) -> str | None:
         ys = [m.value for _, _, m in points]
         ax.set_xlim(min(xs) / 2.5, max(xs) * 4)
         ax.set_ylim(min(ys) / 2.5, max(ys) * 3)
-        for name, cold, memory in points:
-            score = data.containment_score(name)
-            label = name + (f"  {score[0]}/{score[1]}" if score else "")
-            labels.place(label, (cold.value, memory.value), text_colour(data.colour(name)))
         ax.set_xlabel("cold start, ms (median, 95% CI): fresh instance requested → first answer")
         ax.set_ylabel("memory per instance, MiB (median, 95% CI)")
         ax.set_title("The trade-off: cold start against memory per instance (lower left is cheaper)", loc="left")
@@ -76,6 +72,13 @@ def tradeoff(data: ReportData, folder: Path) -> str | None:
         if data.containment:
             handles.append(Line2D([], [], linestyle="", label="n/m: hostile workers contained / tried"))
         ax.legend(handles=handles, loc="upper left", frameon=False)
+        fig.canvas.draw()  # the constrained layout settles first, so the labels' boxes are where they will be drawn
+        labels.avoid_points([(c.value, m.value) for _, c, m in points])
+        labels.placed.append(ax.get_legend().get_window_extent(fig.canvas.get_renderer()))
+        for name, cold, memory in points:
+            score = data.containment_score(name)
+            label = name + (f"  {score[0]}/{score[1]}" if score else "")
+            labels.place(label, (cold.value, memory.value), text_colour(data.colour(name)))
         return save(fig, folder, "tradeoff.png")
 
 
@@ -83,22 +86,51 @@ class Labels:
     """Point labels that do not overlap: each takes the first of a few offsets that is free."""
 
     OFFSETS = ((8, 6, "left"), (8, -14, "left"), (-8, 6, "right"), (-8, -14, "right"),
-               (8, 18, "left"), (-8, 18, "right"), (8, -26, "left"), (-8, -26, "right"))
+               (8, 18, "left"), (-8, 18, "right"), (8, -26, "left"), (-8, -26, "right"),
+               (8, 30, "left"), (-8, 30, "right"), (8, -38, "left"), (-8, -38, "right"),
+               (8, 42, "left"), (-8, 42, "right"), (8, -50, "left"), (-8, -50, "right"))
+    LEADER_FROM = 30  # a label this far from its point gets a thin line to it
 
     def __init__(self, ax, renderer) -> None:
         self.ax, self.renderer, self.placed = ax, renderer, []
 
+    def avoid_points(self, points, radius_px: float = 7.0) -> None:
+        """Keep labels off these markers too (call once the layout is final)."""
+        from matplotlib.transforms import Bbox
+
+        for x, y in points:
+            px, py = self.ax.transData.transform((x, y))
+            self.placed.append(Bbox.from_extents(px - radius_px, py - radius_px, px + radius_px, py + radius_px))
+
     def place(self, text: str, xy, colour: str) -> None:
+        """At the first free offset; where none is free, at the one that covers the least of the others."""
+        best = None
         for dx, dy, ha in self.OFFSETS:
+            leader = dict(arrowprops=dict(arrowstyle="-", color=colour, lw=0.5, shrinkA=0, shrinkB=3)) \
+                if abs(dy) >= self.LEADER_FROM else {}
             label = self.ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=10,
-                                     color=colour, zorder=5)
+                                     color=colour, zorder=5, **leader)
             box = label.get_window_extent(self.renderer)
-            if not any(box.overlaps(other) for other in self.placed):
+            covered = sum(_overlap(box, other) for other in self.placed)
+            if covered == 0:
+                if best is not None:
+                    best[0].remove()
                 self.placed.append(box)
                 return
-            label.remove()
-        self.placed.append(self.ax.annotate(text, xy, xytext=(8, 6), textcoords="offset points", fontsize=10,
-                                            color=colour).get_window_extent(self.renderer))
+            if best is None or covered < best[2]:
+                if best is not None:
+                    best[0].remove()
+                best = (label, box, covered)
+            else:
+                label.remove()
+        self.placed.append(best[1])
+
+
+def _overlap(a, b) -> float:
+    """The area two boxes share, in square pixels."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
 
 
 # 2. cold start -------------------------------------------------------------------------------------------------
