@@ -50,3 +50,18 @@ def test_not_utf8(tmp_path):
     path.write_bytes(b"\xff\xfe export function handler() {}")
     with pytest.raises(WorkerError, match="UTF-8"):
         load_worker(path)
+
+
+def test_the_worker_hash_is_computed_once(monkeypatch):
+    """Backends look their prepared state up by sha256 inside start(): hashing again there would be timed."""
+    import hashlib
+
+    from harness.runtime import worker as worker_module
+
+    worker = worker_module.load_worker(worker_module.workload_file("size-10k"))
+    calls = []
+    real = hashlib.sha256
+    monkeypatch.setattr(worker_module.hashlib, "sha256", lambda data: calls.append(1) or real(data))
+    first = worker.sha256
+    assert worker.sha256 == first == real(worker.source.encode()).hexdigest()
+    assert len(calls) == 1

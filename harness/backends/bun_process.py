@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
-from harness.backends.base import Availability
-from harness.backends.npm_engines import BUN, engine_binary, missing_reason
+from harness.backends.npm_engines import BUN, INSTALL_HINT, engine_binary
 from harness.backends.node_process import NodeProcessBackend, remove_cgroups
 
 
@@ -51,9 +49,8 @@ class BunProcessBackend(NodeProcessBackend):
     def default_program(cls) -> str:
         return str(engine_binary(BUN))
 
-    def availability(self) -> Availability:
-        reason = missing_reason(Path(self.node))
-        return Availability(False, reason) if reason else super().availability()
+    def install_hint(self) -> str:
+        return f": {INSTALL_HINT}"
 
     def versions(self) -> dict[str, str]:
         output = subprocess.run([self.node, "-e", "console.log(JSON.stringify({bun: process.versions.bun, "

@@ -21,10 +21,9 @@ import json
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
-from harness.backends.base import Availability, remove_orphan_scratch, scratch_folder
-from harness.backends.npm_engines import DENO, engine_binary, missing_reason
+from harness.backends.base import remove_orphan_scratch, scratch_folder
+from harness.backends.npm_engines import DENO, INSTALL_HINT, engine_binary
 from harness.backends.node_process import NODE_RUNNER, NodeProcessBackend, remove_cgroups
 from harness.runtime.worker import Worker
 
@@ -65,9 +64,8 @@ class DenoProcessBackend(NodeProcessBackend):
     def cleanup(cls, run_id: str) -> list[str]:
         return remove_orphan_scratch("deno") + remove_cgroups(cls.runtime)
 
-    def availability(self) -> Availability:
-        reason = missing_reason(Path(self.node))
-        return Availability(False, reason) if reason else super().availability()
+    def install_hint(self) -> str:
+        return f": {INSTALL_HINT}"
 
     def prepare(self, worker: Worker) -> None:
         if self.folder is None:

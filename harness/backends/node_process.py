@@ -190,6 +190,9 @@ class NodeProcessBackend(Backend):
         self.node = node or self.default_program()
         self.env = child_environment(inherit_env)
         self.timeout = timeout
+        # Decided once, not in every (timed) spawn: a memory cgroup per instance, or RLIMIT_DATA.
+        self.uses_cgroup = (self.memory_limit_by_cgroup and self.limits.memory_bytes is not None
+                            and not memory_cgroup.problem())
 
     @classmethod
     def default_program(cls) -> str:
@@ -212,7 +215,7 @@ class NodeProcessBackend(Backend):
         )
         instance = NodeProcessInstance(process, self.timeout, self.limits, self.runtime)
         try:
-            if self._uses_cgroup():
+            if self.uses_cgroup:
                 try:  # the pages touched before add() move with the process (move_charge_at_immigrate)
                     instance.cgroup = memory_cgroup.MemoryCgroup(self.limits.memory_bytes, self.cgroup_prefix())
                     instance.cgroup.add(process.pid)
@@ -224,9 +227,6 @@ class NodeProcessBackend(Backend):
             instance.stop()
             raise
         return instance
-
-    def _uses_cgroup(self) -> bool:
-        return self.memory_limit_by_cgroup and self.limits.memory_bytes is not None and not memory_cgroup.problem()
 
     def cgroup_prefix(self) -> str:
         return f"isobench-{self.runtime}-"
@@ -245,7 +245,7 @@ class NodeProcessBackend(Backend):
         return Availability(True)
 
     def install_hint(self) -> str:
-        """How to get the program, after the 'not found' reason."""
+        """How to get the program, after the 'not found' reason (runtimes from npm packages say how)."""
         return ""
 
     def start(self, worker: Worker, clock: PhaseClock) -> Instance:
@@ -303,7 +303,7 @@ class NodeProcessBackend(Backend):
         return {"limits": {
             "time": f"read deadline on the pipe, then SIGKILL: {self._call_timeout():g} s",
             "memory": ("none" if memory is None else
-                       f"a cgroup v1 memory cgroup per instance: {memory} bytes (memory+swap)" if self._uses_cgroup()
+                       f"a cgroup v1 memory cgroup per instance: {memory} bytes (memory+swap)" if self.uses_cgroup
                        else f"RLIMIT_DATA via prlimit after spawn: {memory} bytes"),
             "pids": "not enforced (RLIMIT_NPROC is per user)",
         }}

@@ -8,7 +8,6 @@ start-up; Wizer's is a node script that starts the binary)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from harness.paths import REPO_ROOT
@@ -24,12 +23,3 @@ WIZER = "@bytecodealliance/wizer-linux-x64/wizer"
 def engine_binary(relative: str) -> Path:
     """The binary's path under workloads/engines/node_modules (it may be missing)."""
     return ENGINES_DIR / "node_modules" / relative
-
-
-def missing_reason(path: Path) -> str | None:
-    """Why the binary cannot run (one line), or None."""
-    if not path.is_file():
-        return f"{path.relative_to(REPO_ROOT)} not found: {INSTALL_HINT}"
-    if not os.access(path, os.X_OK):
-        return f"{path.relative_to(REPO_ROOT)} is not executable: {INSTALL_HINT}"
-    return None

@@ -24,6 +24,7 @@ records the others unavailable for that worker, with the backends named
 
 from __future__ import annotations
 
+import json
 import re
 
 # Module workers get these from workers_api.js (workerd: its own API) on every backend.
@@ -40,7 +41,7 @@ CANDIDATES = (
 
 # A handler-form worker that answers the CANDIDATES its engine exposes, comma-separated.
 PROBE_SOURCE = (
-    f"const NAMES = {list(CANDIDATES)!r};\n".replace("'", '"')
+    f"const NAMES = {json.dumps(list(CANDIDATES))};\n"
     + "export function handler(arg) {\n"
       "  return NAMES.filter((name) => typeof globalThis[name] !== 'undefined').join(',');\n"
       "}\n"

@@ -20,6 +20,7 @@ A workload is a folder under workloads/ with worker.js and workload.json
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -117,8 +118,10 @@ class Worker:
     runtime_script: str = ""  # workerd's: prelude (+ module.js + request template), no worker, no workers_api.js
     answers: AnswerRule = field(default_factory=AnswerRule)  # what each answer must satisfy (workload.json)
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
+        """Computed once per Worker: backends key their prepared state by it inside start(), where
+        hashing a 5 MB source again (about 7 ms here) would be timed as part of the cold start."""
         return hashlib.sha256(self.source.encode()).hexdigest()
 
     def describe(self) -> dict:
